@@ -1,0 +1,162 @@
+"""Server config: discovery in TMMS's order, loading, validation and the ``init`` template."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError, FileExists, StorageError
+from .paths import expand
+
+DISCOVERY = ("~/.tmms.yml", "~/.tmms/config.yml", "~/.config/tmms/config.yml")
+DEFAULT_OUTPUT = "~/.config/tmms/config.yml"
+DEFAULT_DEAD_LETTER = "~/.local/share/tmms/dead_letter"
+
+TEMPLATE = """\
+# tmms server configuration (the keys of TMMS 0.1.1 work unchanged)
+
+# Seconds between full scans of every outbox and inbox. tmms delivers on file events within
+# milliseconds; this scan is the safety net for missed events and new panes.
+polling_interval: 10
+
+# Messages with an unknown or missing recipient, or that cannot be parsed, go here together
+# with a .reason.json file that says why.
+dead_letter_dir: ~/.local/share/tmms/dead_letter
+
+# Seconds a notify command may run before its whole process group is killed.
+notify_timeout: 30
+
+# How many notify commands may run at once.
+notify_concurrency: 8
+
+# 0 runs a message's notify command once. A number of seconds repeats it, like TMMS does on
+# every polling cycle, for as long as the message stays unread in the inbox.
+notify_repeat_interval: 0
+
+# Messages larger than this many bytes go to dead letter (0: no limit).
+max_message_bytes: 67108864
+
+# Seconds an unparseable outbox file must stay unchanged before it goes to dead letter
+# (a writer may still be filling it in).
+settle_seconds: 2
+"""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The server's settings with TMMS's defaults."""
+
+    polling_interval: float = 60.0
+    dead_letter_dir: str = field(default_factory=lambda: expand(DEFAULT_DEAD_LETTER))
+    notify_timeout: float = 30.0
+    notify_concurrency: int = 8
+    notify_repeat_interval: float = 0.0
+    max_message_bytes: int = 64 * 1024 * 1024
+    settle_seconds: float = 2.0
+    source: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+_NUMBERS: dict[str, tuple[type, float, bool]] = {
+    # key: (type, minimum, minimum allowed)
+    "polling_interval": (float, 0.0, False),
+    "notify_timeout": (float, 0.0, False),
+    "notify_concurrency": (int, 1, True),
+    "notify_repeat_interval": (float, 0.0, True),
+    "max_message_bytes": (int, 0, True),
+    "settle_seconds": (float, 0.0, True),
+}
+
+
+def discover(env: Mapping[str, str] | None = None) -> str | None:
+    """The first config file that exists, in TMMS's search order."""
+    for candidate in DISCOVERY:
+        path = expand(candidate, env)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def load(path: str | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Load ``path`` (or the discovered file); built-in defaults when there is none."""
+    env = os.environ if env is None else env
+    if path is None:
+        path = discover(env)
+        if path is None:
+            return Config(dead_letter_dir=expand(DEFAULT_DEAD_LETTER, env))
+    else:
+        path = expand(path, env)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(1024 * 1024)
+    except FileNotFoundError:
+        raise ConfigError("config file not found", path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", path) from None
+    return parse(raw, path, env)
+
+
+def parse(raw: bytes, path: str, env: Mapping[str, str]) -> Config:
+    """Validate config text; every problem is a ConfigError naming the key."""
+    import yaml
+
+    try:
+        text = raw.decode("utf-8")
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except UnicodeDecodeError:
+        raise ConfigError("config is not UTF-8 text", path) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError("malformed YAML: " + " ".join(str(exc).split()), path) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config must be a mapping of keys, not a {type(data).__name__}", path)
+    values: dict[str, Any] = {}
+    warnings: list[str] = []
+    for key, value in data.items():
+        if key == "dead_letter_dir":
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError("dead_letter_dir must be a path", path)
+            values[key] = os.path.abspath(expand(value, env))
+        elif key in _NUMBERS:
+            values[key] = _number(key, value, path)
+        else:
+            warnings.append(f"{path}: unknown key '{key}' ignored")
+    values.setdefault("dead_letter_dir", expand(DEFAULT_DEAD_LETTER, env))
+    return Config(**values, source=path, warnings=tuple(warnings))
+
+
+def _number(key: str, value: object, path: str) -> float | int:
+    kind, minimum, inclusive = _NUMBERS[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{key} must be a number, not {value!r}", path)
+    if kind is int and not float(value).is_integer():
+        raise ConfigError(f"{key} must be a whole number, not {value!r}", path)
+    ok = value >= minimum if inclusive else value > minimum
+    if not ok:
+        bound = f">= {minimum}" if inclusive else f"> {minimum}"
+        raise ConfigError(f"{key} must be {bound}, not {value!r}", path)
+    return int(value) if kind is int else float(value)
+
+
+def write_template(output: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """Write the default config to ``output``; create parents; refuse to overwrite."""
+    path = os.path.abspath(expand(output or DEFAULT_OUTPUT, env))
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise FileExists(path) from None
+    except OSError as exc:
+        raise StorageError(path, exc.strerror or str(exc)) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(TEMPLATE)
+    except OSError as exc:
+        os.unlink(path)
+        raise StorageError(path, exc.strerror or str(exc)) from None
+    return path

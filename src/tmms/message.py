@@ -1,0 +1,148 @@
+"""Messages: ids, file names, composing a post and reading the routing facts of a file."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from . import frontmatter
+from .errors import MessageError
+
+_NAME_UNSAFE = re.compile(r"[^\w.@+-]", re.UNICODE)
+SUFFIX = ".md"
+
+
+def new_id() -> str:
+    """A fresh UUID v4, as TMMS uses for tmms_id."""
+    return str(uuid.uuid4())
+
+
+def utc_now() -> datetime:
+    """The current time in UTC, whole milliseconds."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def iso_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and a ``Z``, as JavaScript's toISOString writes it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def name_part(address: str) -> str:
+    """An address made safe for a file name: path separators and odd characters become '-'."""
+    safe = _NAME_UNSAFE.sub("-", address).lstrip(".")
+    return safe or "unknown"
+
+
+def file_name(moment: datetime, sender: str, recipient: str, message_id: str) -> str:
+    """``YYYYMMDD-HHMMSS_{from}_to_{to}_{id8}.md`` in UTC."""
+    stamp = moment.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
+    short = message_id.replace("-", "")[:8]
+    return f"{stamp}_{name_part(sender)}_to_{name_part(recipient)}_{short}{SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A message ready to be written: its id, file name and full text."""
+
+    message_id: str
+    file_name: str
+    text: str
+    recipient: str
+
+
+@dataclass
+class Headers:
+    """The tmms_* values of a message, with the other keys as loaded data."""
+
+    message_id: str = ""
+    sender: str = ""
+    recipients: list[str] = field(default_factory=list)
+    created_at: str = ""
+    subject: str = ""
+    thread_id: str = ""
+    in_reply_to: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def recipient(self) -> str:
+        """The first (usually only) recipient, or ''."""
+        return self.recipients[0] if self.recipients else ""
+
+
+def compose(
+    source: str,
+    sender: str,
+    recipient: str,
+    subject: str | None = None,
+    *,
+    thread_id: str | None = None,
+    in_reply_to: str | None = None,
+    recipients: Sequence[str] | None = None,
+    message_id: str | None = None,
+    moment: datetime | None = None,
+) -> Composed:
+    """Apply the merge rule: generate every tmms_* key, keep the author's other keys verbatim."""
+    doc = frontmatter.split(source)
+    if doc.front_matter is not None:
+        frontmatter.load(doc.front_matter)  # validates: data only, a mapping
+    user_text = frontmatter.without_system_keys(doc.front_matter)
+    message_id = message_id or new_id()
+    moment = moment or utc_now()
+    system: list[tuple[str, str | list[str]]] = [
+        ("tmms_id", message_id),
+        ("tmms_from", sender),
+        ("tmms_to", recipient),
+        ("tmms_created_at", iso_timestamp(moment)),
+    ]
+    if subject is not None:
+        system.append(("tmms_subject", subject))
+    if thread_id:
+        system.append(("tmms_thread_id", thread_id))
+    if in_reply_to:
+        system.append(("tmms_in_reply_to", in_reply_to))
+    if recipients and len(recipients) > 1:
+        system.append(("tmms_recipients", list(recipients)))
+    text = frontmatter.render(system, user_text, doc.body)
+    return Composed(message_id, file_name(moment, sender, recipient, message_id), text, recipient)
+
+
+def read_headers(text: str) -> Headers:
+    """Parse a message's front matter into Headers; raise MessageError when it is not valid."""
+    doc = frontmatter.split(text)
+    if doc.front_matter is None:
+        raise MessageError("no front matter (a message starts with a '---' line)")
+    data = frontmatter.load(doc.front_matter)
+    to = data.get("tmms_to", "")
+    if isinstance(to, list):
+        recipients = [str(r) for r in to if isinstance(r, str) and r]
+    elif isinstance(to, str) and to:
+        recipients = [to]
+    else:
+        recipients = []
+    return Headers(
+        message_id=_text(data.get("tmms_id")),
+        sender=_text(data.get("tmms_from")),
+        recipients=recipients,
+        created_at=_text(data.get("tmms_created_at")),
+        subject=_text(data.get("tmms_subject")),
+        thread_id=_text(data.get("tmms_thread_id")),
+        in_reply_to=_text(data.get("tmms_in_reply_to")),
+        data=data,
+    )
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def replace_sender(text: str, sender: str) -> str:
+    """Return the message with ``tmms_from`` set to ``sender``; every other byte untouched."""
+    doc = frontmatter.split(text)
+    if doc.front_matter is None:
+        raise MessageError("no front matter")
+    return "---\n" + frontmatter.replace_key(doc.front_matter, "tmms_from", sender) + "---\n" + doc.body

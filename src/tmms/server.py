@@ -1,0 +1,268 @@
+"""The server loop: file events and a periodic safety-net scan drive routing and notification."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from . import store
+from .config import Config
+from .errors import TmuxServerNotRunning
+from .ledger import NotifyLedger
+from .lock import ServerLock, lock_path
+from .notify import Job, Notifier, build_job
+from .paths import runtime_dir, state_dir
+from .registry import Mailbox, Registry
+from .router import Outcome, Router, Status
+from .tmux import Tmux
+from .watch import Batch, Watcher
+
+log = logging.getLogger("tmms.server")
+REGISTRY_REFRESH = 1.0
+
+
+@dataclass
+class Counters:
+    """What the server has done since it started."""
+
+    delivered: int = 0
+    dead: int = 0
+    notified: int = 0
+    refreshes: int = 0
+
+
+class Server:
+    """Routes outboxes to inboxes and runs notify commands for one tmux server."""
+
+    def __init__(
+        self,
+        tmux: Tmux,
+        config: Config,
+        env: Mapping[str, str] | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self.tmux = tmux
+        self.config = config
+        self.env: dict[str, str] = dict(os.environ if env is None else env)
+        self.on_outcome = on_outcome
+        self.watcher = Watcher()
+        self.counters = Counters()
+        self.lock = ServerLock(lock_path(runtime_dir(self.env), tmux.socket_path))
+        key = os.path.basename(self.lock.path).removeprefix("server-").removesuffix(".lock")
+        self.ledger = NotifyLedger(os.path.join(state_dir(self.env), f"notified-{key}.log"))
+        self.notifier = Notifier(config.notify_concurrency, config.notify_timeout, self._notify_event)
+        self.registry = Registry([])
+        self.router = Router(config, self.registry, self._read_registry)
+        self._stop = False
+        self._last_notified: dict[str, float] = {}
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask the loop to finish (safe from a signal handler or another thread)."""
+        self._stop = True
+        self.watcher.wake()
+
+    def install_signal_handlers(self) -> None:
+        """SIGINT and SIGTERM stop the loop; SIGIO (lease breaks) is ignored. Main thread only."""
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda _s, _f: self.request_stop())
+        signal.signal(signal.SIGIO, signal.SIG_IGN)
+
+    def run(self) -> Counters:
+        """Serve until ``request_stop``; raise AlreadyRunning or tmux errors at start."""
+        self.lock.acquire()
+        try:
+            self._serve()
+        finally:
+            self.notifier.stop()
+            self.ledger.close()
+            self.watcher.close()
+            self.lock.release()
+        return self.counters
+
+    def _serve(self) -> None:
+        self.router.registry = self.registry = self._read_registry()
+        self._warn_dead_letter()
+        self.ledger.open()
+        self.notifier.start()
+        log.info(
+            "serving %d mailbox(es) on %s; %s, full scan every %gs",
+            len(self.registry.mailboxes), self.tmux.socket_path,
+            "file events" if self.watcher.available else "polling only (no inotify)",
+            self.config.polling_interval,
+        )
+        self._sync_watches()
+        self._full_scan()
+        now = time.monotonic()
+        next_scan = now + self.config.polling_interval
+        next_refresh = now + REGISTRY_REFRESH
+        while not self._stop:
+            batch = self.watcher.wait(min(next_scan, next_refresh) - time.monotonic())
+            if self._stop:
+                break
+            self._handle(batch)
+            now = time.monotonic()
+            if now >= next_refresh:
+                next_refresh = now + REGISTRY_REFRESH
+                self._refresh()
+            if now >= next_scan:
+                next_scan = now + self.config.polling_interval
+                self._full_scan()
+
+    # -- registry and watches ---------------------------------------------------------------
+
+    def _read_registry(self) -> Registry:
+        self.counters.refreshes += 1
+        return Registry.from_panes(self.tmux.list_panes(), self.env)
+
+    def _refresh(self) -> None:
+        try:
+            fresh = self._read_registry()
+        except TmuxServerNotRunning:
+            raise
+        except Exception as exc:  # a passing tmux hiccup must not stop the server
+            log.warning("could not read panes: %s", exc)
+            return
+        if fresh.signature() == self.registry.signature():
+            return
+        old_outboxes = set(self.registry.outboxes())
+        old_inboxes = {b.inbox for b in self.registry.mailboxes}
+        self.router.registry = self.registry = fresh
+        self._sync_watches()
+        for outbox in set(fresh.outboxes()) - old_outboxes:
+            self._route_outbox(outbox)
+        self._scan_inboxes({b.inbox for b in fresh.mailboxes} - old_inboxes)
+
+    def _sync_watches(self) -> None:
+        wanted = set(self.registry.outboxes()) | {b.inbox for b in self.registry.mailboxes}
+        for directory in self.watcher.watched() - wanted:
+            self.watcher.unwatch(directory)
+        for directory in wanted:
+            if os.path.isdir(directory):
+                self.watcher.watch(directory)
+                store.sweep_temp_files(directory)
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def _handle(self, batch: Batch) -> None:
+        if batch.overflow:
+            self._full_scan()
+            return
+        outboxes = set(self.registry.outboxes())
+        inboxes = {b.inbox for b in self.registry.mailboxes}
+        touched_inboxes: set[str] = set()
+        for path in batch.paths:
+            directory, name = os.path.split(path)
+            if name.startswith(".") or not name.endswith(store.SUFFIX):
+                continue
+            if directory in outboxes:
+                self._record(self.router.route_path(path))
+            if directory in inboxes:
+                touched_inboxes.add(directory)
+        for directory in batch.rescan:
+            if directory in outboxes:
+                self._route_outbox(directory)
+        self._scan_inboxes(touched_inboxes)
+        if batch.rescan:
+            self._sync_watches()
+
+    def _full_scan(self) -> None:
+        self._sync_watches()
+        for outbox in self.registry.outboxes():
+            self._route_outbox(outbox)
+        self._scan_inboxes({b.inbox for b in self.registry.mailboxes})
+
+    def _route_outbox(self, outbox: str) -> None:
+        for outcome in self.router.route_outbox(outbox):
+            self._record(outcome)
+
+    def _record(self, outcome: Outcome) -> None:
+        if outcome.status is Status.DELIVERED and outcome.recipient is not None:
+            self.counters.delivered += 1
+            h = outcome.headers
+            log.info("delivered %s: %s -> %s", os.path.basename(outcome.path), h.sender if h else "?",
+                     outcome.recipient.name)
+            self._notify_file(outcome.path, outcome.recipient.inbox)
+        elif outcome.status is Status.DEAD:
+            self.counters.dead += 1
+            log.warning("dead letter %s: %s", os.path.basename(outcome.path), outcome.reason)
+        elif outcome.status is Status.FAILED:
+            log.error("%s: %s (will retry)", outcome.source, outcome.reason)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+
+    # -- notification -------------------------------------------------------------------------
+
+    def _scan_inboxes(self, inboxes: set[str]) -> None:
+        for inbox in inboxes:
+            present = set()
+            for entry in store.messages(inbox):
+                present.add(entry.path)
+                self._notify_file(entry.path, inbox)
+            for key in [k for k in self._last_notified if os.path.dirname(k.split("\t")[0]) == inbox]:
+                if key.split("\t")[0] not in present:
+                    del self._last_notified[key]
+
+    def _notify_file(self, path: str, inbox: str) -> None:
+        for box in self.registry.mailboxes:
+            if box.inbox == inbox and box.notify_cmd.strip():
+                self._notify(box, path)
+
+    def _notify(self, box: Mailbox, path: str) -> None:
+        key = NotifyLedger.key(path, box.name)
+        repeat = self.config.notify_repeat_interval
+        last = self._last_notified.get(key)
+        if key in self.ledger and not (repeat and (last is None or time.monotonic() - last >= repeat)):
+            return
+        values = _values_of(path)
+        if values is None:
+            return
+        self._last_notified[key] = time.monotonic()
+        extra = self.tmux.notify_env(box.pane)
+        self.notifier.submit(build_job(key, box.notify_cmd, values, self.env, extra, label=box.name))
+        self.ledger.add(key)
+
+    def _notify_event(self, event: str, job: Job, info: Mapping[str, object]) -> None:
+        if event == "started":
+            self.counters.notified += 1
+            log.info("notify %s: started pid %s for %s", job.label, info.get("pid"), job.env.get("TMMS_FILEPATH"))
+        elif event == "timeout":
+            log.warning("notify %s: killed after %gs timeout", job.label, self.config.notify_timeout)
+        elif event == "finished" and info.get("returncode"):
+            log.warning("notify %s: exited %s", job.label, info.get("returncode"))
+        elif event == "error":
+            log.error("notify %s: cannot start: %s", job.label, info.get("error"))
+
+    def _warn_dead_letter(self) -> None:
+        count = sum(1 for _ in store.messages(self.config.dead_letter_dir))
+        if count:
+            log.warning("dead letter holds %d message(s) in %s", count, self.config.dead_letter_dir)
+
+
+def _values_of(path: str) -> dict[str, str] | None:
+    """The template variables of an inbox file, or None when it vanished or cannot be read."""
+    from .errors import MessageError
+    from .message import read_headers
+
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read(1024 * 1024).decode("utf-8", "replace")
+    except OSError:
+        return None
+    try:
+        h = read_headers(text)
+    except MessageError:
+        return {"filepath": path}
+    return {
+        "filepath": path,
+        "tmms_id": h.message_id,
+        "tmms_from": h.sender,
+        "tmms_to": ",".join(h.recipients),
+        "tmms_subject": h.subject,
+        "tmms_thread_id": h.thread_id,
+    }

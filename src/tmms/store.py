@@ -1,0 +1,248 @@
+"""The Maildir discipline: atomic writes, moves that never replace a file, listing.
+
+A file under its final ``.md`` name is always complete: writers fill a dot-named temporary file
+in the same folder, fsync it, then give it its name with a rename that refuses to replace.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .errors import StorageError
+
+SUFFIX = ".md"
+TEMP_MARK = ".tmp-"
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+
+
+def _load_renameat2() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        func = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    func.restype = ctypes.c_int
+    return func
+
+
+_renameat2 = _load_renameat2()
+
+
+def rename_noreplace(src: str, dst: str) -> None:
+    """Atomically rename ``src`` to ``dst``; FileExistsError if ``dst`` exists.
+
+    Uses renameat2(RENAME_NOREPLACE); where the filesystem lacks it, link then unlink, which is
+    just as safe against replacing and leaves at worst a second name for the same inode.
+    """
+    if _renameat2 is not None:
+        rc = _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
+        if rc == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+            raise OSError(err, os.strerror(err), dst)
+    os.link(src, dst)
+    os.unlink(src)
+
+
+def fresh_name(name: str, attempt: int) -> str:
+    """The name to try after ``attempt`` clashes: ``x.md`` → ``x-2.md``, ``x-3.md``, ..."""
+    if attempt == 0:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        return f"{name}-{attempt + 1}"
+    return f"{stem}-{attempt + 1}.{ext}"
+
+
+def write_new(directory: str, name: str, data: bytes, *, durable: bool = True) -> str:
+    """Create ``directory/name`` holding ``data``; never exposes a partial file; never replaces."""
+    temp = os.path.join(directory, f".{name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise StorageError(os.path.join(directory, name), exc.strerror or str(exc)) from None
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        return _place(temp, directory, name)
+    except OSError as exc:
+        _unlink_quietly(temp)
+        raise StorageError(os.path.join(directory, name), exc.strerror or str(exc)) from None
+
+
+def _place(temp: str, directory: str, name: str) -> str:
+    for attempt in range(1000):
+        final = os.path.join(directory, fresh_name(name, attempt))
+        try:
+            rename_noreplace(temp, final)
+            return final
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free name", os.path.join(directory, name))
+
+
+def move_no_clobber(src: str, directory: str, name: str | None = None) -> str:
+    """Move ``src`` into ``directory`` under ``name`` (or a fresh variant); return the new path.
+
+    Across filesystems it copies through a temporary file, then removes the source.
+    """
+    name = name or os.path.basename(src)
+    for attempt in range(1000):
+        final = os.path.join(directory, fresh_name(name, attempt))
+        try:
+            rename_noreplace(src, final)
+            return final
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            return _copy_across(src, directory, name)
+    raise FileExistsError(errno.EEXIST, "no free name", os.path.join(directory, name))
+
+
+def _copy_across(src: str, directory: str, name: str) -> str:
+    with open(src, "rb") as handle:
+        data = handle.read()
+    existing = os.path.join(directory, name)
+    if _same_bytes(existing, data):  # an earlier copy landed before a crash
+        os.unlink(src)
+        return existing
+    final = write_new(directory, name, data)
+    os.unlink(src)
+    return final
+
+
+def _same_bytes(path: str, data: bytes) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(data) + 1) == data
+    except OSError:
+        return False
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One message file in a folder."""
+
+    path: str
+    name: str
+    size: int
+    mtime_ns: int
+    inode: int
+    mode: int
+
+
+def messages(directory: str) -> Iterator[Entry]:
+    """The ``*.md`` files of a folder that are not dot-files, oldest name first."""
+    try:
+        scanner = os.scandir(directory)
+    except FileNotFoundError:
+        return
+    with scanner:
+        found = []
+        for item in scanner:
+            if item.name.startswith(".") or not item.name.endswith(SUFFIX):
+                continue
+            try:
+                st = item.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            found.append(Entry(item.path, item.name, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode))
+    found.sort(key=lambda e: e.name)
+    yield from found
+
+
+def sweep_temp_files(directory: str, older_than: float = 36 * 3600) -> int:
+    """Remove writers' abandoned temporary files (left by a crash) older than ``older_than`` s."""
+    removed = 0
+    cutoff = time.time() - older_than
+    try:
+        scanner = os.scandir(directory)
+    except OSError:
+        return 0
+    with scanner:
+        for item in scanner:
+            if item.name.startswith(".") and TEMP_MARK in item.name:
+                try:
+                    if item.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(item.path)
+                        removed += 1
+                except OSError:
+                    continue
+    return removed
+
+
+def ensure_dir(path: str) -> None:
+    """Create a folder and its parents if missing."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(path, exc.strerror or str(exc)) from None
+
+
+def has_open_writer(path: str) -> bool | None:
+    """Whether some process holds ``path`` open for writing; None when the kernel can't tell.
+
+    A read lease is granted only when no one has the file open for writing. It is released at
+    once, so no writer is ever held up by it.
+    """
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return True if exc.errno == errno.EAGAIN else None
+    else:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+        return False
+    finally:
+        os.close(fd)
+
+
+def replace_contents(path: str, data: bytes, expect: Entry) -> bool:
+    """Atomically swap an undelivered file's bytes, only if it is still the file we read."""
+    directory, name = os.path.split(path)
+    temp = os.path.join(directory, f".{name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        st = os.lstat(path)
+        if (st.st_ino, st.st_size, st.st_mtime_ns) != (expect.inode, expect.size, expect.mtime_ns):
+            os.unlink(temp)
+            return False
+        os.replace(temp, path)
+        return True
+    except OSError:
+        _unlink_quietly(temp)
+        raise

@@ -1,0 +1,166 @@
+"""The only place that runs tmux: socket choice, the current pane, all pane records in one call."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .errors import (
+    NotInsideTmux,
+    PaneNotFound,
+    TmuxCommandError,
+    TmuxNotFound,
+    TmuxServerNotRunning,
+)
+
+OPTION_NAMES = (
+    "@tmms_enabled",
+    "@tmms_name",
+    "@tmms_inbox",
+    "@tmms_outbox",
+    "@tmms_notify_cmd",
+    "@tmms_reply_to",
+    "@tmms_groups",
+)
+_FIELD = "\x1f"
+_RECORD = "\x1e"
+_PANE_FIELDS = ("pane_id", "session_name", "window_index", "pane_index", "pane_pid", "pid")
+_PANE_FORMAT = _FIELD.join(
+    [f"#{{{f}}}" for f in _PANE_FIELDS] + [f"#{{{o}}}" for o in OPTION_NAMES]
+) + _RECORD
+_NO_SERVER_HINTS = ("no server running", "error connecting to", "No such file or directory")
+
+
+@dataclass(frozen=True)
+class PaneRecord:
+    """One pane as tmux reports it, with its @tmms_* options ('' when unset)."""
+
+    pane_id: str
+    session_name: str
+    window_index: str
+    pane_index: str
+    pane_pid: str
+    server_pid: str
+    options: Mapping[str, str]
+
+    def option(self, name: str) -> str:
+        """The value of ``@tmms_<name>``, or '' when unset."""
+        return self.options.get(f"@tmms_{name}", "")
+
+    @property
+    def location(self) -> str:
+        """``session:window.pane`` for people."""
+        return f"{self.session_name}:{self.window_index}.{self.pane_index}"
+
+
+class Tmux:
+    """A handle on one tmux server, chosen by ``-L``, ``-S``, ``$TMUX`` or the default socket."""
+
+    def __init__(
+        self,
+        socket_name: str | None = None,
+        socket_path: str | None = None,
+        env: Mapping[str, str] | None = None,
+        binary: str = "tmux",
+    ) -> None:
+        self.socket_name = socket_name
+        self.socket_path_arg = socket_path
+        self.env: Mapping[str, str] = dict(os.environ if env is None else env)
+        self.binary = binary
+
+    def socket_args(self) -> list[str]:
+        """The ``-L``/``-S`` arguments that aim tmux at this server."""
+        if self.socket_path_arg:
+            return ["-S", self.socket_path_arg]
+        if self.socket_name:
+            return ["-L", self.socket_name]
+        return []
+
+    @property
+    def socket_path(self) -> str:
+        """The server's socket path, computed the way tmux does, without running it."""
+        if self.socket_path_arg:
+            return os.path.abspath(self.socket_path_arg)
+        tmpdir = self.env.get("TMUX_TMPDIR") or "/tmp"
+        base = os.path.join(tmpdir, f"tmux-{os.getuid()}")
+        if self.socket_name:
+            return os.path.join(base, self.socket_name)
+        tmux_var = self.env.get("TMUX", "")
+        if tmux_var:
+            return tmux_var.split(",", 1)[0]
+        return os.path.join(base, "default")
+
+    def run(self, args: Sequence[str], check: bool = True) -> str:
+        """Run one tmux command and return its stdout; raise a TmmsError when it fails."""
+        argv = [self.binary, *self.socket_args(), *args]
+        try:
+            proc = subprocess.run(
+                argv, capture_output=True, env=dict(self.env), stdin=subprocess.DEVNULL
+            )
+        except FileNotFoundError:
+            raise TmuxNotFound() from None
+        out = proc.stdout.decode("utf-8", "surrogateescape")
+        if check and proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace")
+            if any(hint in err for hint in _NO_SERVER_HINTS):
+                raise TmuxServerNotRunning(self.socket_path)
+            raise TmuxCommandError(list(args), err)
+        return out
+
+    def current_pane_id(self) -> str:
+        """The pane this process runs in, from ``$TMUX_PANE``."""
+        pane = self.env.get("TMUX_PANE", "")
+        if not pane:
+            raise NotInsideTmux()
+        return pane
+
+    def list_panes(self) -> list[PaneRecord]:
+        """Every pane on the server with its @tmms_* options: one tmux invocation."""
+        return parse_pane_records(self.run(["list-panes", "-a", "-F", _PANE_FORMAT]))
+
+    def pane(self, pane_id: str) -> PaneRecord:
+        """One pane's record: one tmux invocation."""
+        try:
+            out = self.run(["display-message", "-p", "-t", pane_id, _PANE_FORMAT])
+        except TmuxCommandError as exc:
+            if "can't find" in exc.stderr:
+                raise PaneNotFound(pane_id) from None
+            raise
+        records = parse_pane_records(out)
+        if not records:
+            raise PaneNotFound(pane_id)
+        return records[0]
+
+    def set_pane_option(self, pane_id: str, name: str, value: str) -> None:
+        """Set a pane-level user option."""
+        self.run(["set-option", "-p", "-t", pane_id, name, value])
+
+    def unset_pane_option(self, pane_id: str, name: str) -> None:
+        """Remove a pane-level user option."""
+        self.run(["set-option", "-p", "-u", "-t", pane_id, name])
+
+    def notify_env(self, pane: PaneRecord) -> dict[str, str]:
+        """Variables that make ``tmux`` inside a notify command talk to this server and pane."""
+        return {
+            "TMUX": f"{self.socket_path},{pane.server_pid},0",
+            "TMUX_PANE": pane.pane_id,
+        }
+
+
+def parse_pane_records(out: str) -> list[PaneRecord]:
+    """Parse list-panes output made with the tmms pane format."""
+    records: list[PaneRecord] = []
+    width = len(_PANE_FIELDS) + len(OPTION_NAMES)
+    for chunk in out.split(_RECORD):
+        chunk = chunk.lstrip("\n")
+        if not chunk:
+            continue
+        fields = chunk.split(_FIELD)
+        if len(fields) != width:
+            continue
+        pane_id, session, window, index, pane_pid, server_pid = fields[: len(_PANE_FIELDS)]
+        options = dict(zip(OPTION_NAMES, fields[len(_PANE_FIELDS) :], strict=True))
+        records.append(PaneRecord(pane_id, session, window, index, pane_pid, server_pid, options))
+    return records

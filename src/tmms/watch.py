@@ -1,0 +1,166 @@
+"""File events from Linux inotify (through ctypes), with a wake-up pipe for signals and stop."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import select
+import struct
+from dataclasses import dataclass
+
+IN_MODIFY = 0x002
+IN_ATTRIB = 0x004
+IN_CLOSE_WRITE = 0x008
+IN_MOVED_TO = 0x080
+IN_CREATE = 0x100
+IN_DELETE_SELF = 0x400
+IN_MOVE_SELF = 0x800
+IN_Q_OVERFLOW = 0x4000
+IN_IGNORED = 0x8000
+IN_ONLYDIR = 0x01000000
+IN_NONBLOCK = 0o4000
+IN_CLOEXEC = 0o2000000
+WATCH_MASK = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR
+_HEADER = struct.Struct("iIII")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What woke the loop: files that appeared or were closed, folders to rescan, or a wake-up."""
+
+    paths: tuple[str, ...] = ()
+    rescan: tuple[str, ...] = ()
+    overflow: bool = False
+    woken: bool = False
+
+
+class Watcher:
+    """Watches folders for new or finished files; ``wait`` also returns on ``wake``."""
+
+    def __init__(self) -> None:
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._libc = _libc()
+        self._fd = -1
+        if self._libc is not None:
+            fd = self._libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+            self._fd = fd if fd >= 0 else -1
+        self._dirs: dict[int, str] = {}
+        self._wds: dict[str, int] = {}
+
+    @property
+    def available(self) -> bool:
+        """Whether kernel file events work here (else only polling does)."""
+        return self._fd >= 0
+
+    @property
+    def wake_fd(self) -> int:
+        """The write end of the wake-up pipe (usable with signal.set_wakeup_fd)."""
+        return self._wake_w
+
+    def wake(self) -> None:
+        """Make a pending ``wait`` return now."""
+        try:
+            os.write(self._wake_w, b"\0")
+        except BlockingIOError:
+            pass
+
+    def watch(self, directory: str) -> bool:
+        """Start watching a folder; False when that is not possible (missing, no inotify)."""
+        if self._fd < 0 or self._libc is None:
+            return False
+        if directory in self._wds:
+            return True
+        wd = self._libc.inotify_add_watch(self._fd, os.fsencode(directory), WATCH_MASK)
+        if wd < 0:
+            return False
+        self._dirs[wd] = directory
+        self._wds[directory] = wd
+        return True
+
+    def unwatch(self, directory: str) -> None:
+        """Stop watching a folder."""
+        wd = self._wds.pop(directory, None)
+        if wd is not None and self._libc is not None:
+            self._dirs.pop(wd, None)
+            self._libc.inotify_rm_watch(self._fd, wd)
+
+    def watched(self) -> set[str]:
+        """The folders being watched."""
+        return set(self._wds)
+
+    def wait(self, timeout: float | None) -> Batch:
+        """Block until events, a wake-up or the timeout; return what happened."""
+        fds = [self._wake_r] + ([self._fd] if self._fd >= 0 else [])
+        try:
+            ready, _, _ = select.select(fds, [], [], None if timeout is None else max(0.0, timeout))
+        except InterruptedError:
+            ready = []
+        woken = self._wake_r in ready
+        if woken:
+            _drain(self._wake_r)
+        if self._fd in ready:
+            return self._read(woken)
+        return Batch(woken=woken)
+
+    def _read(self, woken: bool) -> Batch:
+        paths: list[str] = []
+        rescan: list[str] = []
+        overflow = False
+        while True:
+            try:
+                data = os.read(self._fd, 65536)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno == errno.EINTR:
+                    continue
+                raise
+            offset = 0
+            while offset + _HEADER.size <= len(data):
+                wd, mask, _cookie, length = _HEADER.unpack_from(data, offset)
+                name = data[offset + _HEADER.size : offset + _HEADER.size + length].rstrip(b"\0")
+                offset += _HEADER.size + length
+                if mask & IN_Q_OVERFLOW:
+                    overflow = True
+                    continue
+                directory = self._dirs.get(wd)
+                if directory is None:
+                    continue
+                if mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF):
+                    self._dirs.pop(wd, None)
+                    self._wds.pop(directory, None)
+                    rescan.append(directory)
+                elif name:
+                    paths.append(os.path.join(directory, os.fsdecode(name)))
+        return Batch(tuple(dict.fromkeys(paths)), tuple(rescan), overflow, woken)
+
+    def close(self) -> None:
+        """Release the inotify descriptor and the pipe."""
+        for fd in (self._fd, self._wake_r, self._wake_w):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._fd = -1
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc.inotify_init1.argtypes = [ctypes.c_int]
+        libc.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+        libc.inotify_rm_watch.argtypes = [ctypes.c_int, ctypes.c_int]
+        return libc
+    except (OSError, AttributeError):
+        return None

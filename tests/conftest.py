@@ -1,0 +1,154 @@
+"""Fixtures: a private tmux server per test, a temporary HOME, and helpers to drive tmms."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02) -> object:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary HOME with no tmux or XDG variables leaking in."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("TMUX", "TMUX_PANE", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
+                "XDG_RUNTIME_DIR", "TMUX_TMPDIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    return home
+
+
+@dataclass
+class Pane:
+    """A pane registered as a mailbox."""
+
+    pane_id: str
+    name: str
+    inbox: Path
+    outbox: Path
+
+
+@dataclass
+class TmuxServer:
+    """A tmux server on a private socket, and helpers around it."""
+
+    socket: str
+    root: Path
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def tmux(self, *args: str, check: bool = True) -> str:
+        out = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True)
+        if check and out.returncode != 0:
+            raise RuntimeError(f"tmux {args}: {out.stderr}")
+        return out.stdout
+
+    def new_pane(self) -> str:
+        return self.tmux("new-window", "-d", "-P", "-F", "#{pane_id}").strip()
+
+    def register(self, name: str, notify: str = "", pane_id: str | None = None,
+                 reply_to: str = "", inbox: Path | None = None) -> Pane:
+        pane_id = pane_id or self.new_pane()
+        box = self.root / "mail" / name
+        inbox = inbox or box / "inbox"
+        outbox = box / "outbox"
+        inbox.mkdir(parents=True, exist_ok=True)
+        outbox.mkdir(parents=True, exist_ok=True)
+        opts = {"@tmms_enabled": "true", "@tmms_name": name, "@tmms_inbox": str(inbox),
+                "@tmms_outbox": str(outbox), "@tmms_notify_cmd": notify}
+        if reply_to:
+            opts["@tmms_reply_to"] = reply_to
+        for key, value in opts.items():
+            self.tmux("set-option", "-p", "-t", pane_id, key, value)
+        return Pane(pane_id, name, inbox, outbox)
+
+    def env(self, pane_id: str | None = None) -> dict[str, str]:
+        env = dict(os.environ)
+        env.pop("TMUX", None)
+        env.pop("TMUX_PANE", None)
+        if pane_id:
+            env["TMUX_PANE"] = pane_id
+        return env
+
+    def tmms(self, *args: str, pane: str | None = None, input: bytes | str | None = b"",
+             timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        data = input.encode() if isinstance(input, str) else input
+        proc = subprocess.run([sys.executable, "-m", "tmms", "-L", self.socket, *args],
+                              input=data, capture_output=True, env=self.env(pane), timeout=timeout)
+        return subprocess.CompletedProcess(proc.args, proc.returncode,
+                                           proc.stdout.decode(errors="replace"),
+                                           proc.stderr.decode(errors="replace"))
+
+    def config(self, **values: object) -> Path:
+        path = self.root / f"config-{uuid.uuid4().hex[:6]}.yml"
+        values.setdefault("dead_letter_dir", str(self.root / "dead"))
+        values.setdefault("polling_interval", 0.5)
+        path.write_text("".join(f"{k}: {v}\n" for k, v in values.items()))
+        return path
+
+    def start_server(self, *extra: str, config: Path | None = None, **values: object) -> subprocess.Popen[bytes]:
+        cfg = config or self.config(**values)
+        log = open(self.root / f"server-{len(self.procs)}.log", "wb")
+        proc = subprocess.Popen([sys.executable, "-m", "tmms", "-L", self.socket, "server", "-c", str(cfg), *extra],
+                                stdout=log, stderr=subprocess.STDOUT, env=self.env())
+        self.procs.append(proc)
+        wait_until(lambda: b"serving" in self.server_log(proc) or proc.poll() is not None)
+        return proc
+
+    def server_log(self, proc: subprocess.Popen[bytes]) -> bytes:
+        index = self.procs.index(proc)
+        return (self.root / f"server-{index}.log").read_bytes()
+
+    def stop(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
+        if proc.poll() is None:
+            proc.send_signal(sig)
+        return proc.wait(timeout=10)
+
+
+@pytest.fixture
+def tmux_server(home: Path, tmp_path: Path) -> Iterator[TmuxServer]:
+    """A tmux server of our own on a unique socket; killed with everything we started."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    socket = f"tmms-test-{uuid.uuid4().hex[:10]}"
+    server = TmuxServer(socket, tmp_path)
+    server.tmux("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "200", "-y", "50")
+    try:
+        yield server
+    finally:
+        for proc in server.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+        server.tmux("kill-server", check=False)
+
+
+def messages(folder: Path) -> list[Path]:
+    """The unread message files of a folder."""
+    return sorted(p for p in folder.glob("*.md") if not p.name.startswith("."))
