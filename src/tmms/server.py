@@ -44,11 +44,13 @@ class Server:
         config: Config,
         env: Mapping[str, str] | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
+        on_notify: Callable[[str, Job, Mapping[str, object]], None] | None = None,
     ) -> None:
         self.tmux = tmux
         self.config = config
         self.env: dict[str, str] = dict(os.environ if env is None else env)
         self.on_outcome = on_outcome
+        self.on_notify = on_notify
         self.watcher = Watcher()
         self.counters = Counters()
         self.lock = ServerLock(lock_path(runtime_dir(self.env), tmux.socket_path))
@@ -228,6 +230,8 @@ class Server:
         self.ledger.add(key)
 
     def _notify_event(self, event: str, job: Job, info: Mapping[str, object]) -> None:
+        if self.on_notify is not None:
+            self.on_notify(event, job, info)
         if event == "started":
             self.counters.notified += 1
             log.info("notify %s: started pid %s for %s", job.label, info.get("pid"), job.env.get("TMMS_FILEPATH"))
