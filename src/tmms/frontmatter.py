@@ -6,7 +6,6 @@ comments survive a merge byte for byte.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -138,6 +137,8 @@ def scalar(value: str) -> str:
     plain = _PLAIN_SAFE.fullmatch(value) and not _RESERVED_PLAIN.match(value) and value == value.strip()
     if plain and ": " not in value and " #" not in value:
         return value
+    import json
+
     return json.dumps(value, ensure_ascii=False)
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,8 +17,12 @@ SUFFIX = ".md"
 
 
 def new_id() -> str:
-    """A fresh UUID v4, as TMMS uses for tmms_id."""
-    return str(uuid.uuid4())
+    """A fresh UUID v4, as TMMS uses for tmms_id (without importing uuid: post starts faster)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def utc_now() -> datetime:

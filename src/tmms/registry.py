@@ -68,9 +68,11 @@ class Registry:
         self.mailboxes: list[Mailbox] = list(mailboxes)
         self.by_name: dict[str, list[Mailbox]] = {}
         self.by_outbox: dict[str, list[Mailbox]] = {}
+        self.by_inbox: dict[str, list[Mailbox]] = {}
         for box in self.mailboxes:
             self.by_name.setdefault(box.name, []).append(box)
             self.by_outbox.setdefault(box.outbox, []).append(box)
+            self.by_inbox.setdefault(box.inbox, []).append(box)
 
     @classmethod
     def from_panes(cls, panes: Iterable[PaneRecord], env: Mapping[str, str] | None = None) -> Registry:

@@ -155,21 +155,19 @@ class Server:
         if batch.overflow:
             self._full_scan()
             return
-        outboxes = set(self.registry.outboxes())
-        inboxes = {b.inbox for b in self.registry.mailboxes}
-        touched_inboxes: set[str] = set()
+        outboxes = self.registry.by_outbox
+        inboxes = self.registry.by_inbox
         for path in batch.paths:
             directory, name = os.path.split(path)
             if name.startswith(".") or not name.endswith(store.SUFFIX):
                 continue
             if directory in outboxes:
                 self._record(self.router.route_path(path))
-            if directory in inboxes:
-                touched_inboxes.add(directory)
+            if directory in inboxes and os.path.exists(path):
+                self._notify_file(path, directory)
         for directory in batch.rescan:
             if directory in outboxes:
                 self._route_outbox(directory)
-        self._scan_inboxes(touched_inboxes)
         if batch.rescan:
             self._sync_watches()
 
@@ -201,18 +199,19 @@ class Server:
     # -- notification -------------------------------------------------------------------------
 
     def _scan_inboxes(self, inboxes: set[str]) -> None:
+        present: set[str] = set()
         for inbox in inboxes:
-            present = set()
             for entry in store.messages(inbox):
                 present.add(entry.path)
                 self._notify_file(entry.path, inbox)
-            for key in [k for k in self._last_notified if os.path.dirname(k.split("\t")[0]) == inbox]:
+        if self._last_notified:
+            for key in [k for k in self._last_notified if os.path.dirname(k.split("\t")[0]) in inboxes]:
                 if key.split("\t")[0] not in present:
                     del self._last_notified[key]
 
     def _notify_file(self, path: str, inbox: str) -> None:
-        for box in self.registry.mailboxes:
-            if box.inbox == inbox and box.notify_cmd.strip():
+        for box in self.registry.by_inbox.get(inbox, ()):
+            if box.notify_cmd.strip():
                 self._notify(box, path)
 
     def _notify(self, box: Mailbox, path: str) -> None:
@@ -224,7 +223,8 @@ class Server:
         values = _values_of(path)
         if values is None:
             return
-        self._last_notified[key] = time.monotonic()
+        if repeat:
+            self._last_notified[key] = time.monotonic()
         extra = self.tmux.notify_env(box.pane)
         self.notifier.submit(build_job(key, box.notify_cmd, values, self.env, extra, label=box.name))
         self.ledger.add(key)

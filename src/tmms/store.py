@@ -6,12 +6,10 @@ in the same folder, fsync it, then give it its name with a rename that refuses t
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
-import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .errors import StorageError
@@ -22,18 +20,27 @@ _RENAME_NOREPLACE = 1
 _AT_FDCWD = -100
 
 
-def _load_renameat2() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+_renameat2: Callable[[str, str], int] | None = None
+_renameat2_loaded = False
+
+
+def _load_renameat2() -> Callable[[str, str], int] | None:
+    """renameat2(RENAME_NOREPLACE) through ctypes, imported on first use (post never needs it)."""
+    import ctypes
+
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        func = libc.renameat2
+        func = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
         return None
     func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
     func.restype = ctypes.c_int
-    return func
 
+    def call(src: str, dst: str) -> int:
+        if func(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+            return 0
+        return ctypes.get_errno()
 
-_renameat2 = _load_renameat2()
+    return call
 
 
 def rename_noreplace(src: str, dst: str) -> None:
@@ -42,13 +49,20 @@ def rename_noreplace(src: str, dst: str) -> None:
     Uses renameat2(RENAME_NOREPLACE); where the filesystem lacks it, link then unlink, which is
     just as safe against replacing and leaves at worst a second name for the same inode.
     """
+    global _renameat2, _renameat2_loaded
+    if not _renameat2_loaded:
+        _renameat2, _renameat2_loaded = _load_renameat2(), True
     if _renameat2 is not None:
-        rc = _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
-        if rc == 0:
+        err = _renameat2(src, dst)
+        if err == 0:
             return
-        err = ctypes.get_errno()
         if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
             raise OSError(err, os.strerror(err), dst)
+    link_noreplace(src, dst)
+
+
+def link_noreplace(src: str, dst: str) -> None:
+    """Give ``src`` the name ``dst`` (never replacing), then drop the old name."""
     os.link(src, dst)
     os.unlink(src)
 
@@ -65,7 +79,7 @@ def fresh_name(name: str, attempt: int) -> str:
 
 def write_new(directory: str, name: str, data: bytes, *, durable: bool = True) -> str:
     """Create ``directory/name`` holding ``data``; never exposes a partial file; never replaces."""
-    temp = os.path.join(directory, f".{name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+    temp = os.path.join(directory, f".{name}{TEMP_MARK}{os.getpid()}-{os.urandom(4).hex()}")
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     except OSError as exc:
@@ -89,7 +103,7 @@ def _place(temp: str, directory: str, name: str) -> str:
     for attempt in range(1000):
         final = os.path.join(directory, fresh_name(name, attempt))
         try:
-            rename_noreplace(temp, final)
+            link_noreplace(temp, final)
             return final
         except FileExistsError:
             continue
@@ -229,7 +243,7 @@ def has_open_writer(path: str) -> bool | None:
 def replace_contents(path: str, data: bytes, expect: Entry) -> bool:
     """Atomically swap an undelivered file's bytes, only if it is still the file we read."""
     directory, name = os.path.split(path)
-    temp = os.path.join(directory, f".{name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+    temp = os.path.join(directory, f".{name}{TEMP_MARK}{os.getpid()}-{os.urandom(4).hex()}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
         try:
