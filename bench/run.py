@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""Benchmark tmms against TMMS 0.1.1 (npm) in the same run; prints a Markdown table with ratios.
+
+    python bench/run.py                 # every case, reference included when npm works
+    python bench/run.py --quick         # smaller sizes, for a smoke run
+    python bench/run.py --no-reference  # tmms only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from harness import (  # noqa: E402
+    BenchTmux,
+    Impl,
+    count_md,
+    cpu_seconds,
+    install_reference,
+    median,
+    new_root,
+    ours,
+    peak_rss_mib,
+    percentile,
+    tmux_shim,
+    wait_for,
+)
+
+from tmms import store  # noqa: E402
+from tmms.message import compose  # noqa: E402
+from tmms.watch import Watcher  # noqa: E402
+
+Row = dict[str, object]
+
+
+def post_once(bench: BenchTmux, impl: Impl, pane: str, to: str, body: bytes = b"hello\n") -> tuple[float, float, str]:
+    """Run one post; return (start ns, return ns, printed path)."""
+    start = time.time_ns()
+    proc = subprocess.run([*impl.argv, "post", "-t", to, "-s", "bench"], input=body, capture_output=True,
+                          env=bench.env(pane))
+    end = time.time_ns()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{impl.name} post failed: {proc.stderr.decode().strip()}")
+    return start, end, proc.stdout.decode().strip().splitlines()[-1]
+
+
+def case_post_wall(impls: list[Impl], runs: int) -> dict[str, list[float]]:
+    """Wall time of `post`, interleaving the implementations."""
+    bench = BenchTmux(new_root())
+    try:
+        a = bench.register("alpha")
+        bench.register("beta")
+        times: dict[str, list[float]] = {i.name: [] for i in impls}
+        for impl in impls:  # warm the page cache
+            post_once(bench, impl, a.pane_id, "beta")
+        for _ in range(runs):
+            for impl in impls:
+                start, end, _path = post_once(bench, impl, a.pane_id, "beta")
+                times[impl.name].append((end - start) / 1e6)
+        return times
+    finally:
+        bench.close()
+
+
+def case_latency(impl: Impl, polling: float, samples: int) -> tuple[list[float], list[float]]:
+    """post returned → file in inbox, and → notify started (ms), with a server running."""
+    bench = BenchTmux(new_root())
+    marks = bench.root / "notified"
+    marks.mkdir()
+    watcher = Watcher()
+    try:
+        a = bench.register("alpha")
+        b = bench.register("beta", notify=f'date +%s%N >> {marks}/${{{{tmms_id}}}}.n')
+        proc = bench.start(impl, bench.config(polling))
+        time.sleep(1.5 if impl.name.startswith("tmms") else 2.5)
+        if proc.poll() is not None:
+            raise RuntimeError(f"{impl.name} server exited: {(bench.root / 'server-0.log').read_text()}")
+        watcher.watch(str(b.inbox))
+        inbox_ms: list[float] = []
+        notify_ms: list[float] = []
+        for _ in range(samples):
+            _start, returned, path = post_once(bench, impl, a.pane_id, "beta")
+            name = os.path.basename(path)
+            arrived = _await_file(watcher, b.inbox / name, timeout=max(5.0, polling * 3))
+            message_id = _id_of(b.inbox / name)
+            mark = marks / f"{message_id}.n"
+            wait_for(lambda m=mark: m.exists() and m.read_text().strip(), timeout=max(5.0, polling * 3))
+            started = int(mark.read_text().split()[0]) if mark.exists() and mark.read_text().strip() else None
+            inbox_ms.append(max(0.0, (arrived - returned) / 1e6))
+            if started is not None:
+                notify_ms.append(max(0.0, (started - returned) / 1e6))
+            time.sleep(0.05 + random.random() * 0.05)
+        return inbox_ms, notify_ms
+    finally:
+        watcher.close()
+        bench.close()
+
+
+def _await_file(watcher: Watcher, path: Path, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path.name} never arrived")
+        watcher.wait(0.01)
+    return time.time_ns()
+
+
+def _id_of(path: Path) -> str:
+    for line in path.read_text().splitlines():
+        if line.startswith("tmms_id:"):
+            return line.split(":", 1)[1].strip().strip("'\"")
+    return ""
+
+
+def case_idle(impl: Impl, panes: int, polling: float, seconds: float) -> tuple[float, float]:
+    """Idle server with N enabled panes: (tmux invocations per second, CPU % of one core)."""
+    results = []
+    for shimmed in (True, False):
+        bench = BenchTmux(new_root())
+        try:
+            for i in range(panes):
+                bench.register(f"p{i}")
+            path, log = tmux_shim(bench.root) if shimmed else (None, None)
+            proc = bench.start(impl, bench.config(polling), path=path)
+            time.sleep(3.0)
+            calls0 = _lines(log) if log else 0
+            cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
+            time.sleep(seconds)
+            cpu1, t1 = cpu_seconds(proc.pid), time.monotonic()
+            calls1 = _lines(log) if log else 0
+            results.append(((calls1 - calls0) / (t1 - t0), 100 * (cpu1 - cpu0) / (t1 - t0)))
+        finally:
+            bench.close()
+    return results[0][0], results[1][1]
+
+
+def _lines(path: Path | None) -> int:
+    try:
+        return len(path.read_bytes().splitlines()) if path else 0
+    except FileNotFoundError:
+        return 0
+
+
+def preplace(bench: BenchTmux, boxes: list, count: int, one_outbox: bool = False) -> None:  # type: ignore[type-arg]
+    """Write ``count`` valid messages into outboxes (spread, or all in the first one)."""
+    names = [b.name for b in boxes]
+    for i in range(count):
+        sender = boxes[0] if one_outbox else boxes[i % len(boxes)]
+        to = names[(names.index(sender.name) + 1 + i) % len(names)]
+        if to == sender.name:
+            to = names[(names.index(sender.name) + 1) % len(names)]
+        msg = compose(f"message {i}\n", sender.name, to, f"bulk {i}")
+        with open(sender.outbox / msg.file_name, "x", encoding="utf-8") as handle:
+            handle.write(msg.text)
+
+
+def case_bulk(impl: Impl, outboxes: int, count: int, polling: float, notify: str = "true") -> tuple[float, float]:
+    """Messages pre-placed in outboxes → all in inboxes: (seconds from server start, peak RSS MiB)."""
+    bench = BenchTmux(new_root())
+    try:
+        boxes = [bench.register(f"w{i}", notify=notify) for i in range(outboxes)]
+        preplace(bench, boxes, count, one_outbox=outboxes == 1 or False)
+        start = time.monotonic()
+        proc = bench.start(impl, bench.config(polling))
+        peak = [0.0]
+
+        def sample() -> None:
+            while proc.poll() is None:
+                try:
+                    peak[0] = max(peak[0], peak_rss_mib(proc.pid))
+                except (FileNotFoundError, ProcessLookupError):
+                    return
+                time.sleep(0.2)
+
+        threading.Thread(target=sample, daemon=True).start()
+        ok = wait_for(lambda: sum(count_md(b.inbox) for b in boxes) >= count, timeout=1800, interval=0.005)
+        elapsed = time.monotonic() - start
+        if not ok:
+            raise RuntimeError(f"{impl.name}: not all {count} delivered")
+        try:
+            peak[0] = max(peak[0], peak_rss_mib(proc.pid))
+        except FileNotFoundError:
+            pass
+        return elapsed, peak[0]
+    finally:
+        bench.close()
+        shutil.rmtree(bench.root, ignore_errors=True)
+
+
+def fmt(value: float, unit: str = "") -> str:
+    return "n/a" if value != value else f"{value:.1f}{unit}"  # noqa: PLR0124 - NaN check
+
+
+def ratio(a: float, b: float) -> str:
+    return "n/a" if not (a == a and b == b and b) else f"{a / b:.3f}×"  # noqa: PLR0124
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--no-reference", action="store_true", help="skip TMMS 0.1.1")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the bulk case (median)")
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--cases", default="post,latency,idle,bulk,backlog")
+    args = parser.parse_args()
+    cases = set(args.cases.split(","))
+    quick = args.quick
+    py = ours()
+    ref = None if args.no_reference else install_reference(Path.home() / ".cache" / "tmms-bench" / "reference")
+    impls = [py] + ([ref] if ref else [])
+    raw: dict[str, object] = {}
+    rows: list[tuple[str, str, str, str, str]] = []
+    print(f"# machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, tmux {subprocess.run(['tmux', '-V'], capture_output=True, text=True).stdout.strip()}"
+          f", reference: {'yes' if ref else 'no'}", flush=True)
+
+    if "post" in cases:
+        times = case_post_wall(impls, 20)
+        raw["post_ms"] = times
+        p, r = median(times[py.name]), median(times[ref.name]) if ref else float("nan")
+        rows.append(("`tmms post` wall time, median of 20", fmt(p, " ms"), fmt(r, " ms"), ratio(p, r), "≤ 0.35×"))
+        print(rows[-1], flush=True)
+
+    if "latency" in cases:
+        inbox, notify = case_latency(py, polling=60, samples=10 if quick else 40)
+        raw["latency_ms"] = {"inbox": inbox, "notify": notify}
+        ref_inbox: list[float] = []
+        ref_notify: list[float] = []
+        if ref:
+            ref_inbox, ref_notify = case_latency(ref, polling=1, samples=4 if quick else 10)
+            raw["ref_latency_ms"] = {"inbox": ref_inbox, "notify": ref_notify}
+        rows.append(("post returned → file in inbox, p50", fmt(median(inbox), " ms"), fmt(median(ref_inbox), " ms"),
+                     ratio(median(inbox), median(ref_inbox)), "≤ 5 ms"))
+        rows.append(("post returned → file in inbox, p95", fmt(percentile(inbox, 95), " ms"),
+                     fmt(percentile(ref_inbox, 95), " ms"), ratio(percentile(inbox, 95), percentile(ref_inbox, 95)),
+                     "≤ 20 ms"))
+        rows.append(("post returned → notify started, p50", fmt(median(notify), " ms"),
+                     fmt(median(ref_notify), " ms"), ratio(median(notify), median(ref_notify)), "≤ 10 ms"))
+        for row in rows[-3:]:
+            print(row, flush=True)
+
+    if "idle" in cases:
+        panes = 20 if quick else 100
+        calls, cpu = case_idle(py, panes, polling=60, seconds=5 if quick else 10)
+        raw["idle"] = {"calls_per_s": calls, "cpu_pct": cpu}
+        rcalls, rcpu = (float("nan"), float("nan"))
+        if ref:
+            rcalls, rcpu = case_idle(ref, panes, polling=5, seconds=10)
+            raw["ref_idle"] = {"calls_per_s": rcalls, "cpu_pct": rcpu, "polling_interval": 5}
+        rows.append((f"idle, {panes} panes: tmux invocations per second (tmms refreshes every 1 s; TMMS polls every 5 s)",
+                     fmt(calls), fmt(rcalls), ratio(calls, rcalls), "≤ 1 per refresh"))
+        rows.append((f"idle, {panes} panes: server CPU, % of one core", fmt(cpu, " %"), fmt(rcpu, " %"),
+                     ratio(cpu, rcpu), "≤ 1 %"))
+        for row in rows[-2:]:
+            print(row, flush=True)
+
+    if "bulk" in cases:
+        count = 400 if quick else 2000
+        mine = [case_bulk(py, 20, count, polling=60)[0] for _ in range(args.repeat)]
+        theirs = [case_bulk(ref, 20, count, polling=1)[0] for _ in range(max(1, args.repeat))] if ref else []
+        raw["bulk_s"] = {"tmms": mine, "ref": theirs}
+        rows.append((f"{count} messages pre-placed in 20 outboxes → all in inboxes (median of {args.repeat})",
+                     fmt(median(mine), " s"), fmt(median(theirs), " s"), ratio(median(mine), median(theirs)),
+                     "≤ 0.25×"))
+        print(rows[-1], flush=True)
+
+    if "backlog" in cases:
+        sizes = [2000, 5000, 10000] if quick else [25000, 50000, 100000]
+        backlog = []
+        for size in sizes:
+            seconds, rss = case_bulk(py, 1, size, polling=60, notify="")
+            backlog.append({"messages": size, "seconds": seconds, "per_message_us": seconds / size * 1e6,
+                            "peak_rss_mib": rss})
+            print(backlog[-1], flush=True)
+        raw["backlog"] = backlog
+        for item in backlog:
+            rows.append((f"backlog of {item['messages']} in one outbox → delivered",
+                         f"{item['seconds']:.1f} s ({item['per_message_us']:.0f} µs/msg, peak RSS "
+                         f"{item['peak_rss_mib']:.0f} MiB)", "—", "—", "all delivered, linear, flat memory"))
+
+    print()
+    print("| case | tmms | TMMS 0.1.1 | ratio | target |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    if args.json:
+        args.json.write_text(json.dumps(raw, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
