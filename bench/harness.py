@@ -97,7 +97,7 @@ class BenchTmux:
         return path
 
     def start(self, impl: Impl, config: Path, path: str | None = None) -> subprocess.Popen[bytes]:
-        log = open(self.root / f"server-{len(self.procs)}.log", "wb")  # noqa: SIM115
+        log = open(self.root / f"server-{len(self.procs)}.log", "wb")
         proc = subprocess.Popen([*impl.argv, "server", "-c", str(config)], stdout=log, stderr=subprocess.STDOUT,
                                 env=self.env(path=path))
         self.procs.append(proc)

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from harness import (  # noqa: E402
+from harness import (
     BenchTmux,
     Impl,
     count_md,
@@ -37,10 +37,8 @@ from harness import (  # noqa: E402
     tmux_shim,
     wait_for,
 )
-
-from tmms import store  # noqa: E402
-from tmms.message import compose  # noqa: E402
-from tmms.watch import Watcher  # noqa: E402
+from tmms.message import compose
+from tmms.watch import Watcher
 
 Row = dict[str, object]
 
@@ -200,11 +198,11 @@ def case_bulk(impl: Impl, outboxes: int, count: int, polling: float, notify: str
 
 
 def fmt(value: float, unit: str = "") -> str:
-    return "n/a" if value != value else f"{value:.1f}{unit}"  # noqa: PLR0124 - NaN check
+    return "n/a" if value != value else f"{value:.1f}{unit}"
 
 
 def ratio(a: float, b: float) -> str:
-    return "n/a" if not (a == a and b == b and b) else f"{a / b:.3f}×"  # noqa: PLR0124
+    return "n/a" if not (a == a and b == b and b) else f"{a / b:.3f}×"
 
 
 def main() -> int:
@@ -222,9 +220,9 @@ def main() -> int:
     impls = [py] + ([ref] if ref else [])
     raw: dict[str, object] = {}
     rows: list[tuple[str, str, str, str, str]] = []
-    print(f"# machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, tmux {subprocess.run(['tmux', '-V'], capture_output=True, text=True).stdout.strip()}"
-          f", reference: {'yes' if ref else 'no'}", flush=True)
+    tmux_version = subprocess.run(["tmux", "-V"], capture_output=True, text=True).stdout.strip()
+    print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{tmux_version}, reference: {'yes' if ref else 'no'}", flush=True)
 
     if "post" in cases:
         times = case_post_wall(impls, 20)
@@ -259,7 +257,8 @@ def main() -> int:
         if ref:
             rcalls, rcpu = case_idle(ref, panes, polling=5, seconds=10)
             raw["ref_idle"] = {"calls_per_s": rcalls, "cpu_pct": rcpu, "polling_interval": 5}
-        rows.append((f"idle, {panes} panes: tmux invocations per second (tmms refreshes every 1 s; TMMS polls every 5 s)",
+        label = f"idle, {panes} panes: tmux invocations per second (tmms refreshes every 1 s; TMMS polls every 5 s)"
+        rows.append((label,
                      fmt(calls), fmt(rcalls), ratio(calls, rcalls), "≤ 1 per refresh"))
         rows.append((f"idle, {panes} panes: server CPU, % of one core", fmt(cpu, " %"), fmt(rcpu, " %"),
                      ratio(cpu, rcpu), "≤ 1 %"))
