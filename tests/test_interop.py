@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import TmuxServer, messages, wait_until
 
 PACKAGE = "@szk302/tmms@0.1.1"
@@ -72,7 +73,7 @@ def test_tmms_post_is_routed_by_reference_server(tmux_server: TmuxServer, refere
     alpha = tmux_server.register("alpha", notify="true", pane_id=_split(tmux_server))
     beta = tmux_server.register("beta", notify="true", pane_id=_split(tmux_server))
     config = tmux_server.config(polling_interval=1)
-    log = open(tmux_server.root / "ref-server.log", "wb")  # noqa: SIM115
+    log = open(tmux_server.root / "ref-server.log", "wb")
     server = subprocess.Popen([str(reference), "server", "-c", str(config)], stdout=log, stderr=subprocess.STDOUT,
                               env=_ref_env(tmux_server))
     try:
