@@ -157,10 +157,6 @@ def test_a_pane_registered_as_soon_as_post_returns_still_gets_its_mail(tmux_serv
     assert dead_letters(tmux_server) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "router.Router._dead moves the file to dead_letter/<name> without checking that "
-    "<name>.reason.json is free; store.write_new then names the new reason <name>.reason-2.json, so "
-    "<name>.reason.json keeps a stale reason"))
 def test_a_redead_lettered_file_gets_its_own_reason_next_to_it(tmux_server: TmuxServer) -> None:
     alpha = tmux_server.register("alpha")
     dead_dir = tmux_server.root / "dead"

@@ -186,6 +186,33 @@ def test_move_no_clobber_never_replaces(tmp_path: Path) -> None:
     assert _names(src_dir) == []
 
 
+def test_move_no_clobber_skips_a_name_whose_companion_is_taken(tmp_path: Path) -> None:
+    src_dir, dst_dir = tmp_path / "out", tmp_path / "dead"
+    src_dir.mkdir()
+    dst_dir.mkdir()
+    (dst_dir / "m.md.reason.json").write_bytes(b"a stale reason")
+    (dst_dir / "m-2.md").write_bytes(b"an older dead letter")
+    (src_dir / "m.md").write_bytes(b"new message")
+    moved = store.move_no_clobber(str(src_dir / "m.md"), str(dst_dir), companions=(".reason.json",))
+    assert moved == str(dst_dir / "m-3.md")
+    assert _names(dst_dir) == ["m-2.md", "m-3.md", "m.md.reason.json"]
+    assert (dst_dir / "m.md.reason.json").read_bytes() == b"a stale reason"
+
+
+def test_move_no_clobber_counts_a_dangling_symlink_companion_as_taken(tmp_path: Path) -> None:
+    (tmp_path / "m.md").write_bytes(b"new message")
+    (tmp_path / "dst").mkdir()
+    os.symlink(tmp_path / "nowhere", tmp_path / "dst" / "m.md.reason.json")
+    moved = store.move_no_clobber(str(tmp_path / "m.md"), str(tmp_path / "dst"), companions=(".reason.json",))
+    assert moved == str(tmp_path / "dst" / "m-2.md")
+
+
+def test_write_new_skips_a_name_whose_companion_is_taken(tmp_path: Path) -> None:
+    (tmp_path / "m.md.reason.json").write_bytes(b"a stale reason")
+    path = store.write_new(str(tmp_path), "m.md", b"data", companions=(".reason.json",))
+    assert path == str(tmp_path / "m-2.md")
+
+
 def test_move_no_clobber_uses_the_given_name(tmp_path: Path) -> None:
     (tmp_path / "a.md").write_bytes(b"A")
     (tmp_path / "dst").mkdir()
@@ -220,6 +247,25 @@ def test_move_no_clobber_across_filesystems_never_replaces(tmp_path: Path) -> No
         assert ((folder / "m.md").read_bytes(), (folder / "m-2.md").read_bytes()) == (b"already there", b"new message")
         assert not (tmp_path / "m.md").exists()
         assert _names(folder) == ["m-2.md", "m.md"]
+    finally:
+        for item in folder.iterdir():
+            item.unlink()
+        folder.rmdir()
+
+
+def test_move_no_clobber_across_filesystems_skips_a_name_whose_companion_is_taken(tmp_path: Path) -> None:
+    other = _other_filesystem(tmp_path)
+    if other is None:
+        pytest.skip("no second writable filesystem")
+    folder = other / f"tmms-test-{os.getpid()}-{time.monotonic_ns()}"
+    folder.mkdir()
+    try:
+        (folder / "m.md.reason.json").write_bytes(b"a stale reason")
+        (tmp_path / "m.md").write_bytes(b"new message")
+        moved = store.move_no_clobber(str(tmp_path / "m.md"), str(folder), companions=(".reason.json",))
+        assert moved == str(folder / "m-2.md")
+        assert (folder / "m-2.md").read_bytes() == b"new message"
+        assert not (tmp_path / "m.md").exists()
     finally:
         for item in folder.iterdir():
             item.unlink()

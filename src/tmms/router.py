@@ -176,7 +176,8 @@ class Router:
         dead_dir = self.config.dead_letter_dir
         try:
             store.ensure_dir(dead_dir)
-            path = store.move_no_clobber(entry.path, dead_dir)
+            # A name whose .reason.json is free too: a stale reason never sits next to a new message.
+            path = store.move_no_clobber(entry.path, dead_dir, companions=(REASON_SUFFIX,))
         except FileNotFoundError:
             return Outcome(Status.GONE, entry.path)
         except (OSError, StorageError) as exc:

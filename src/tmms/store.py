@@ -77,8 +77,13 @@ def fresh_name(name: str, attempt: int) -> str:
     return f"{stem}-{attempt + 1}.{ext}"
 
 
-def write_new(directory: str, name: str, data: bytes, *, durable: bool = True) -> str:
-    """Create ``directory/name`` holding ``data``; never exposes a partial file; never replaces."""
+def write_new(
+    directory: str, name: str, data: bytes, *, durable: bool = True, companions: tuple[str, ...] = ()
+) -> str:
+    """Create ``directory/name`` holding ``data``; never exposes a partial file; never replaces.
+
+    ``companions`` as for ``move_no_clobber``.
+    """
     temp = os.path.join(directory, f".{name}{TEMP_MARK}{os.getpid()}-{os.urandom(4).hex()}")
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
@@ -93,15 +98,17 @@ def write_new(directory: str, name: str, data: bytes, *, durable: bool = True) -
                 os.fsync(fd)
         finally:
             os.close(fd)
-        return _place(temp, directory, name)
+        return _place(temp, directory, name, companions)
     except OSError as exc:
         _unlink_quietly(temp)
         raise StorageError(os.path.join(directory, name), exc.strerror or str(exc)) from None
 
 
-def _place(temp: str, directory: str, name: str) -> str:
+def _place(temp: str, directory: str, name: str, companions: tuple[str, ...]) -> str:
     for attempt in range(1000):
         final = os.path.join(directory, fresh_name(name, attempt))
+        if _companion_taken(final, companions):
+            continue
         try:
             link_noreplace(temp, final)
             return final
@@ -110,14 +117,20 @@ def _place(temp: str, directory: str, name: str) -> str:
     raise FileExistsError(errno.EEXIST, "no free name", os.path.join(directory, name))
 
 
-def move_no_clobber(src: str, directory: str, name: str | None = None) -> str:
+def move_no_clobber(
+    src: str, directory: str, name: str | None = None, *, companions: tuple[str, ...] = ()
+) -> str:
     """Move ``src`` into ``directory`` under ``name`` (or a fresh variant); return the new path.
 
+    A name is taken only when ``name + suffix`` is free too for every suffix in ``companions``
+    (a dead letter's ``.reason.json``), so a file never lands next to an older file's companion.
     Across filesystems it copies through a temporary file, then removes the source.
     """
     name = name or os.path.basename(src)
     for attempt in range(1000):
         final = os.path.join(directory, fresh_name(name, attempt))
+        if _companion_taken(final, companions):
+            continue
         try:
             rename_noreplace(src, final)
             return final
@@ -126,18 +139,22 @@ def move_no_clobber(src: str, directory: str, name: str | None = None) -> str:
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
-            return _copy_across(src, directory, name)
+            return _copy_across(src, directory, name, companions)
     raise FileExistsError(errno.EEXIST, "no free name", os.path.join(directory, name))
 
 
-def _copy_across(src: str, directory: str, name: str) -> str:
+def _companion_taken(path: str, companions: tuple[str, ...]) -> bool:
+    return any(os.path.lexists(path + suffix) for suffix in companions)
+
+
+def _copy_across(src: str, directory: str, name: str, companions: tuple[str, ...]) -> str:
     with open(src, "rb") as handle:
         data = handle.read()
     existing = os.path.join(directory, name)
     if _same_bytes(existing, data):  # an earlier copy landed before a crash
         os.unlink(src)
         return existing
-    final = write_new(directory, name, data)
+    final = write_new(directory, name, data, companions=companions)
     os.unlink(src)
     return final
 
