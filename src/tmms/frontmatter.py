@@ -26,6 +26,16 @@ _RESERVED_PLAIN = re.compile(
     r"|\d{4}-\d\d?-\d\d?"
     r"|[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$"
 )
+# What a double-quoted scalar must escape: the quote and backslash, characters YAML does not
+# allow raw (C0 and C1 controls, DEL, U+FFFE/U+FFFF), those it reads as line breaks (NEL, LS, PS),
+# the BOM, and lone surrogates (which UTF-8 cannot hold; they become U+FFFD).
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]')
+_NAMED_ESCAPES = {
+    "\x00": "\\0", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f",
+    "\r": "\\r", "\x1b": "\\e", '"': '\\"', "\\": "\\\\", "\x85": "\\N", "\u2028": "\\L",
+    "\u2029": "\\P",
+}
+_KEEP_CHOMPING = re.compile(r"(?:[!&]\S*[ \t]+)*[|>](?:[1-9]?\+|\+[1-9])")  # after tag/anchor
 
 
 @dataclass(frozen=True)
@@ -86,12 +96,24 @@ def without_system_keys(front_matter: str | None) -> str:
     return _drop_keys(front_matter, lambda key: key.startswith(SYSTEM_PREFIX))[0]
 
 
-def replace_key(front_matter: str, key: str, value: str) -> str:
-    """Set one top-level key to a string value, in place of its old entry; other text verbatim."""
+def replace_key(front_matter: str, key: str, value: str, *, newline: str | None = None) -> str:
+    """Set one top-level key to a string value, in place of its old entry; other text verbatim.
+
+    The new line ends with ``newline``, by default the front matter's own line ending.
+    """
+    eol = newline or line_ending(front_matter)
     text, at = _drop_keys(front_matter, lambda k: k == key)
     lines = text.splitlines(keepends=True)
-    lines.insert(len(lines) if at is None else at, f"{key}: {scalar(value)}\n")
+    lines.insert(len(lines) if at is None else at, f"{key}: {scalar(value)}{eol}")
     return "".join(lines)
+
+
+def line_ending(text: str, default: str = "\n") -> str:
+    """The line ending of the first line of ``text`` (CRLF or LF), or ``default`` if it has none."""
+    end = text.find("\n")
+    if end < 0:
+        return default
+    return "\r\n" if end and text[end - 1] == "\r" else "\n"
 
 
 def _drop_keys(front_matter: str | None, doomed: Callable[[str], bool]) -> tuple[str, int | None]:
@@ -112,34 +134,83 @@ def _drop_keys(front_matter: str | None, doomed: Callable[[str], bool]) -> tuple
     if root.flow_style:
         kept = {k: v for k, v in load(front_matter).items() if not doomed(str(k))}
         return (yaml.safe_dump(kept, sort_keys=False, allow_unicode=True) if kept else ""), None
+    lines = front_matter.splitlines(keepends=True)
     drop: set[int] = set()
     first_cut: int | None = None
     for key_node, value_node in root.value:
         if isinstance(key_node, yaml.ScalarNode) and doomed(str(key_node.value)):
             first = key_node.start_mark.line
-            last = value_node.end_mark.line
-            if value_node.end_mark.column == 0 and last > first:
-                last -= 1
-            drop.update(range(first, last + 1))
+            drop.update(range(first, _entry_end(lines, first, value_node) + 1))
             if first_cut is None:
                 first_cut = first - sum(1 for i in drop if i < first)
-    lines = front_matter.splitlines(keepends=True)
     text = "".join(line for i, line in enumerate(lines) if i not in drop)
-    return _with_newline(text), first_cut
+    return _with_newline(text, line_ending(front_matter)), first_cut
 
 
-def _with_newline(text: str) -> str:
-    return text + "\n" if text and not text.endswith("\n") else text
+def _entry_end(lines: list[str], first: int, value: Any) -> int:
+    """The last line of the entry whose key starts on line ``first``.
+
+    That is the value's last line, then any comment lines indented deeper than the key (they
+    annotate the value). A comment at the key's indentation or less, and blank lines not followed
+    by such an indented comment, belong to the author's text that follows.
+    """
+    last = max(first, _content_end(lines, value))
+    indent = _indentation(lines[first])
+    for i in range(last + 1, len(lines)):
+        stripped = lines[i].strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("#") or _indentation(lines[i]) <= indent:
+            break
+        last = i
+    return last
 
 
-def scalar(value: str) -> str:
-    """Render a string as a YAML scalar that loads back as exactly that string."""
+def _content_end(lines: list[str], node: Any) -> int:
+    """The last line holding part of a node (an alias gives its anchor's lines)."""
+    if isinstance(node.value, list) and not node.flow_style and node.value:  # a block collection
+        tail = node.value[-1]
+        if isinstance(tail, tuple):  # a block mapping: (key, value)
+            return max(_content_end(lines, tail[0]), _content_end(lines, tail[1]))
+        return _content_end(lines, tail)
+    start, end = node.start_mark, node.end_mark
+    last: int = end.line - 1 if end.column == 0 and end.line > start.line else end.line
+    if getattr(node, "style", None) in ("|", ">") and not _KEEP_CHOMPING.match(lines[start.line], start.column):
+        while last > start.line and not lines[last].strip():  # blank lines after a clipped block scalar
+            last -= 1
+    return last
+
+
+def _indentation(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _with_newline(text: str, eol: str = "\n") -> str:
+    return text + eol if text and not text.endswith("\n") else text
+
+
+def scalar(value: str, *, flow: bool = False) -> str:
+    """Render a string as a YAML scalar that loads back as exactly that string.
+
+    Simple safe values stay plain; everything else is double-quoted with YAML escapes, keeping
+    printable Unicode readable. With ``flow`` the scalar stands inside ``[...]``, where a comma
+    would end it. A lone surrogate, which no UTF-8 file can hold, becomes U+FFFD.
+    """
     plain = _PLAIN_SAFE.fullmatch(value) and not _RESERVED_PLAIN.match(value) and value == value.strip()
-    if plain and ": " not in value and " #" not in value:
+    if plain and ": " not in value and " #" not in value and not (flow and "," in value):
         return value
-    import json
+    return '"' + _NEEDS_ESCAPE.sub(_escape, value) + '"'
 
-    return json.dumps(value, ensure_ascii=False)
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED_ESCAPES.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    if 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    return f"\\x{code:02X}" if code < 0x100 else f"\\u{code:04X}"
 
 
 def render(system: list[tuple[str, str | list[str]]], user_text: str, body: str) -> str:
@@ -150,7 +221,7 @@ def render(system: list[tuple[str, str | list[str]]], user_text: str, body: str)
 
 def _value(value: str | list[str]) -> str:
     if isinstance(value, list):
-        return "[" + ", ".join(scalar(item) for item in value) + "]"
+        return "[" + ", ".join(scalar(item, flow=True) for item in value) + "]"
     return scalar(value)
 
 
