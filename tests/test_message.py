@@ -138,8 +138,10 @@ def test_compose_makes_a_fresh_uuid4_id_by_default() -> None:
     assert message.read_headers(first.text).message_id == first.message_id
 
 
-@pytest.mark.xfail(reason="list items are written plain inside a flow sequence, so a comma splits them", strict=True)
-@pytest.mark.parametrize("name", ["c, d", "c,d"], ids=["comma_space", "comma"])
+@pytest.mark.parametrize(
+    "name", ["c, d", "c,d", "[c]", "c]", "{c}", "c #d", "c: d", "#c"],
+    ids=["comma_space", "comma", "brackets", "close_bracket", "braces", "comment", "colon", "hash"],
+)
 def test_compose_recipients_with_a_comma_load_back(name: str) -> None:
     composed = _compose("x", recipients=["bob", name])
     assert message.read_headers(composed.text).data["tmms_recipients"] == ["bob", name]
@@ -319,7 +321,30 @@ def test_replace_sender_without_front_matter_is_a_message_error() -> None:
         message.replace_sender("just a body\n", "me")
 
 
-@pytest.mark.xfail(reason="replace_sender rewrites the fences as '---\\n', losing CRLF line ends", strict=True)
 def test_replace_sender_keeps_crlf_fences() -> None:
     text = "---\r\ntmms_from: x\r\nz: 1\r\n---\r\nbody\r\n"
     assert message.replace_sender(text, "me") == "---\r\ntmms_from: me\r\nz: 1\r\n---\r\nbody\r\n"
+
+
+class ReplaceSenderCase(NamedTuple):
+    test_id: str
+    text: str
+    expected: str
+
+
+REPLACE_SENDER_CASES = [
+    ReplaceSenderCase("crlf_added_line", "---\r\nz: 1\r\n---\r\nb\r\n", "---\r\nz: 1\r\ntmms_from: me\r\n---\r\nb\r\n"),
+    ReplaceSenderCase("crlf_empty_front_matter", "---\r\n---\r\nb", "---\r\ntmms_from: me\r\n---\r\nb"),
+    ReplaceSenderCase("bom", "\ufeff---\ntmms_from: x\n---\nb", "\ufeff---\ntmms_from: me\n---\nb"),
+    ReplaceSenderCase("dots_close_fence", "---\ntmms_from: x\n...\nb", "---\ntmms_from: me\n...\nb"),
+    ReplaceSenderCase("spaces_after_fences", "--- \ntmms_from: x\n---\t\nb", "--- \ntmms_from: me\n---\t\nb"),
+    ReplaceSenderCase("close_fence_at_the_end", "---\ntmms_from: x\n---", "---\ntmms_from: me\n---"),
+    ReplaceSenderCase(
+        "block_sender_then_comment", "---\ntmms_from:\n  - x\n# c\nz: 1\n---\n", "---\ntmms_from: me\n# c\nz: 1\n---\n"
+    ),
+]
+
+
+@pytest.mark.parametrize("case", REPLACE_SENDER_CASES, ids=[c.test_id for c in REPLACE_SENDER_CASES])
+def test_replace_sender_keeps_fences_bom_and_line_endings(case: ReplaceSenderCase) -> None:
+    assert message.replace_sender(case.text, "me") == case.expected

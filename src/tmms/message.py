@@ -145,8 +145,15 @@ def _text(value: object) -> str:
 
 
 def replace_sender(text: str, sender: str) -> str:
-    """Return the message with ``tmms_from`` set to ``sender``; every other byte untouched."""
+    """Return the message with ``tmms_from`` set to ``sender``; every other byte untouched.
+
+    The fences, a BOM and the body are kept as they are; the new line uses the file's line ending.
+    """
     doc = frontmatter.split(text)
     if doc.front_matter is None:
         raise MessageError("no front matter")
-    return "---\n" + frontmatter.replace_key(doc.front_matter, "tmms_from", sender) + "---\n" + doc.body
+    start = text.index("\n") + 1  # the front matter begins after the opening fence line
+    end = start + len(doc.front_matter)
+    newline = frontmatter.line_ending(doc.front_matter, frontmatter.line_ending(text[:start]))
+    fixed = frontmatter.replace_key(doc.front_matter, "tmms_from", sender, newline=newline)
+    return text[:start] + fixed + text[end:]
