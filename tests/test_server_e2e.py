@@ -361,10 +361,6 @@ def test_notify_gets_a_file_path_with_spaces_and_shell_characters_as_one_word(tm
     assert wait_until(lambda: lines_of(out)) == [str(beta.inbox / name)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server.Server._notify keys the notify ledger on the inbox path only and never forgets a key while "
-    "running (NotifyLedger.forget_missing is never called): a new message that arrives under the name "
-    "of one already read and removed is never notified"))
 def test_a_new_message_under_a_reused_name_is_notified(tmux_server: TmuxServer) -> None:
     out = tmux_server.root / "notified"
     alpha = tmux_server.register("alpha")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from . import store
 from .config import Config
 from .errors import TmuxServerNotRunning
-from .ledger import NotifyLedger
+from .ledger import NotifyLedger, identity, identity_of
 from .lock import ServerLock, lock_path
 from .notify import Job, Notifier, build_job
 from .paths import runtime_dir, state_dir
@@ -163,7 +163,7 @@ class Server:
                 continue
             if directory in outboxes:
                 self._record(self.router.route_path(path))
-            if directory in inboxes and os.path.exists(path):
+            if directory in inboxes:
                 self._notify_file(path, directory)
         for directory in batch.rescan:
             if directory in outboxes:
@@ -175,7 +175,7 @@ class Server:
         self._sync_watches()
         for outbox in self.registry.outboxes():
             self._route_outbox(outbox)
-        self._scan_inboxes({b.inbox for b in self.registry.mailboxes})
+        self._scan_inboxes({b.inbox for b in self.registry.mailboxes}, complete=True)
 
     def _route_outbox(self, outbox: str) -> None:
         for outcome in self.router.route_outbox(outbox):
@@ -198,24 +198,32 @@ class Server:
 
     # -- notification -------------------------------------------------------------------------
 
-    def _scan_inboxes(self, inboxes: set[str]) -> None:
+    def _scan_inboxes(self, inboxes: set[str], *, complete: bool = False) -> None:
+        """Notify what is new in ``inboxes``; a scan of every inbox also forgets removed messages."""
         present: set[str] = set()
         for inbox in inboxes:
             for entry in store.messages(inbox):
-                present.add(entry.path)
-                self._notify_file(entry.path, inbox)
-        if self._last_notified:
-            for key in [k for k in self._last_notified if os.path.dirname(k.split("\t")[0]) in inboxes]:
-                if key.split("\t")[0] not in present:
-                    del self._last_notified[key]
+                present.update(self._notify_file(entry.path, inbox, identity(entry.inode, entry.ctime_ns)))
+        if complete:
+            self.ledger.forget_missing(inboxes, present)
+        for key in [k for k in self._last_notified if k not in present]:
+            if os.path.dirname(NotifyLedger.path_of(key)) in inboxes:
+                del self._last_notified[key]
 
-    def _notify_file(self, path: str, inbox: str) -> None:
+    def _notify_file(self, path: str, inbox: str, file_identity: str | None = None) -> list[str]:
+        """Notify every mailbox of ``inbox`` about one file (once each); return the file's keys."""
+        file_identity = file_identity or identity_of(path)
+        if file_identity is None:
+            return []
+        keys = []
         for box in self.registry.by_inbox.get(inbox, ()):
+            key = NotifyLedger.key(path, box.name, file_identity)
+            keys.append(key)
             if box.notify_cmd.strip():
-                self._notify(box, path)
+                self._notify(box, path, key)
+        return keys
 
-    def _notify(self, box: Mailbox, path: str) -> None:
-        key = NotifyLedger.key(path, box.name)
+    def _notify(self, box: Mailbox, path: str, key: str) -> None:
         repeat = self.config.notify_repeat_interval
         last = self._last_notified.get(key)
         if key in self.ledger and not (repeat and (last is None or time.monotonic() - last >= repeat)):

@@ -1,0 +1,118 @@
+"""The notify ledger: one key per message (not per file name), kept across restarts, forgetting
+messages that are gone."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tmms import ledger
+from tmms.ledger import NotifyLedger
+
+
+def _key(path: Path, mailbox: str = "beta") -> str:
+    file_identity = ledger.identity_of(str(path))
+    assert file_identity is not None
+    return NotifyLedger.key(str(path), mailbox, file_identity)
+
+
+def _opened(path: Path) -> NotifyLedger:
+    book = NotifyLedger(str(path))
+    book.open()
+    return book
+
+
+def test_a_new_file_under_a_reused_name_has_a_new_key(tmp_path: Path) -> None:
+    message = tmp_path / "status.md"
+    message.write_text("first\n")
+    first = _key(message)
+    message.unlink()
+    message.write_text("second\n")  # the freed inode number is often given straight back
+    assert _key(message) != first
+
+
+def test_reading_a_file_keeps_its_key(tmp_path: Path) -> None:
+    message = tmp_path / "m.md"
+    message.write_text("body\n")
+    before = _key(message)
+    assert message.read_text() == "body\n"
+    assert _key(message) == before
+
+
+def test_keys_survive_a_restart_while_their_files_stay(tmp_path: Path) -> None:
+    kept, removed = tmp_path / "kept.md", tmp_path / "removed.md"
+    kept.write_text("k\n")
+    removed.write_text("r\n")
+    book = _opened(tmp_path / "state" / "ledger.log")
+    book.add(_key(kept))
+    book.add(_key(removed))
+    book.close()
+    removed.unlink()
+    again = _opened(tmp_path / "state" / "ledger.log")
+    assert _key(kept) in again
+    assert len(again) == 1
+    assert (tmp_path / "state" / "ledger.log").read_text() == _key(kept) + "\n"
+
+
+def test_a_restart_drops_the_key_of_a_file_replaced_under_the_same_name(tmp_path: Path) -> None:
+    message = tmp_path / "status.md"
+    message.write_text("first\n")
+    book = _opened(tmp_path / "ledger.log")
+    book.add(_key(message))
+    book.close()
+    message.unlink()
+    message.write_text("second\n")
+    again = _opened(tmp_path / "ledger.log")
+    assert _key(message) not in again
+    assert len(again) == 0
+
+
+def test_a_line_of_an_older_tmms_stands_for_the_file_there_now(tmp_path: Path) -> None:
+    message = tmp_path / "a\tname with a tab.md"
+    message.write_text("old\n")
+    (tmp_path / "ledger.log").write_text(f"{message}\tbeta\n{tmp_path / 'gone.md'}\tbeta\n")
+    book = _opened(tmp_path / "ledger.log")
+    assert _key(message) in book
+    assert len(book) == 1
+
+
+def test_forget_missing_drops_keys_of_removed_files_in_the_scanned_folders(tmp_path: Path) -> None:
+    inbox, elsewhere = tmp_path / "inbox", tmp_path / "old-inbox"
+    inbox.mkdir()
+    elsewhere.mkdir()
+    stays, goes, other_stays, other_goes = inbox / "s.md", inbox / "g.md", elsewhere / "s.md", elsewhere / "g.md"
+    for path in (stays, goes, other_stays, other_goes):
+        path.write_text("x\n")
+    book = _opened(tmp_path / "ledger.log")
+    keys = {path: _key(path) for path in (stays, goes, other_stays, other_goes)}
+    for key in keys.values():
+        book.add(key)
+    goes.unlink()
+    other_goes.unlink()
+    book.forget_missing({str(inbox)}, {keys[stays]})
+    assert {k for k in keys.values() if k in book} == {keys[stays], keys[other_stays]}
+
+
+def test_the_file_is_compacted_once_it_holds_mostly_forgotten_keys(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    log = tmp_path / "ledger.log"
+    book = _opened(log)
+    count = 2 * ledger.COMPACT_SLACK
+    for n in range(count):
+        message = inbox / f"{n}.md"
+        message.write_text("x\n")
+        book.add(_key(message))
+        message.unlink()
+    keeper = inbox / "keeper.md"
+    keeper.write_text("x\n")
+    book.add(_key(keeper))
+    assert len(log.read_text().splitlines()) == count + 1
+    book.forget_missing({str(inbox)}, {_key(keeper)})
+    assert log.read_text() == _key(keeper) + "\n"
+    other = inbox / "later.md"
+    other.write_text("x\n")
+    book.add(_key(other))  # the reopened file is appended to
+    book.close()
+    assert log.read_text().splitlines() == [_key(keeper), _key(other)]
+    assert sorted(os.listdir(tmp_path)) == ["inbox", "ledger.log"]
