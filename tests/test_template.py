@@ -79,6 +79,10 @@ EXPAND_CASES = [
     ExpandCase("several", "x ${{tmms_id}} ${{tmms_to}}", 'x "${TMMS_ID}" "${TMMS_TO}"'),
     ExpandCase("no_variables", "echo 'hi' \"$HOME\"", "echo 'hi' \"$HOME\""),
     ExpandCase("single_braces_untouched", "echo ${tmms_from}", "echo ${tmms_from}"),
+    ExpandCase("case_pattern_in_substitution", 'echo "$(case a in a) echo ${{tmms_from}};; esac)"',
+               'echo "$(case a in a) echo "${TMMS_FROM}";; esac)"'),
+    ExpandCase("comment_with_a_quote", "echo a # it's\necho ${{tmms_from}}", "echo a # it's\necho \"${TMMS_FROM}\""),
+    ExpandCase("arithmetic_is_refused_by_the_shell", "echo $(( ${{tmms_id}} + 1 ))", "echo $(( '${TMMS_ID}' + 1 ))"),
 ]
 
 
@@ -163,11 +167,66 @@ def test_ansi_c_quotes_print_exactly_the_hostile_value_in_bash(value: str, workd
     assert not (workdir / "X").exists()
 
 
-@pytest.mark.xfail(reason="the ')' of a case pattern inside $(...) is taken as the end of the substitution",
-                   strict=True)
 def test_case_pattern_inside_substitution_keeps_the_value_quoted(workdir: Path) -> None:
     command = 'printf %s "$(case x in x) printf %s ${{tmms_subject}};; esac)"'
     assert _run(command, {"tmms_subject": "a b  *"}, workdir) == "a b  *"
+
+
+SYNTAX_CASES = [
+    ShellCase("case_pattern", 'printf %s "$(case x in x) printf %s ${{tmms_subject}};; esac)"', True),
+    ShellCase("case_open_paren_pattern", 'printf %s "$(case x in (x) printf %s ${{tmms_subject}};; esac)"', True),
+    ShellCase("case_alternatives_and_clauses",
+              'printf %s "$(case x in a|b) echo no;; y|x) printf %s ${{tmms_subject}};; *) echo no;; esac)"', True),
+    ShellCase("case_last_clause_without_semicolons",
+              'printf %s "$(case x in x) printf %s ${{tmms_subject}}\nesac)"', True),
+    ShellCase("case_on_lines", 'printf %s "$(\ncase x\nin\nx)\nprintf %s ${{tmms_subject}}\n;;\nesac\n)"', True),
+    ShellCase("nested_case",
+              'printf %s "$(case x in x) case y in y) printf %s ${{tmms_subject}};; esac;; esac)"', True),
+    ShellCase("case_after_then",
+              'printf %s "$(if true; then case x in x) printf %s ${{tmms_subject}};; esac; fi)"', True),
+    ShellCase("after_a_case", 'printf %s "$(case x in x) :;; esac; printf %s ${{tmms_subject}})"', True),
+    ShellCase("after_a_substitution_with_a_case",
+              'v=$(case x in x) echo a;; esac); printf %s ${{tmms_subject}}', False),
+    ShellCase("case_in_backticks", 'printf %s "`case x in x) printf %s ${{tmms_subject}};; esac`"', True),
+    ShellCase("case_as_an_argument", 'printf %s "$(: case x in x; printf %s ${{tmms_subject}})"', True),
+    ShellCase("quoted_case_is_no_keyword", 'printf %s "$(\"case\" 2>/dev/null; printf %s ${{tmms_subject}})"', True),
+    ShellCase("arithmetic_before",
+              'printf %s "$(( (1 + 2) * 3 ))$(printf %s ${{tmms_subject}})" | tail -c +2', True),
+    ShellCase("arithmetic_in_substitution",
+              'printf %s "$(: $(( (1) + 2 )); printf %s ${{tmms_subject}})"', True),
+    ShellCase("comment_in_substitution", "printf %s \"$(# it's ) a comment\nprintf %s ${{tmms_subject}})\"", True),
+    ShellCase("comment_at_top_level", "# it's \"a\" comment\nprintf %s ${{tmms_subject}} # it's", False),
+    ShellCase("hash_inside_a_word", "printf %s a#${{tmms_subject}} | tail -c +3", False),
+    ShellCase("parameter_length", 'x=ab; printf %s "${#x}" ${{tmms_subject}} | tail -c +2', False),
+]
+SHELLS = ["/bin/sh", *(["bash"] if shutil.which("bash") else [])]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("value", HOSTILE, ids=range(len(HOSTILE)))
+@pytest.mark.parametrize("case", SYNTAX_CASES, ids=[c.test_id for c in SYNTAX_CASES])
+def test_shell_syntax_around_the_reference_keeps_the_value_exact(
+    case: ShellCase, value: str, shell: str, workdir: Path
+) -> None:
+    expected = value.rstrip("\n") if case.strips_trailing_newlines else value
+    assert _run(case.template, {"tmms_subject": value}, workdir, shell=shell) == expected
+    assert not (workdir / "X").exists()
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("value", ["a[$(touch X)]", "x[`touch X`]", "1", "$(touch X)"])
+@pytest.mark.parametrize(
+    "command", ["echo $(( ${{tmms_subject}} ))", 'echo "$(( 1 + ${{tmms_subject}} ))"',
+                'echo $(( "${{tmms_subject}}" ))', "echo $(( '${{tmms_subject}}' ))"],
+    ids=["bare", "in_double_quotes", "double_quoted", "single_quoted"],
+)
+def test_value_in_arithmetic_is_refused_never_evaluated(command: str, value: str, shell: str, workdir: Path) -> None:
+    """Arithmetic evaluates a value as code (bash: a[$(cmd)]), so the shell must refuse it."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **template.environment(command, {"tmms_subject": value})}
+    result = subprocess.run([shell, "-c", template.expand(command)], env=env, cwd=workdir, capture_output=True,
+                            text=True, timeout=10)
+    assert result.returncode != 0
+    assert not (workdir / "X").exists()
 
 
 # --- the templates from the TMMS README --------------------------------------------------------
