@@ -71,7 +71,9 @@ def test_post_writes_one_file_in_the_senders_outbox_and_prints_its_path(tmux_ser
     proc = tmux_server.tmms("post", "-t", "beta", "-s", "Greeting", pane=alpha.pane_id, input="Hello from alpha!\n")
     path = posted_path(proc)
     assert messages(alpha.outbox) == [path]
-    assert [p.name for p in alpha.outbox.iterdir()] == [path.name]  # no temporary file is left behind
+    assert sorted(p.name for p in alpha.outbox.iterdir()) == [path.name, "sent"]  # no temporary file is left
+    assert [p.name for p in (alpha.outbox / "sent").iterdir()] == [path.name]  # the sender's own copy
+    assert (alpha.outbox / "sent" / path.name).read_bytes() == path.read_bytes()
     assert messages(beta.outbox) == []
     match = NAME_PATTERN.match(path.name)
     assert match, path.name

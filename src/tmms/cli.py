@@ -1,4 +1,8 @@
-"""The ``tmms`` command: parse arguments, call the library, turn errors into exit codes."""
+"""The ``tmms`` command: parse arguments, call the library, turn errors into exit codes.
+
+Only this module and its ``cli_*`` companions print or exit; the library returns values and
+raises ``TmmsError``.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +11,43 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import (
     AlreadyRunning,
+    AmbiguousMessage,
+    BadName,
     ConfigError,
     FileExists,
     InputError,
     MessageError,
+    MessageNotFound,
+    NameTaken,
     NoRecipient,
     NotInsideTmux,
     PaneNotFound,
     PaneNotRegistered,
+    ServerStartFailed,
     StorageError,
     TmmsError,
     TmuxCommandError,
     TmuxNotFound,
     TmuxServerNotRunning,
+    UsageError,
 )
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from .tmux import Tmux
 
 
 class ExitCode(IntEnum):
     """Documented exit codes (README.md, "Exit codes")."""
 
     OK = 0
-    TIMEOUT = 1
+    NOTHING = 1
     USAGE = 2
     CONFIG = 3
     TMUX = 4
@@ -40,6 +56,9 @@ class ExitCode(IntEnum):
     STORAGE = 7
     ALREADY_RUNNING = 8
     EXISTS = 9
+    NAME_TAKEN = 10
+    NO_SUCH_MESSAGE = 11
+    SERVER_FAILED = 12
     INTERRUPTED = 130
 
 
@@ -52,12 +71,25 @@ _ERROR_CODES: list[tuple[type[TmmsError], ExitCode]] = [
     (PaneNotFound, ExitCode.TMUX),
     (PaneNotRegistered, ExitCode.NOT_REGISTERED),
     (NoRecipient, ExitCode.USAGE),
+    (BadName, ExitCode.USAGE),
     (InputError, ExitCode.INPUT),
     (MessageError, ExitCode.INPUT),
     (StorageError, ExitCode.STORAGE),
     (AlreadyRunning, ExitCode.ALREADY_RUNNING),
     (FileExists, ExitCode.EXISTS),
+    (NameTaken, ExitCode.NAME_TAKEN),
+    (MessageNotFound, ExitCode.NO_SUCH_MESSAGE),
+    (AmbiguousMessage, ExitCode.NO_SUCH_MESSAGE),
+    (ServerStartFailed, ExitCode.SERVER_FAILED),
+    (UsageError, ExitCode.USAGE),
 ]
+
+EXIT_CODES_HELP = """\
+exit codes: 0 ok, 1 nothing came (wait/ask timeout, no unread mail), 2 usage, 3 config, 4 tmux,
+            5 pane not registered, 6 bad input, 7 storage (disk full, permissions),
+            8 server already running, 9 file exists, 10 name taken, 11 no such message,
+            12 server could not start
+"""
 
 
 def exit_code_for(error: TmmsError) -> ExitCode:
@@ -68,161 +100,124 @@ def exit_code_for(error: TmmsError) -> ExitCode:
     return ExitCode.USAGE
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
+    """argparse with tmms's one-line errors and exit code 2."""
+
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(ExitCode.USAGE, f"tmms: error: {message} (see 'tmms --help')\n")
+        self.exit(ExitCode.USAGE, f"tmms: error: {message} (see '{self.prog} --help')\n")
 
 
-def _tmux(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+if TYPE_CHECKING:
+    Subparsers: TypeAlias = argparse._SubParsersAction[Parser]
+
+Command = Callable[[argparse.Namespace], int]
+FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def tmux_of(args: argparse.Namespace) -> Tmux:
+    """The tmux server the global options (or ``$TMUX``) choose."""
     from .tmux import Tmux
 
     return Tmux(socket_name=args.socket_name, socket_path=args.socket_path)
 
 
-# -- commands ---------------------------------------------------------------------------------
+def add_command(sub: Subparsers, name: str, func: Command, summary: str, description: str,
+                examples: str) -> argparse.ArgumentParser:
+    """A subcommand whose help ends with examples (every command has some)."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=summary, description=description, formatter_class=FORMATTER,
+        epilog="examples:\n" + examples.rstrip("\n") + "\n")
+    parser.set_defaults(func=func)
+    return parser
 
 
-def cmd_post(args: argparse.Namespace) -> int:
-    from .post import decode_body, post, read_body_file
+def add_json(parser: argparse.ArgumentParser) -> None:
+    """``--json``: machine-readable output."""
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    source = args.file_opt or args.file
+
+def add_pane(parser: argparse.ArgumentParser) -> None:
+    """``--pane``: act as another pane's mailbox (default: the pane this runs in, $TMUX_PANE)."""
+    parser.add_argument("--pane", metavar="PANE", help="the pane whose mailbox to use (default: $TMUX_PANE)")
+
+
+def add_body(parser: argparse.ArgumentParser) -> None:
+    """A message body from ``[file]``, ``-f PATH`` or stdin."""
+    parser.add_argument("file", nargs="?", help="Markdown file to send (default: stdin)")
+    parser.add_argument("-f", "--file", dest="file_opt", metavar="PATH", help="Markdown file to send")
+
+
+def body_of(args: argparse.Namespace) -> str:
+    """The body the user gave."""
+    from .post import decode_body, read_body_file
+
     if args.file_opt and args.file and args.file_opt != args.file:
-        raise InputError(args.file, "give the body as [file] or -f, not both")
-    if source:
-        text = read_body_file(source)
-    else:
-        text = decode_body(sys.stdin.buffer.read(), "<stdin>")
-    to = [name.strip() for item in (args.to or []) for name in item.split(",")]
-    posted = post(_tmux(args), text, to, args.subject, thread_id=args.thread)
-    for name in posted.unknown:
-        print(f"tmms: warning: no pane is registered as '{name}' now; the server will dead-letter "
-              "the message unless one appears", file=sys.stderr)
-    for path in posted.paths:
-        print(path)
-    return ExitCode.OK
+        raise UsageError("give the body as [file] or -f, not both")
+    source = args.file_opt or args.file
+    if source and source != "-":
+        return read_body_file(source)
+    return decode_body(sys.stdin.buffer.read(), "<stdin>")
 
 
-def cmd_server(args: argparse.Namespace) -> int:
-    if args.server_command == "init":
-        from .config import write_template
-
-        path = write_template(args.output)
-        print(path)
-        print(f"tmms: wrote {path}; edit dead_letter_dir if you want another folder", file=sys.stderr)
-        return ExitCode.OK
-    return _serve(args)
+def say(text: str = "") -> None:
+    """Print to stdout."""
+    print(text)
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import logging
+def warn(text: str) -> None:
+    """One line on stderr."""
+    print(f"tmms: {text}", file=sys.stderr)
 
-    from . import config as config_mod
-    from .server import Server
-
-    cfg = config_mod.load(args.config)
-    _setup_logging(args.quiet)
-    log = logging.getLogger("tmms")
-    for warning in cfg.warnings:
-        log.warning(warning)
-    if cfg.source is None:
-        log.info("no config file found (%s); using built-in defaults", ", ".join(config_mod.DISCOVERY))
-    tmux = _tmux(args)
-    server = Server(tmux, cfg)
-    server.install_signal_handlers()
-    counters = server.run()
-    log.info("stopped: %d delivered, %d dead-lettered, %d notified", counters.delivered, counters.dead,
-             counters.notified)
-    return ExitCode.OK
-
-
-def _setup_logging(quiet: bool) -> None:
-    import logging
-    import time
-
-    handler = logging.StreamHandler(sys.stderr)
-    formatter = logging.Formatter("%(asctime)s.%(msecs)03dZ tmms %(levelname)s %(message)s",
-                                  datefmt="%Y-%m-%dT%H:%M:%S")
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    root = logging.getLogger("tmms")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING if quiet else logging.INFO)
-    root.propagate = False
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    return run_demo(attach=args.attach, keep=args.keep, out=sys.stdout)
-
-
-# -- parser -----------------------------------------------------------------------------------
 
 EPILOG_MAIN = """\
 examples:
+  tmms register agent-alpha          # join: set the pane options, make folders, start the server
   echo "Hello" | tmms post -t agent-beta -s Greeting
-  tmms server                      # route mail for the tmux server of this shell
-  tmms -L pipeline1 server         # an isolated tmux server (tmux -L pipeline1)
-  tmms demo                        # see it work on a private tmux server
+  tmms inbox                         # what is unread
+  tmms read --next                   # read the oldest unread message
+  tmms reply 1a2b -s Done < result.md
+  tmms ask -t reviewer -s "Review PR 7" --timeout 600 < request.md
+  tmms -L pipeline1 server           # an isolated tmux server (tmux -L pipeline1)
+  tmms demo                          # see it work on a private tmux server
 
-exit codes: 0 ok, 2 usage, 3 config, 4 tmux, 5 pane not registered, 6 bad input,
-            7 storage (disk full, permissions), 8 server already running, 9 file exists
-"""
+""" + EXIT_CODES_HELP
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
-    fmt = argparse.RawDescriptionHelpFormatter
-    parser = _Parser(prog="tmms", description="Mail between tmux panes (TMMS-compatible).",
-                     epilog=EPILOG_MAIN, formatter_class=fmt)
-    parser.add_argument("--version", action="version", version=f"tmms {__version__}")
+    from . import cli_mail, cli_ops, cli_panes
+
+    parser = Parser(prog="tmms", description="Mail between tmux panes (TMMS-compatible).",
+                    epilog=EPILOG_MAIN, formatter_class=FORMATTER)
+    parser.add_argument("-V", "--version", action="version", version=f"tmms {__version__}")
     parser.add_argument("-L", "--socket-name", help="tmux server socket name (as tmux -L)")
     parser.add_argument("-S", "--socket-path", help="tmux server socket path (as tmux -S)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-
-    p = sub.add_parser("post", help="send a message from this pane", formatter_class=fmt,
-                       description="Compose a message in this pane's outbox and print its path.",
-                       epilog="examples:\n  echo 'Hello' | tmms post -t agent-beta -s Greeting\n"
-                              "  tmms post -t agent-beta -s Report report.md\n"
-                              "  tmms post -t a,b -f notes.md      # one copy per recipient\n")
-    p.add_argument("file", nargs="?", help="Markdown file to send (default: stdin)")
-    p.add_argument("-t", "--to", action="append", metavar="NAME",
-                   help="recipient @tmms_name (repeat or comma-separate; default: @tmms_reply_to)")
-    p.add_argument("-s", "--subject", help="message subject (tmms_subject)")
-    p.add_argument("-f", "--file", dest="file_opt", metavar="PATH", help="Markdown file to send")
-    p.add_argument("--thread", metavar="ID", help="join a thread (tmms_thread_id)")
-    p.set_defaults(func=cmd_post)
-
-    s = sub.add_parser("server", help="route mail between panes", formatter_class=fmt,
-                       description="Route outboxes to inboxes and run notify commands until "
-                                   "SIGINT/SIGTERM.",
-                       epilog="examples:\n  tmms server\n  tmms server -c ~/.tmms.yml\n"
-                              "  tmms server init -o ~/.config/tmms/config.yml\n")
-    s.add_argument("-c", "--config", metavar="PATH", help="config file (skips discovery)")
-    s.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
-    s.set_defaults(func=cmd_server, server_command=None)
-    ssub = s.add_subparsers(dest="server_command", metavar="init", parser_class=_Parser)
-    i = ssub.add_parser("init", help="write a default config file", formatter_class=fmt,
-                        description="Write a default config; refuses to overwrite.",
-                        epilog="example:\n  tmms server init -o ~/.tmms.yml\n")
-    i.add_argument("-o", "--output", metavar="PATH", help="where (default ~/.config/tmms/config.yml)")
-
-    d = sub.add_parser("demo", help="run a live demo on a private tmux server", formatter_class=fmt,
-                       description="Start a private tmux server with a few mailbox panes, run the "
-                                   "tmms server, pass messages, print what happened, clean up.",
-                       epilog="examples:\n  tmms demo\n  tmms demo --attach   # watch it live\n")
-    d.add_argument("--attach", action="store_true", help="attach to the demo's tmux server to watch")
-    d.add_argument("--keep", action="store_true", help="leave the demo tmux server running")
-    d.set_defaults(func=cmd_demo)
+    cli_mail.add_parsers(sub)
+    cli_panes.add_parsers(sub)
+    cli_ops.add_parsers(sub)
+    help_parser = add_command(sub, "help", _help(parser, sub), "show help for a command",
+                              "Show the help of tmms or of one command.", "  tmms help post\n")
+    help_parser.add_argument("topic", nargs="?", help="a command")
     return parser
+
+
+def _help(parser: argparse.ArgumentParser, sub: Subparsers) -> Command:
+    def show(args: argparse.Namespace) -> int:
+        target = sub.choices.get(args.topic) if args.topic else parser
+        if target is None:
+            raise UsageError(f"no command '{args.topic}'")
+        target.print_help()
+        return ExitCode.OK
+    return show
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    func: Callable[[argparse.Namespace], int] = args.func
+    func: Command = args.func
     try:
         return int(func(args))
     except TmmsError as exc:

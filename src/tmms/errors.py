@@ -69,8 +69,8 @@ class PaneNotRegistered(TmmsError):
 class NoRecipient(TmmsError):
     """Neither -t nor @tmms_reply_to names a recipient."""
 
-    def __init__(self) -> None:
-        super().__init__("no recipient: pass -t NAME or set @tmms_reply_to on this pane")
+    def __init__(self, detail: str = "pass -t NAME or set @tmms_reply_to on this pane") -> None:
+        super().__init__(f"no recipient: {detail}")
 
 
 class MessageError(TmmsError):
@@ -116,3 +116,54 @@ class FileExists(TmmsError):
     def __init__(self, path: str) -> None:
         super().__init__(f"{path} already exists; refusing to overwrite it")
         self.path = path
+
+
+class NameTaken(TmmsError):
+    """Another live pane already holds the name being registered."""
+
+    def __init__(self, name: str, pane_id: str, location: str) -> None:
+        super().__init__(f"the name '{name}' is already held by pane {pane_id} ({location}); "
+                         "pick another name or run 'tmms unregister' in that pane")
+        self.name = name
+        self.pane_id = pane_id
+        self.location = location
+
+
+class MessageNotFound(TmmsError):
+    """No message matches the given id (or id prefix)."""
+
+    def __init__(self, ref: str, where: str) -> None:
+        super().__init__(f"no message matches '{ref}' in {where}")
+        self.ref = ref
+        self.where = where
+
+
+class AmbiguousMessage(TmmsError):
+    """An id prefix matches more than one message."""
+
+    def __init__(self, ref: str, matches: list[str]) -> None:
+        shown = ", ".join(matches[:8]) + (f" and {len(matches) - 8} more" if len(matches) > 8 else "")
+        super().__init__(f"'{ref}' matches {len(matches)} messages: {shown}; give more of the id")
+        self.ref = ref
+        self.matches = matches
+
+
+class ServerStartFailed(TmmsError):
+    """A background tmms server could not be started."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"could not start the tmms server: {detail}")
+        self.detail = detail
+
+
+class BadName(TmmsError):
+    """A mailbox name that cannot be used as an address."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"'{name}' cannot be a mailbox name: use letters, digits and _ . + - "
+                         "(at most 64, not starting with . + -)")
+        self.name = name
+
+
+class UsageError(TmmsError):
+    """Arguments that parse but do not make sense together."""

@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import store
-from .errors import InputError, NoRecipient, PaneNotFound
-from .message import Composed, compose
-from .registry import Registry, mailbox_of
-from .tmux import Tmux
+from .errors import InputError, NoRecipient, PaneNotFound, StorageError, UsageError
+from .message import compose, new_id
+from .registry import Mailbox, Registry, mailbox_of
+from .tmux import PaneRecord, Tmux
+
+if TYPE_CHECKING:
+    from .journal import Journal
+    from .mailbox import Letter
+
+EVERYONE = "*"
+GROUP_MARK = "@"
+
+
+@dataclass(frozen=True)
+class Here:
+    """The pane a command runs in, its mailbox and every registered pane: one tmux invocation."""
+
+    tmux: Tmux
+    pane: PaneRecord
+    me: Mailbox
+    registry: Registry
+
+
+def here(tmux: Tmux, pane_id: str | None = None) -> Here:
+    """Read the panes once and find this pane's mailbox (``$TMUX_PANE`` unless ``pane_id``)."""
+    pane_id = pane_id or tmux.current_pane_id()
+    panes = tmux.list_panes()
+    own = next((p for p in panes if p.pane_id == pane_id), None)
+    if own is None:
+        raise PaneNotFound(pane_id)
+    return Here(tmux, own, mailbox_of(own, tmux.env), Registry.from_panes(panes, tmux.env))
 
 
 @dataclass(frozen=True)
@@ -18,7 +47,9 @@ class Posted:
 
     paths: list[str]
     message_ids: list[str]
+    recipients: list[str]
     unknown: list[str]
+    thread_id: str = ""
 
 
 def decode_body(data: bytes, source: str) -> str:
@@ -41,6 +72,27 @@ def read_body_file(path: str) -> str:
     return decode_body(data, path)
 
 
+def resolve_recipients(targets: Sequence[str], registry: Registry, sender: str) -> list[str]:
+    """Expand ``a,b``, ``@group`` and ``*`` (every registered name but the sender's), in order, once each."""
+    names: list[str] = []
+    for target in targets:
+        for item in (part.strip() for part in target.split(",")):
+            if not item:
+                continue
+            if item == EVERYONE:
+                expanded = [b.name for b in registry.mailboxes if b.name != sender]
+                if not expanded:
+                    raise NoRecipient("'*' means every other registered pane, and there is none")
+            elif item.startswith(GROUP_MARK):
+                expanded = [n for n in registry.group(item[1:]) if n != sender]
+                if not expanded:
+                    raise NoRecipient(f"group '{item}' has no members (set @tmms_groups on their panes)")
+            else:
+                expanded = [item]
+            names.extend(expanded)
+    return list(dict.fromkeys(names))
+
+
 def post(
     tmux: Tmux,
     text: str,
@@ -49,27 +101,85 @@ def post(
     *,
     thread_id: str | None = None,
     in_reply_to: str | None = None,
+    start_thread: bool = False,
+    where: Here | None = None,
+    journal_path: str | None = None,
 ) -> Posted:
-    """Write one message per recipient into this pane's outbox; one tmux invocation."""
-    pane_id = tmux.current_pane_id()
-    panes = tmux.list_panes()
-    own = next((p for p in panes if p.pane_id == pane_id), None)
-    if own is None:
-        raise PaneNotFound(pane_id)
-    box = mailbox_of(own, tmux.env)
-    recipients = [r for r in dict.fromkeys(to) if r] or ([box.reply_to] if box.reply_to else [])
+    """Write one message per recipient into this pane's outbox (and a copy in ``outbox/sent``).
+
+    ``start_thread`` makes every copy carry the first copy's id as ``tmms_thread_id``, so the
+    replies of all recipients land in one thread (``tmms ask`` uses it).
+    """
+    at = where or here(tmux)
+    box = at.me
+    recipients = resolve_recipients(to, at.registry, box.name) if to else ([box.reply_to] if box.reply_to else [])
     if not recipients:
         raise NoRecipient()
-    registry = Registry.from_panes(panes, tmux.env)
-    unknown = [r for r in recipients if not registry.by_name.get(r)]
+    unknown = [r for r in recipients if not at.registry.by_name.get(r)]
     store.ensure_dir(box.outbox)
+    first_id = new_id()
+    if start_thread and not thread_id:
+        thread_id = first_id
     paths: list[str] = []
     ids: list[str] = []
-    for recipient in recipients:
-        composed: Composed = compose(
+    journal = _open_journal(journal_path, tmux.env)
+    for index, recipient in enumerate(recipients):
+        composed = compose(
             text, box.name, recipient, subject,
             thread_id=thread_id, in_reply_to=in_reply_to, recipients=recipients,
+            message_id=first_id if index == 0 else None,
         )
-        paths.append(store.write_new(box.outbox, composed.file_name, composed.text.encode("utf-8")))
+        data = composed.text.encode("utf-8")
+        path = store.write_new(box.outbox, composed.file_name, data)
+        paths.append(path)
         ids.append(composed.message_id)
-    return Posted(paths, ids, unknown)
+        _keep_sent_copy(box, os.path.basename(path), data)
+        _record(journal, composed.message_id, box.name, recipient, path, subject, thread_id)
+    journal.close()
+    return Posted(paths, ids, recipients, unknown, thread_id or "")
+
+
+def _keep_sent_copy(box: Mailbox, name: str, data: bytes) -> None:
+    """A copy for the sender's own records (``tmms thread``); the message itself is already safe."""
+    sent = os.path.join(box.outbox, "sent")
+    try:
+        store.ensure_dir(sent)
+        store.write_new(sent, name, data, durable=False)
+    except StorageError:
+        pass  # the message is committed in the outbox; a missing copy only thins the sender's history
+
+
+def _open_journal(path: str | None, env: Mapping[str, str]) -> Journal:
+    from .journal import Journal, default_path
+
+    return Journal(path or default_path(env))
+
+
+def _record(journal: Journal, message_id: str, sender: str, recipient: str, file_path: str,
+            subject: str | None, thread_id: str | None) -> None:
+    try:
+        journal.append("posted", id=message_id, **{"from": sender}, to=recipient, path=file_path,
+                       subject=subject, thread=thread_id)
+    except StorageError:
+        pass  # the journal is a record, not the mail: a full disk must not fail a committed post
+
+
+def reply_subject(subject: str) -> str:
+    """``Re: subject``, without piling up ``Re:`` prefixes."""
+    if subject.lower().startswith("re:"):
+        return subject
+    return f"Re: {subject}" if subject else "Re:"
+
+
+def reply(at: Here, original: Letter, text: str, subject: str | None = None, to_all: bool = False) -> Posted:
+    """Answer a message: to its sender (and, ``to_all``, its other recipients), in its thread."""
+    h = original.headers
+    if not h.sender:
+        raise UsageError(f"message {original.short_id} has no sender to reply to")
+    to = [h.sender]
+    if to_all:
+        others = h.data.get("tmms_recipients")
+        to += [r for r in others if isinstance(r, str)] if isinstance(others, list) else []
+        to = [r for r in dict.fromkeys(to) if r != at.me.name] or [h.sender]
+    return post(at.tmux, text, to, reply_subject(h.subject) if subject is None else subject,
+                thread_id=original.thread_root, in_reply_to=h.message_id, where=at)

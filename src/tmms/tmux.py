@@ -94,7 +94,7 @@ class Tmux:
 
     def run(self, args: Sequence[str], check: bool = True) -> str:
         """Run one tmux command and return its stdout; raise a TmmsError when it fails."""
-        argv = [self.binary, *self.socket_args(), *args]
+        argv = [self.binary, *self.socket_args(), *map(_literal, args)]
         try:
             proc = subprocess.run(
                 argv, capture_output=True, env=dict(self.env), stdin=subprocess.DEVNULL
@@ -141,12 +141,35 @@ class Tmux:
         """Remove a pane-level user option."""
         self.run(["set-option", "-p", "-u", "-t", pane_id, name])
 
+    def set_pane_options(self, pane_id: str, options: Mapping[str, str]) -> None:
+        """Set several pane-level options in one tmux invocation (a ``;``-separated sequence)."""
+        self.run(_sequence([["set-option", "-p", "-t", pane_id, k, v] for k, v in options.items()]))
+
+    def unset_pane_options(self, pane_id: str, names: Sequence[str]) -> None:
+        """Remove several pane-level options in one tmux invocation."""
+        self.run(_sequence([["set-option", "-p", "-u", "-t", pane_id, name] for name in names]))
+
     def notify_env(self, pane: PaneRecord) -> dict[str, str]:
         """Variables that make ``tmux`` inside a notify command talk to this server and pane."""
         return {
             "TMUX": f"{self.socket_path},{pane.server_pid},0",
             "TMUX_PANE": pane.pane_id,
         }
+
+
+def _literal(arg: str) -> str:
+    """Keep a trailing ``;`` of an argument literal: tmux would take it as a command separator."""
+    return arg[:-1] + "\\;" if arg.endswith(";") and arg != ";" else arg
+
+
+def _sequence(commands: Sequence[Sequence[str]]) -> list[str]:
+    """Join tmux commands with ``;`` arguments so one invocation runs them all."""
+    argv: list[str] = []
+    for command in commands:
+        if argv:
+            argv.append(";")
+        argv.extend(command)
+    return argv
 
 
 def parse_pane_records(out: str) -> list[PaneRecord]:

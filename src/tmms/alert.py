@@ -1,0 +1,39 @@
+"""``tmms alert``: the default notify command. Shows new mail in a pane without running its text.
+
+tmux expands ``#{...}`` and runs ``#(...)`` in a display-message text, so every ``#`` taken from a
+message is doubled: a subject is shown, never expanded or run.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import mailbox, store
+from .tmux import Tmux
+
+MAX_SHOWN = 120
+
+
+def tmux_literal(text: str) -> str:
+    """Text that a tmux format shows as it is: ``#`` doubled, control characters dropped."""
+    clean = "".join(ch if ch.isprintable() else " " for ch in text)
+    return clean.replace("#", "##")
+
+
+def alert_text(sender: str, subject: str) -> str:
+    """``tmms: mail from SENDER: SUBJECT``, shortened, safe for display-message."""
+    text = f"tmms: mail from {sender or '?'}" + (f": {subject}" if subject else "")
+    if len(text) > MAX_SHOWN:
+        text = text[: MAX_SHOWN - 1] + "…"
+    return tmux_literal(text)
+
+
+def alert(tmux: Tmux, path: str, pane_id: str) -> int:
+    """Show the message in the pane's status line and set ``@tmms_unread``; the unread count."""
+    letter = mailbox.load(path, "inbox")
+    unread = sum(1 for _ in store.messages(os.path.dirname(path)))
+    tmux.run([
+        "set-option", "-p", "-t", pane_id, "@tmms_unread", str(unread), ";",
+        "display-message", "-t", pane_id, alert_text(letter.headers.sender, letter.headers.subject),
+    ])
+    return unread

@@ -1,0 +1,311 @@
+"""Mail commands: post, reply, ask, inbox, read, thread, wait."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from .cli import (
+    ExitCode,
+    add_body,
+    add_command,
+    add_json,
+    add_pane,
+    body_of,
+    say,
+    tmux_of,
+    warn,
+)
+from .errors import StorageError, UsageError
+from .mailbox import Letter
+from .post import Here, Posted
+
+if TYPE_CHECKING:
+    from .cli import Subparsers
+
+
+def add_parsers(sub: Subparsers) -> None:
+    """Register the mail commands."""
+    p = add_command(sub, "post", cmd_post, "send a message from this pane",
+                    "Compose a message in this pane's outbox and print its path. The server moves it to the "
+                    "recipient's inbox within milliseconds.",
+                    "  echo 'Hello' | tmms post -t agent-beta -s Greeting\n"
+                    "  tmms post -t agent-beta -s Report report.md\n"
+                    "  tmms post -t a,b -f notes.md        # one copy per recipient\n"
+                    "  tmms post -t @reviewers -s 'PR 7'   # every pane in the group (@tmms_groups)\n"
+                    "  tmms post -t '*' -s 'Build is red'  # every other registered pane\n")
+    add_body(p)
+    p.add_argument("-t", "--to", action="append", metavar="NAME",
+                   help="recipient @tmms_name, @group or '*' (repeat or comma-separate; default: @tmms_reply_to)")
+    p.add_argument("-s", "--subject", help="message subject (tmms_subject)")
+    p.add_argument("--thread", metavar="ID", help="join a thread (tmms_thread_id)")
+    add_pane(p)
+    add_json(p)
+
+    r = add_command(sub, "reply", cmd_reply, "answer a message, in its thread",
+                    "Post to the sender of a message, in its thread (tmms_thread_id is the thread's first "
+                    "message, tmms_in_reply_to the message answered).",
+                    "  echo 'Done, all green' | tmms reply 1a2b\n"
+                    "  tmms reply 1a2b -s 'Results' results.md\n"
+                    "  tmms reply 1a2b --all < notes.md    # the sender and every other recipient\n")
+    r.add_argument("id", metavar="ID", help="id (or unique prefix) of the message to answer")
+    add_body(r)
+    r.add_argument("-s", "--subject", help="subject (default: 'Re: ' + the original's)")
+    r.add_argument("--all", action="store_true", help="also to the original's other recipients")
+    add_pane(r)
+    add_json(r)
+
+    a = add_command(sub, "ask", cmd_ask, "post, then wait for the reply",
+                    "Post a message that starts a thread, then block until every recipient has replied in "
+                    "it, and print the replies. Exit code 1 when the timeout passes first.",
+                    "  echo 'Is main green?' | tmms ask -t ci-agent -s 'Status?' --timeout 300\n"
+                    "  tmms ask -t reviewer -s 'Review PR 7' -f request.md --json\n")
+    add_body(a)
+    a.add_argument("-t", "--to", action="append", metavar="NAME", required=True,
+                   help="recipient(s), as for post")
+    a.add_argument("-s", "--subject", help="message subject")
+    a.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (default: wait forever)")
+    add_pane(a)
+    add_json(a)
+
+    i = add_command(sub, "inbox", cmd_inbox, "list unread mail",
+                    "One line per message: age, sender, subject, thread and short id. Unread mail is the "
+                    "*.md files directly in the inbox.",
+                    "  tmms inbox\n  tmms inbox --all      # read mail too\n  tmms inbox --json\n")
+    i.add_argument("--all", action="store_true", help="include mail already read (inbox/read/)")
+    add_pane(i)
+    add_json(i)
+
+    rd = add_command(sub, "read", cmd_read, "print a message and mark it read",
+                     "Print a message and move it into inbox/read/. On a terminal the Markdown is rendered; "
+                     "piped, the file is printed as stored. Exit code 1 when there is no unread mail.",
+                     "  tmms read --next       # the oldest unread message\n  tmms read 1a2b\n"
+                     "  tmms read 1a2b --keep  # leave it unread\n  tmms read --next --json\n")
+    rd.add_argument("id", nargs="?", metavar="ID", help="id or unique id prefix (default: --next)")
+    rd.add_argument("--next", action="store_true", help="the oldest unread message")
+    rd.add_argument("--keep", action="store_true", help="do not mark it read")
+    rd.add_argument("--raw", action="store_true", help="print the file as stored, even on a terminal")
+    add_pane(rd)
+    add_json(rd)
+
+    t = add_command(sub, "thread", cmd_thread, "show a conversation in order",
+                    "Every message of the thread a message belongs to, oldest first: unread, read, queued "
+                    "and sent mail of this mailbox.",
+                    "  tmms thread 1a2b\n  tmms thread 1a2b --json\n")
+    t.add_argument("id", metavar="ID", help="id (or unique prefix) of any message of the thread")
+    add_pane(t)
+    add_json(t)
+
+    w = add_command(sub, "wait", cmd_wait, "block until a matching message arrives",
+                    "Wait, using no CPU, until an unread message (from NAME, in thread ID) is in the inbox; "
+                    "print it and mark it read. Exit code 1 on timeout.",
+                    "  tmms wait --timeout 60\n  tmms wait --from ci-agent --json\n"
+                    "  tmms wait --thread 1a2b --keep\n")
+    w.add_argument("--from", dest="sender", action="append", metavar="NAME", help="only from NAME (repeatable)")
+    w.add_argument("--thread", metavar="ID", help="only in this thread")
+    w.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (default: wait forever)")
+    w.add_argument("--keep", action="store_true", help="do not mark it read")
+    w.add_argument("--raw", action="store_true", help="print the file as stored, even on a terminal")
+    add_pane(w)
+    add_json(w)
+
+
+# -- sending -----------------------------------------------------------------------------------
+
+
+def _here(args: argparse.Namespace) -> Here:
+    from .post import here
+
+    return here(tmux_of(args), args.pane)
+
+
+def _report_posted(args: argparse.Namespace, posted: Posted) -> None:
+    for name in posted.unknown:
+        warn(f"warning: no pane is registered as '{name}' now; the server will dead-letter the message "
+             "unless one appears")
+    if args.json:
+        from .views import to_json
+
+        say(to_json([{"id": i, "to": r, "path": p, "thread_id": posted.thread_id}
+                     for i, r, p in zip(posted.message_ids, posted.recipients, posted.paths, strict=True)]))
+    else:
+        for path in posted.paths:
+            say(path)
+
+
+def cmd_post(args: argparse.Namespace) -> int:
+    from .post import post
+
+    text = body_of(args)
+    tmux = tmux_of(args)
+    where = _here(args) if args.pane else None
+    posted = post(tmux, text, args.to or [], args.subject, thread_id=args.thread, where=where)
+    _report_posted(args, posted)
+    return ExitCode.OK
+
+
+def cmd_reply(args: argparse.Namespace) -> int:
+    from . import mailbox
+    from .post import reply
+
+    at = _here(args)
+    original = mailbox.find(mailbox.unread(at.me) + mailbox.already_read(at.me), args.id,
+                            f"the inbox of {at.me.name}")
+    text = body_of(args)
+    _report_posted(args, reply(at, original, text, args.subject, to_all=args.all))
+    return ExitCode.OK
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .post import post
+    from .waiting import Match, wait_for
+
+    at = _here(args)
+    text = body_of(args)
+    posted = post(at.tmux, text, args.to, args.subject, start_thread=True, where=at)
+    for name in posted.unknown:
+        warn(f"warning: no pane is registered as '{name}' now; the server will dead-letter the message "
+             "unless one appears")
+    waiting = set(posted.recipients)
+    replies: list[Letter] = []
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    while waiting:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        reply = wait_for(at.me, Match(frozenset(waiting), posted.thread_id), left)
+        if reply is None:
+            break
+        _journal_read(at, reply)
+        replies.append(reply)
+        waiting.discard(reply.headers.sender)
+    _print_letters(args, replies, many=True)
+    if waiting:
+        warn(f"no reply from {', '.join(sorted(waiting))} within {args.timeout:g}s "
+             f"(thread {posted.thread_id[:8]})")
+        return ExitCode.NOTHING
+    return ExitCode.OK
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def cmd_inbox(args: argparse.Namespace) -> int:
+    from . import mailbox
+    from .views import json_lines, letter_line, letter_record
+
+    at = _here(args)
+    letters = mailbox.unread(at.me) + (mailbox.already_read(at.me) if args.all else [])
+    if args.json:
+        say(json_lines(letter_record(x) for x in letters))
+        return ExitCode.OK
+    now = time.time()
+    for letter in letters:
+        say(letter_line(letter, now, show_folder=args.all))
+    if not letters and sys.stdout.isatty():
+        say(f"no {'' if args.all else 'unread '}mail for {at.me.name}")
+    return ExitCode.OK
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    from . import mailbox
+
+    at = _here(args)
+    if args.id and args.next:
+        raise UsageError("give an ID or --next, not both")
+    unread = mailbox.unread(at.me)
+    if args.id:
+        letter = mailbox.find(unread + mailbox.already_read(at.me), args.id, f"the inbox of {at.me.name}")
+    else:
+        readable = [x for x in unread if not x.error] or unread
+        if not readable:
+            warn(f"no unread mail for {at.me.name}")
+            return ExitCode.NOTHING
+        letter = readable[0]
+    if not args.keep:
+        letter = _take(at, letter)
+    _print_letters(args, [letter])
+    return ExitCode.OK
+
+
+def _take(at: Here, letter: Letter) -> Letter:
+    from . import mailbox
+
+    if letter.folder != "inbox":
+        return letter
+    try:
+        taken = mailbox.mark_read(letter, at.me)
+    except FileNotFoundError:
+        raise StorageError(letter.path, "it was moved or removed while being read") from None
+    _journal_read(at, taken)
+    return taken
+
+
+def _journal_read(at: Here, letter: Letter) -> None:
+    from .journal import Journal, default_path
+
+    journal = Journal(default_path(at.tmux.env))
+    try:
+        journal.append("read", id=letter.message_id, mailbox=at.me.name, path=letter.path)
+    except StorageError:
+        pass  # the journal is a record; the message was read all the same
+    finally:
+        journal.close()
+
+
+def _print_letters(args: argparse.Namespace, letters: list[Letter], many: bool = False) -> None:
+    from .views import letter_record, raw_text, rendered, to_json
+
+    if args.json:
+        records = [letter_record(x, with_body=True) for x in letters]
+        say(to_json(records if many else records[0]))
+        return
+    fancy = sys.stdout.isatty() and not getattr(args, "raw", False)
+    for index, letter in enumerate(letters):
+        if index:
+            say()
+        sys.stdout.write(rendered(letter) if fancy else raw_text(letter))
+    sys.stdout.flush()
+
+
+def cmd_thread(args: argparse.Namespace) -> int:
+    from . import mailbox
+    from .views import conversation, json_lines, letter_record
+
+    at = _here(args)
+    letters = mailbox.everything(at.me)
+    anchor = mailbox.find(letters, args.id, f"the mail of {at.me.name}")
+    members = mailbox.thread(letters, anchor.thread_root)
+    if args.json:
+        say(json_lines(letter_record(x, with_body=True) for x in members))
+    else:
+        sys.stdout.write(conversation(members, at.me.name))
+    return ExitCode.OK
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    from .waiting import Match, wait_for
+
+    at = _here(args)
+    wanted = Match(frozenset(args.sender or ()), args.thread or "")
+    if args.thread:
+        wanted = Match(wanted.senders, _thread_root(at, args.thread))
+    letter = wait_for(at.me, wanted, args.timeout, keep=args.keep)
+    if letter is None:
+        warn(f"no matching message within {args.timeout:g}s")
+        return ExitCode.NOTHING
+    if not args.keep:
+        _journal_read(at, letter)
+    _print_letters(args, [letter])
+    return ExitCode.OK
+
+
+def _thread_root(at: Here, ref: str) -> str:
+    """A thread given by a (prefix of a) message id that this mailbox knows, else taken as given."""
+    from . import mailbox
+    from .errors import AmbiguousMessage, MessageNotFound
+
+    try:
+        return mailbox.find(mailbox.everything(at.me), ref, "").thread_root
+    except (MessageNotFound, AmbiguousMessage):
+        return ref

@@ -1,0 +1,267 @@
+"""Operations commands: server, server init, dead, status, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from .cli import FORMATTER, ExitCode, add_command, add_json, say, tmux_of, warn
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .cli import Subparsers
+    from .config import Config
+    from .deadletter import DeadLetter
+
+
+def add_parsers(sub: Subparsers) -> None:
+    """Register the operations commands."""
+    s = add_command(sub, "server", cmd_server, "route mail between panes",
+                    "Route outboxes to inboxes and run notify commands until SIGINT/SIGTERM. One server serves "
+                    "one tmux server (-L/-S/$TMUX); a second one exits 8 naming the first one's pid.",
+                    "  tmms server\n  tmms server -c ~/.tmms.yml\n  tmms -L pipeline1 server -q &\n"
+                    "  tmms server init -o ~/.config/tmms/config.yml\n")
+    s.add_argument("-c", "--config", metavar="PATH", help="config file (skips discovery)")
+    s.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    s.set_defaults(server_command=None)
+    ssub = s.add_subparsers(dest="server_command", metavar="init", parser_class=type(s))
+    i = ssub.add_parser("init", help="write a default config file", formatter_class=FORMATTER,
+                        description="Write the default config (with an absolute dead_letter_dir, so TMMS 0.1.1 "
+                                    "reads it too); creates parent folders; refuses to overwrite (exit 9).",
+                        epilog="examples:\n  tmms server init\n  tmms server init -o ~/.tmms.yml\n")
+    i.add_argument("-o", "--output", metavar="PATH", help="where (default ~/.config/tmms/config.yml)")
+
+    d = add_command(sub, "dead", cmd_dead, "list, show, retry or purge dead letters",
+                    "Dead letters are messages the server could not deliver (unknown recipient, unparseable, "
+                    "too large, ...), each with a <name>.reason.json that says why.",
+                    "  tmms dead                       # the same as 'tmms dead list'\n"
+                    "  tmms dead show 1a2b\n"
+                    "  tmms dead retry 1a2b            # back to its outbox, to be routed again\n"
+                    "  tmms dead retry                 # all of them\n"
+                    "  tmms dead purge --older-than 7d\n")
+    d.add_argument("action", nargs="?", default="list", choices=("list", "show", "retry", "purge"),
+                   help="what to do (default: list)")
+    d.add_argument("ids", nargs="*", metavar="ID", help="message ids or unique prefixes (show: one; retry: any)")
+    d.add_argument("--older-than", metavar="AGE", help="purge: age such as 30m, 12h, 7d (0 purges all)")
+    d.add_argument("-c", "--config", metavar="PATH", help="config file that names dead_letter_dir")
+    add_json(d)
+
+    st = add_command(sub, "status", cmd_status, "where a message is and what happened to it",
+                     "Find a message in every mailbox of this tmux server and in dead letter, and print what "
+                     "the journal ($XDG_STATE_HOME/tmms/journal.jsonl) recorded: posted, delivered, notified, "
+                     "read, dead-lettered, with times.",
+                     "  tmms status 1a2b\n  tmms status 1a2b3c4d --json\n")
+    st.add_argument("id", metavar="ID", help="message id or unique prefix")
+    st.add_argument("-c", "--config", metavar="PATH", help="config file that names dead_letter_dir")
+    add_json(st)
+
+    dm = add_command(sub, "demo", cmd_demo, "run a live demo on a private tmux server",
+                     "Start a private tmux server with mailbox panes, run the tmms server, let an orchestrator "
+                     "pane ask two scripted worker agents for work, print a timeline, and clean up.",
+                     "  tmms demo\n  tmms demo --attach   # watch it live\n")
+    dm.add_argument("--attach", action="store_true", help="attach to the demo's tmux server to watch")
+    dm.add_argument("--keep", action="store_true", help="leave the demo tmux server running")
+
+
+# -- server ------------------------------------------------------------------------------------
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    if args.server_command == "init":
+        from .config import write_template
+
+        path = write_template(args.output)
+        say(path)
+        warn(f"wrote {path}; edit dead_letter_dir if you want another folder")
+        return ExitCode.OK
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from . import config as config_mod
+    from .server import Server
+
+    cfg = config_mod.load(args.config)
+    _setup_logging(args.quiet)
+    log = logging.getLogger("tmms")
+    for warning in cfg.warnings:
+        log.warning(warning)
+    if cfg.source is None:
+        log.info("no config file found (%s); using built-in defaults", ", ".join(config_mod.DISCOVERY))
+    server = Server(tmux_of(args), cfg)
+    server.install_signal_handlers()
+    counters = server.run()
+    log.info("stopped: %d delivered, %d dead-lettered, %d notified", counters.delivered, counters.dead,
+             counters.notified)
+    return ExitCode.OK
+
+
+def _setup_logging(quiet: bool) -> None:
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter("%(asctime)s.%(msecs)03dZ tmms %(levelname)s %(message)s",
+                                  datefmt="%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    root = logging.getLogger("tmms")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING if quiet else logging.INFO)
+    root.propagate = False
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(attach=args.attach, keep=args.keep, out=sys.stdout)
+
+
+# -- dead letter -------------------------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace) -> Config:
+    from . import config as config_mod
+
+    cfg = config_mod.load(args.config)
+    for warning in cfg.warnings:
+        warn(f"warning: {warning}")
+    return cfg
+
+
+def _dead_record(dead: DeadLetter, with_body: bool = False) -> dict[str, Any]:
+    from .views import letter_record
+
+    record = letter_record(dead.letter, with_body=with_body)
+    record["reason"] = dead.why
+    record["dead_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(dead.dead_at))
+    record["details"] = dead.reason
+    return record
+
+
+def cmd_dead(args: argparse.Namespace) -> int:
+    from . import deadletter
+
+    dead_dir = _config(args).dead_letter_dir
+    if args.action == "list":
+        if args.ids:
+            raise UsageError("'dead list' takes no ids (use 'dead show ID')")
+        return _dead_list(args, deadletter.listing(dead_dir), dead_dir)
+    if args.action == "show":
+        if len(args.ids) != 1:
+            raise UsageError("'dead show' takes exactly one id")
+        return _dead_show(args, deadletter.find(dead_dir, args.ids[0]))
+    if args.action == "retry":
+        return _dead_retry(args, dead_dir)
+    return _dead_purge(args, dead_dir)
+
+
+def _dead_list(args: argparse.Namespace, entries: list[DeadLetter], dead_dir: str) -> int:
+    from .views import age, to_json
+
+    if args.json:
+        say(to_json([_dead_record(d) for d in entries]))
+        return ExitCode.OK
+    now = time.time()
+    for d in entries:
+        h = d.letter.headers
+        say(f"{age(now - d.dead_at):>4}  {d.letter.short_id}  {h.sender or '?'} → {h.recipient or '?'}  "
+            f"{h.subject or d.letter.name}\n      {d.why}")
+    if not entries and sys.stdout.isatty():
+        say(f"dead letter is empty ({dead_dir})")
+    return ExitCode.OK
+
+
+def _dead_show(args: argparse.Namespace, dead: DeadLetter) -> int:
+    from .views import raw_text, to_json
+
+    if args.json:
+        say(to_json(_dead_record(dead, with_body=True)))
+        return ExitCode.OK
+    say(f"reason:  {dead.why}")
+    say(f"file:    {dead.letter.path}")
+    say("")
+    sys.stdout.write(raw_text(dead.letter))
+    return ExitCode.OK
+
+
+def _dead_retry(args: argparse.Namespace, dead_dir: str) -> int:
+    from . import deadletter
+    from .journal import Journal, default_path
+    from .registry import Registry
+    from .views import to_json
+
+    tmux = tmux_of(args)
+    registry = Registry.from_panes(tmux.list_panes(), tmux.env)
+    entries = [deadletter.find(dead_dir, ref) for ref in args.ids] if args.ids else deadletter.listing(dead_dir)
+    journal = Journal(default_path(tmux.env))
+    done: list[dict[str, str]] = []
+    stuck: list[str] = []
+    for dead in entries:
+        outbox = deadletter.retry_target(dead, registry)
+        if outbox is None:
+            stuck.append(dead.letter.short_id)
+            warn(f"{dead.letter.short_id}: no outbox to retry from (its sender has no pane and its old outbox "
+                 "is gone); left in dead letter")
+            continue
+        path = deadletter.retry(dead, outbox)
+        done.append({"id": dead.letter.message_id, "path": path})
+        try:
+            journal.append("retried", id=dead.letter.message_id, path=path)
+        except Exception:
+            pass
+    journal.close()
+    if args.json:
+        say(to_json({"retried": done, "left": stuck}))
+    else:
+        for item in done:
+            say(item["path"])
+    return ExitCode.NOTHING if stuck and not done else ExitCode.OK
+
+
+def _dead_purge(args: argparse.Namespace, dead_dir: str) -> int:
+    from . import deadletter
+    from .views import to_json
+
+    if args.older_than is None:
+        raise UsageError("'dead purge' needs --older-than AGE (such as 7d; 0 purges everything)")
+    if args.ids:
+        raise UsageError("'dead purge' takes no ids")
+    try:
+        seconds = deadletter.parse_duration(args.older_than)
+    except ValueError:
+        raise UsageError(f"--older-than: '{args.older_than}' is not an age such as 90s, 30m, 12h, 7d, 2w") from None
+    removed = deadletter.purge(dead_dir, seconds)
+    if args.json:
+        say(to_json([d.letter.path for d in removed]))
+    else:
+        say(f"purged {len(removed)} dead letter(s) from {dead_dir}")
+    return ExitCode.OK
+
+
+# -- status ------------------------------------------------------------------------------------
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .journal import default_path
+    from .registry import Registry
+    from .tracking import describe, locate
+    from .views import letter_record, to_json
+
+    tmux = tmux_of(args)
+    dead_dir = _config(args).dead_letter_dir
+    registry = Registry.from_panes(tmux.list_panes(), tmux.env)
+    status = locate(args.id, registry, dead_dir, default_path(tmux.env))
+    if args.json:
+        say(to_json({
+            "id": status.message_id, "state": status.state,
+            "message": letter_record(status.letter) if status.letter else None,
+            "places": [{"owner": p.owner, "folder": p.folder, "path": p.path} for p in status.places],
+            "events": status.events,
+        }))
+    else:
+        say(describe(status))
+    return ExitCode.OK

@@ -1,0 +1,203 @@
+"""Pane commands: register, unregister, whoami, peers, bind, ui, alert."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from .cli import ExitCode, add_command, add_json, add_pane, say, tmux_of, warn
+from .registry import Mailbox
+
+if TYPE_CHECKING:
+    from .cli import Subparsers
+
+
+def add_parsers(sub: Subparsers) -> None:
+    """Register the pane commands."""
+    r = add_command(sub, "register", cmd_register, "make this pane a mailbox, in one command",
+                    "Set every @tmms_* option on this pane (or PANE), create its inbox and outbox (under "
+                    "$XDG_DATA_HOME/tmms/mail/NAME unless given), write the default config if there is "
+                    "none, and start the tmms server for this tmux server if none runs. Refuses a name "
+                    "that another live pane holds.",
+                    "  tmms register agent-alpha\n"
+                    "  tmms register reviewer --group reviewers --reply-to lead\n"
+                    "  tmms register worker-1 -t %3 --notify 'echo \"mail: ${{tmms_subject}}\"'\n"
+                    "  tmms register beta --inbox ~/tmms/beta/inbox --outbox ~/tmms/beta/outbox --no-server\n")
+    r.add_argument("name", metavar="NAME", help="the address other panes post to")
+    r.add_argument("-t", "--target", metavar="PANE", help="the pane to register (default: this pane)")
+    r.add_argument("--notify", metavar="CMD", help="@tmms_notify_cmd (default: keep the pane's, else 'tmms alert')")
+    r.add_argument("--reply-to", metavar="NAME", help="@tmms_reply_to: default recipient of post")
+    r.add_argument("--group", action="append", metavar="GROUP", help="join a group (repeatable; -t @GROUP)")
+    r.add_argument("--inbox", metavar="DIR", help="inbox folder (default: under $XDG_DATA_HOME/tmms/mail/NAME)")
+    r.add_argument("--outbox", metavar="DIR", help="outbox folder")
+    r.add_argument("--no-server", action="store_true", help="do not start a tmms server")
+    add_json(r)
+
+    u = add_command(sub, "unregister", cmd_unregister, "stop this pane being a mailbox",
+                    "Remove the @tmms_* options from this pane (or PANE). Its folders and mail stay.",
+                    "  tmms unregister\n  tmms unregister -t %3\n")
+    u.add_argument("-t", "--target", metavar="PANE", help="the pane (default: this pane)")
+
+    w = add_command(sub, "whoami", cmd_whoami, "this pane's mailbox",
+                    "Print this pane's name, folders, notify command, groups and unread count.",
+                    "  tmms whoami\n  tmms whoami --json\n")
+    add_pane(w)
+    add_json(w)
+
+    p = add_command(sub, "peers", cmd_peers, "every registered pane",
+                    "List the registered panes of this tmux server: name, pane id, session:window.pane, "
+                    "unread count, groups; and whether the tmms server runs.",
+                    "  tmms peers\n  tmms -L pipeline1 peers --json\n")
+    add_json(p)
+
+    b = add_command(sub, "bind", cmd_bind, "tmux key bindings for the mailbox",
+                    "Print the tmux key binding that opens the mailbox of the current pane in a popup "
+                    "(prefix+M by default; tmux 3.2 or later). --install adds it to the running tmux server; "
+                    "to keep it, add the printed line to ~/.tmux.conf.",
+                    "  tmms bind >> ~/.tmux.conf\n  tmms bind --install\n  tmms bind --key m --install\n")
+    b.add_argument("--key", default="M", help="the key after the prefix (default: M)")
+    b.add_argument("--install", action="store_true", help="bind it in the running tmux server now")
+
+    ui = add_command(sub, "ui", cmd_ui, "browse the mailbox interactively",
+                     "A small mailbox browser for a terminal or a tmux popup: read, reply, refresh.",
+                     "  tmms ui\n  tmms ui --pane %3      # what prefix+M runs (see tmms bind)\n")
+    add_pane(ui)
+
+    al = add_command(sub, "alert", cmd_alert, "show new mail in this pane (the default notify command)",
+                     "Show 'mail from X: subject' in the status line of the pane's clients and set the "
+                     "pane option @tmms_unread to the unread count (use #{@tmms_unread} in status lines). "
+                     "Run by the server as the notify command of panes registered without --notify.",
+                     "  tmms alert ~/.local/share/tmms/mail/alpha/inbox/20261122-143005_b_to_alpha_1a2b3c4d.md\n")
+    al.add_argument("path", metavar="FILE", help="the delivered message")
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    from . import config as config_mod
+    from .registration import register
+    from .service import server_pid, start_detached
+
+    tmux = tmux_of(args)
+    done = register(tmux, args.name, target=args.target, notify=args.notify, reply_to=args.reply_to,
+                    groups=args.group, inbox=args.inbox, outbox=args.outbox)
+    config_written = None
+    if config_mod.discover(tmux.env) is None:
+        config_written = config_mod.write_template(env=tmux.env)
+    pid = server_pid(tmux)
+    started = False
+    if pid is None and not args.no_server:
+        pid = start_detached(tmux)
+        started = True
+    if args.json:
+        from .views import to_json
+
+        say(to_json({"name": done.name, "pane_id": done.pane_id, "location": done.location, "inbox": done.inbox,
+                     "outbox": done.outbox, "notify_cmd": done.notify_cmd, "reply_to": done.reply_to,
+                     "groups": list(done.groups), "created": list(done.created), "config_written": config_written,
+                     "server_pid": pid, "server_started": started}))
+        return ExitCode.OK
+    say(f"registered '{done.name}' on pane {done.pane_id} ({done.location})")
+    say(f"  inbox   {done.inbox}")
+    say(f"  outbox  {done.outbox}")
+    if done.groups:
+        say(f"  groups  {', '.join(done.groups)}")
+    if config_written:
+        say(f"  config  {config_written} (written with the defaults)")
+    if pid is None:
+        say("  server  not running (--no-server): start one with 'tmms server &'")
+    else:
+        say(f"  server  {'started' if started else 'running'}, pid {pid}")
+    return ExitCode.OK
+
+
+def cmd_unregister(args: argparse.Namespace) -> int:
+    from .registration import unregister
+
+    name, pane_id = unregister(tmux_of(args), args.target)
+    if name:
+        say(f"unregistered '{name}' from pane {pane_id}; its folders and mail are kept")
+    else:
+        warn(f"pane {pane_id} was not registered; nothing to do")
+    return ExitCode.OK
+
+
+def _unread(box: Mailbox) -> int:
+    from . import store
+
+    return sum(1 for _ in store.messages(box.inbox))
+
+
+def _describe(box: Mailbox) -> dict[str, Any]:
+    return {"name": box.name, "pane_id": box.pane_id, "location": box.pane.location, "inbox": box.inbox,
+            "outbox": box.outbox, "notify_cmd": box.notify_cmd, "reply_to": box.reply_to,
+            "groups": list(box.groups), "unread": _unread(box)}
+
+
+def cmd_whoami(args: argparse.Namespace) -> int:
+    from .post import here
+    from .service import server_pid
+
+    at = here(tmux_of(args), args.pane)
+    info = _describe(at.me)
+    info["server_pid"] = server_pid(at.tmux)
+    if args.json:
+        from .views import to_json
+
+        say(to_json(info))
+        return ExitCode.OK
+    say(f"{info['name']} on pane {info['pane_id']} ({info['location']}): {info['unread']} unread")
+    for key in ("inbox", "outbox", "notify_cmd", "reply_to", "groups"):
+        value = info[key]
+        if value:
+            say(f"  {key:<10} {', '.join(value) if isinstance(value, list) else value}")
+    pid = info["server_pid"]
+    say(f"  server     {'running, pid ' + str(pid) if pid else 'not running'}")
+    return ExitCode.OK
+
+
+def cmd_peers(args: argparse.Namespace) -> int:
+    from .registry import Registry
+    from .service import server_pid
+
+    tmux = tmux_of(args)
+    registry = Registry.from_panes(tmux.list_panes(), tmux.env)
+    pid = server_pid(tmux)
+    peers = [_describe(box) for box in registry.mailboxes]
+    if args.json:
+        from .views import to_json
+
+        say(to_json({"server_pid": pid, "peers": peers}))
+        return ExitCode.OK
+    say(f"tmms server: {'running, pid ' + str(pid) if pid else 'not running'} ({tmux.socket_path})")
+    if not peers:
+        say("no registered panes")
+    for peer in peers:
+        groups = ",".join(peer["groups"]) or "-"
+        say(f"  {peer['name']:<20} {peer['pane_id']:<5} {peer['location']:<16} {peer['unread']:>4} unread  {groups}")
+    return ExitCode.OK
+
+
+def cmd_bind(args: argparse.Namespace) -> int:
+    from .keys import config_lines, popup_binding
+
+    binding = popup_binding(args.key)
+    if args.install:
+        tmux_of(args).run(binding)
+        say(f"bound prefix+{args.key} on {tmux_of(args).socket_path}; to keep it, add this to ~/.tmux.conf:")
+    sys.stdout.write(config_lines([binding]))
+    return ExitCode.OK
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from .ui import browse
+
+    return browse(tmux_of(args), args.pane)
+
+
+def cmd_alert(args: argparse.Namespace) -> int:
+    from .alert import alert
+
+    tmux = tmux_of(args)
+    alert(tmux, os.path.abspath(args.path), tmux.current_pane_id())
+    return ExitCode.OK

@@ -1,0 +1,118 @@
+"""The journal: an append-only file of JSON lines that says what happened to each message.
+
+The server and the commands append to it (posted, delivered, notified, read, dead-lettered, ...);
+``tmms status`` reads it back. Each record is written with one ``write`` on an ``O_APPEND``
+descriptor, so concurrent writers never interleave. When the file passes ``max_bytes`` it is
+rotated to ``journal.jsonl.1`` (older ones shift up, ``keep`` are kept).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+
+from .errors import StorageError
+from .paths import state_dir
+
+FILE_NAME = "journal.jsonl"
+MAX_BYTES = 8 * 1024 * 1024
+KEEP = 3
+
+
+def default_path(env: Mapping[str, str] | None = None) -> str:
+    """``$XDG_STATE_HOME/tmms/journal.jsonl``."""
+    return os.path.join(state_dir(env), FILE_NAME)
+
+
+def now_iso() -> str:
+    """The current UTC time as ``2026-03-22T14:30:05.123Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Journal:
+    """Appends records to the journal file; keeps one descriptor open and follows rotation."""
+
+    def __init__(self, path: str, max_bytes: int = MAX_BYTES, keep: int = KEEP) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.keep = keep
+        self._fd = -1
+        self._inode = -1
+
+    def append(self, event: str, **fields: str | int | None) -> None:
+        """Write one record ``{"at", "event", **fields}`` (None values are left out)."""
+        record: dict[str, str | int] = {"at": now_iso(), "event": event}
+        record.update({k: v for k, v in fields.items() if v is not None and v != ""})
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
+        try:
+            fd = self._descriptor()
+            os.write(fd, line)
+            if os.fstat(fd).st_size > self.max_bytes:
+                self._rotate(fd)
+        except OSError as exc:
+            self.close()
+            raise StorageError(self.path, exc.strerror or str(exc)) from None
+
+    def _descriptor(self) -> int:
+        """The open descriptor, reopened when someone else rotated the file away."""
+        if self._fd >= 0:
+            try:
+                if os.stat(self.path).st_ino == self._inode:
+                    return self._fd
+            except FileNotFoundError:
+                pass
+            self.close()
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self._inode = os.fstat(self._fd).st_ino
+        return self._fd
+
+    def _rotate(self, fd: int) -> None:
+        """Shift ``.1`` → ``.2`` … and the current file to ``.1``, under an exclusive lock."""
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.stat(self.path).st_ino != self._inode:
+                return  # another writer rotated it first
+            for index in range(self.keep - 1, 0, -1):
+                older = f"{self.path}.{index}"
+                if os.path.exists(older):
+                    os.replace(older, f"{self.path}.{index + 1}")
+            os.replace(self.path, f"{self.path}.1")
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        self.close()
+
+    def close(self) -> None:
+        """Close the descriptor (the next append reopens it)."""
+        if self._fd >= 0:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+        self._fd = -1
+        self._inode = -1
+
+
+def read(path: str, keep: int = KEEP) -> Iterator[dict[str, str]]:
+    """Every record, oldest first: the rotated files, then the current one. Bad lines are skipped."""
+    for candidate in [f"{path}.{i}" for i in range(keep, 0, -1)] + [path]:
+        try:
+            handle = open(candidate, encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        with handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    yield {str(k): str(v) for k, v in record.items()}
+
+
+def events_for(path: str, message_ids: set[str]) -> list[dict[str, str]]:
+    """The records about any of ``message_ids``, oldest first."""
+    return [r for r in read(path) if r.get("id") in message_ids]

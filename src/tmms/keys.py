@@ -1,0 +1,44 @@
+"""``tmms bind``: tmux key bindings that open the mailbox in a popup.
+
+A popup's command is not expanded as a tmux format, so the binding goes through ``run-shell``
+(which is): it opens the popup with the pane id and socket of the pane the key was pressed in.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Sequence
+
+from .errors import UsageError
+
+DEFAULT_KEY = "M"
+
+
+def tmms_command() -> list[str]:
+    """How to run this very tmms (the interpreter that runs it now)."""
+    return [sys.executable, "-m", "tmms"]
+
+
+def popup_binding(key: str = DEFAULT_KEY, tmms: Sequence[str] | None = None) -> list[str]:
+    """``bind-key KEY run-shell ...``: prefix+KEY opens the mailbox browser of the current pane.
+
+    The quoting is chosen so that the printed config line needs no nested single quotes: the
+    run-shell text uses double quotes only, and the socket path (the one value that may hold a
+    space) is quoted once more inside them.
+    """
+    program = " ".join(shlex.quote(part) for part in (tmms or tmms_command()))
+    if "'" in program or '"' in program or "\\" in program:
+        raise UsageError(f"cannot bind a tmms whose path needs quoting: {program}")
+    ui = f'{program} -S \\"#{{socket_path}}\\" ui --pane #{{pane_id}}'
+    popup = f'tmux display-popup -E -w 90% -h 80% -T tmms "{ui}"'
+    return ["bind-key", key, "run-shell", popup]
+
+
+def config_lines(bindings: Sequence[Sequence[str]]) -> str:
+    """The bindings as lines for ``~/.tmux.conf`` (single quotes around arguments that need them)."""
+    return "".join(" ".join(_tmux_quote(part) for part in binding) + "\n" for binding in bindings)
+
+
+def _tmux_quote(part: str) -> str:
+    return part if part and all(c.isalnum() or c in "-_./%:" for c in part) else f"'{part}'"

@@ -1,0 +1,115 @@
+"""``tmms register`` and ``tmms unregister``: one command to join or leave, instead of five options."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from . import store
+from .errors import BadName, NameTaken
+from .paths import data_dir, expand
+from .registry import is_enabled, missing_options
+from .tmux import OPTION_NAMES, PaneRecord, Tmux
+
+_NAME = re.compile(r"\w[\w.+-]*")
+MAX_NAME = 64
+
+
+def default_notify() -> str:
+    """The notify command a pane gets when none is given: ``tmms alert`` on this pane."""
+    return f"{shlex.quote(sys.executable)} -m tmms alert ${{{{filepath}}}}"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What ``register`` set up."""
+
+    name: str
+    pane_id: str
+    location: str
+    inbox: str
+    outbox: str
+    notify_cmd: str
+    reply_to: str
+    groups: tuple[str, ...]
+    created: tuple[str, ...]
+
+
+def check_name(name: str) -> str:
+    """A mailbox name: letters, digits, ``_ . + -``, starting with a letter, digit or ``_``."""
+    if not _NAME.fullmatch(name) or len(name) > MAX_NAME:
+        raise BadName(name)
+    return name
+
+
+def resolve_pane(tmux: Tmux, target: str | None) -> PaneRecord:
+    """The pane ``target`` names (a pane id or any tmux target), or this pane."""
+    if target:
+        return tmux.pane(target)
+    return tmux.pane(tmux.current_pane_id())
+
+
+def holder_of(panes: Sequence[PaneRecord], name: str, except_pane: str) -> PaneRecord | None:
+    """Another live pane that is registered under ``name``."""
+    for pane in panes:
+        if pane.pane_id != except_pane and not missing_options(pane) and pane.option("name").strip() == name:
+            return pane
+    return None
+
+
+def register(
+    tmux: Tmux,
+    name: str,
+    *,
+    target: str | None = None,
+    notify: str | None = None,
+    reply_to: str | None = None,
+    groups: Sequence[str] | None = None,
+    inbox: str | None = None,
+    outbox: str | None = None,
+) -> Registration:
+    """Set every ``@tmms_*`` option on the pane and create its folders; refuse a name in use."""
+    check_name(name)
+    pane = resolve_pane(tmux, target)
+    holder = holder_of(tmux.list_panes(), name, pane.pane_id)
+    if holder is not None:
+        raise NameTaken(name, holder.pane_id, holder.location)
+    root = os.path.join(data_dir(tmux.env), "mail", name)
+    inbox_dir = os.path.abspath(expand(inbox, tmux.env)) if inbox else os.path.join(root, "inbox")
+    outbox_dir = os.path.abspath(expand(outbox, tmux.env)) if outbox else os.path.join(root, "outbox")
+    created = tuple(d for d in (inbox_dir, outbox_dir) if not os.path.isdir(d))
+    for directory in (inbox_dir, outbox_dir):
+        store.ensure_dir(directory)
+    notify_cmd = notify if notify is not None else (pane.option("notify_cmd") or default_notify())
+    options = {
+        "@tmms_enabled": "true",
+        "@tmms_name": name,
+        "@tmms_inbox": inbox_dir,
+        "@tmms_outbox": outbox_dir,
+        "@tmms_notify_cmd": notify_cmd,
+    }
+    if reply_to is not None:
+        options["@tmms_reply_to"] = reply_to
+    if groups is not None:
+        options["@tmms_groups"] = ",".join(g.lstrip("@") for g in groups)
+    tmux.set_pane_options(pane.pane_id, options)
+    kept_groups = groups if groups is not None else pane.option("groups").replace(",", " ").split()
+    return Registration(
+        name=name, pane_id=pane.pane_id, location=pane.location, inbox=inbox_dir, outbox=outbox_dir,
+        notify_cmd=notify_cmd, reply_to=options.get("@tmms_reply_to", pane.option("reply_to")),
+        groups=tuple(g.lstrip("@") for g in kept_groups), created=created,
+    )
+
+
+def unregister(tmux: Tmux, target: str | None = None) -> tuple[str, str]:
+    """Remove every ``@tmms_*`` option from the pane (mail and folders stay); (old name, pane id)."""
+    pane = resolve_pane(tmux, target)
+    present = [name for name in OPTION_NAMES if pane.options.get(name)]
+    if not is_enabled(pane) and not present:
+        return "", pane.pane_id
+    tmux.unset_pane_options(pane.pane_id, OPTION_NAMES)
+    return pane.option("name"), pane.pane_id

@@ -1,0 +1,107 @@
+"""``tmms status``: where a message is now and what happened to it, from the folders and the journal."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from . import journal, mailbox
+from .errors import AmbiguousMessage, MessageNotFound
+from .mailbox import Letter
+from .registry import Registry
+
+# The state a message is in, by the folder it sits in (most advanced first).
+_STATE_OF_FOLDER = (("dead", "dead-lettered"), ("read", "read"), ("inbox", "delivered"), ("outbox", "queued"))
+_STATE_OF_EVENT = {"posted": "queued", "delivered": "delivered", "notified": "delivered", "read": "read",
+                   "dead-lettered": "dead-lettered", "retried": "queued", "purged": "purged"}
+
+
+@dataclass
+class Place:
+    """One copy of the message: whose folder it is in, which folder, and the path."""
+
+    owner: str
+    folder: str
+    path: str
+
+
+@dataclass
+class MessageStatus:
+    """Everything known about one message."""
+
+    message_id: str
+    state: str
+    places: list[Place] = field(default_factory=list)
+    events: list[dict[str, str]] = field(default_factory=list)
+    letter: Letter | None = None
+
+
+def _copies(registry: Registry, dead_dir: str) -> list[tuple[str, Letter]]:
+    seen: set[str] = set()
+    found: list[tuple[str, Letter]] = []
+    for box in registry.mailboxes:
+        folders = ((box.inbox, "inbox"), (mailbox.read_folder(box), "read"), (box.outbox, "outbox"),
+                   (mailbox.sent_folder(box), "sent"))
+        for directory, folder in folders:
+            if directory in seen:
+                continue
+            seen.add(directory)
+            found.extend((box.name, letter) for letter in mailbox.scan(directory, folder))
+    found.extend(("dead letter", letter) for letter in mailbox.scan(dead_dir, "dead"))
+    return found
+
+
+def locate(ref: str, registry: Registry, dead_dir: str, journal_path: str) -> MessageStatus:
+    """The status of the one message ``ref`` (an id or unique id prefix) names."""
+    copies = [(owner, x) for owner, x in _copies(registry, dead_dir) if mailbox.matches(x, ref)]
+    ids = {x.message_id for _, x in copies if x.message_id}
+    if not ids:
+        ids = _ids_in_journal(ref, journal_path)
+    if not ids:
+        raise MessageNotFound(ref, "any mailbox, the dead letter folder or the journal")
+    if len(ids) > 1:
+        raise AmbiguousMessage(ref, sorted(i.replace("-", "")[:8] for i in ids))
+    message_id = ids.pop()
+    places = [Place(owner, x.folder, x.path) for owner, x in copies if x.message_id == message_id]
+    events = journal.events_for(journal_path, {message_id})
+    letter = next((x for _, x in copies if x.message_id == message_id and x.folder != "sent"),
+                  next((x for _, x in copies if x.message_id == message_id), None))
+    return MessageStatus(message_id, _state(places, events), places, events, letter)
+
+
+def _ids_in_journal(ref: str, path: str) -> set[str]:
+    plain = ref.lower().replace("-", "")
+    if not plain:
+        return set()
+    return {r["id"] for r in journal.read(path) if r.get("id", "").replace("-", "").startswith(plain)}
+
+
+def _state(places: list[Place], events: list[dict[str, str]]) -> str:
+    folders = {p.folder for p in places}
+    for folder, state in _STATE_OF_FOLDER:
+        if folder in folders:
+            return state
+    if events:
+        last = _STATE_OF_EVENT.get(events[-1].get("event", ""), "")
+        if last in ("read", "delivered"):
+            return f"{last}, then removed"
+        return last or "unknown"
+    return "sent copy only" if folders == {"sent"} else "unknown"
+
+
+def describe(status: MessageStatus) -> str:
+    """The status for a person, one fact per line."""
+    lines = [f"message {status.message_id}: {status.state}"]
+    letter = status.letter
+    if letter is not None:
+        h = letter.headers
+        lines.append(f"  {h.sender or '?'} → {h.recipient or '?'}: {h.subject or '(no subject)'}")
+    for place in status.places:
+        lines.append(f"  {place.folder:<6} of {place.owner}: {place.path}")
+    for event in status.events:
+        detail = event.get("reason") or event.get("path") or ""
+        who = event.get("mailbox") or event.get("to") or ""
+        lines.append(f"  {event.get('at', '?')}  {event.get('event', '?'):<13} {who:<12} {detail}".rstrip())
+    if not status.events:
+        lines.append(f"  (no journal entries; the journal is at {os.path.join('$XDG_STATE_HOME', 'tmms')})")
+    return "\n".join(lines)
