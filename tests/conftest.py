@@ -146,7 +146,25 @@ def tmux_server(home: Path, tmp_path: Path) -> Iterator[TmuxServer]:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=10)
+        for pid in detached_servers():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         server.tmux("kill-server", check=False)
+
+
+def detached_servers() -> list[int]:
+    """Pids of tmms servers that this test's commands started (``tmms register``), from their locks.
+
+    The lock folder lives under this test's own TMPDIR, so every pid found there is one we started.
+    """
+    from tmms import lock
+    from tmms.paths import runtime_dir
+
+    folder = Path(runtime_dir())
+    pids = [lock.running_pid(str(path)) for path in folder.glob("*.lock")] if folder.is_dir() else []
+    return [pid for pid in pids if pid]
 
 
 def messages(folder: Path) -> list[Path]:
