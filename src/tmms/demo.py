@@ -1,7 +1,13 @@
-"""``tmms demo``: a private tmux server, three mailbox panes, a scripted conversation, a timeline."""
+"""``tmms demo``: a private tmux server, an orchestrator pane and two scripted agents, a timeline.
+
+The orchestrator ``ask``s the agents (``python -m tmms.demo_agent``, each running in its own pane)
+for work; they ``wait`` for mail and ``reply`` in the thread. One message goes to a name nobody
+holds and ends in dead letter. The demo prints when each message was delivered and notified.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shlex
@@ -11,59 +17,109 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TextIO
 
 from .config import Config
 from .errors import TmuxNotFound
 from .notify import Job
+from .registration import register
 from .router import Outcome, Status
 from .server import Server
 from .tmux import Tmux
 
+LEAD = "lead"
+WORKERS = ("worker-1", "worker-2")
 NOTIFY = (
-    "printf '\\n\\033[1m>> new mail from %s: %s\\033[0m\\n   %s\\n' "
-    '"${{tmms_from}}" "${{tmms_subject}}" "${{filepath}}" '
+    "printf '\\n\\033[1m>> new mail from %s: %s\\033[0m\\n' "
+    '"${{tmms_from}}" "${{tmms_subject}}" '
     "> \"$(tmux display-message -p -t \"$TMUX_PANE\" '#{pane_tty}')\""
 )
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One request of the script: to whom, the subject, the body."""
+
+    to: str
+    subject: str
+    body: str
+
+
 SCRIPT = (
-    ("alice", "bob", "Run the test suite", "Please run the tests on main and report back."),
-    ("bob", "alice", "Re: Run the test suite", "412 passed, 0 failed."),
-    ("alice", "carol", "Review PR #7", "Could you review the parser change? $(rm -rf ~) is just text here."),
-    ("carol", "alice", "Re: Review PR #7", "LGTM, one nit about naming."),
-    ("alice", "dave", "Anyone there?", "dave has no pane, so this goes to dead letter."),
+    Ask("worker-1", "Count words", "The quick brown fox jumps over the lazy dog."),
+    Ask("worker-2", "Sort lines", "linus\nada\ngrace\n"),
+    Ask("@workers", "Status?", "Are you free for the next task? $(rm -rf ~) is only text here."),
 )
+LOST = Ask("dave", "Anyone there?", "dave has no pane, so this goes to dead letter.")
 
 
 @dataclass
-class _Event:
-    kind: str
-    at: float
-    detail: str
+class _Trace:
+    """What the server did with one message, by wall-clock time."""
+
+    sender: str = ""
+    recipient: str = ""
+    subject: str = ""
+    created: float = 0.0
+    delivered: float | None = None
+    notified: float | None = None
+    dead: str = ""
 
 
+@dataclass
 class _Timeline:
-    """Collects server events by message file name, thread-safely."""
+    """Server events by message id, thread-safe."""
 
-    def __init__(self) -> None:
-        self.lock = threading.Condition()
-        self.events: dict[str, list[_Event]] = {}
+    traces: dict[str, _Trace] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    lock: threading.Condition = field(default_factory=threading.Condition)
 
-    def add(self, name: str, kind: str, detail: str = "") -> None:
+    def outcome(self, outcome: Outcome) -> None:
+        h = outcome.headers
+        if h is None or not h.message_id:
+            return
         with self.lock:
-            self.events.setdefault(name, []).append(_Event(kind, time.monotonic(), detail))
+            trace = self._trace(h.message_id)
+            trace.sender, trace.recipient, trace.subject = h.sender, h.recipient, h.subject
+            trace.created = _epoch(h.created_at)
+            if outcome.status is Status.DELIVERED:
+                trace.delivered = time.time()
+            elif outcome.status is Status.DEAD:
+                trace.dead = outcome.reason
             self.lock.notify_all()
 
-    def wait_for(self, name: str, kinds: set[str], timeout: float = 5.0) -> list[_Event]:
+    def notify(self, event: str, job: Job, _info: Mapping[str, object]) -> None:
+        message_id = job.env.get("TMMS_ID", "")
+        if event == "started" and message_id:
+            with self.lock:
+                self._trace(message_id).notified = time.time()
+                self.lock.notify_all()
+
+    def _trace(self, message_id: str) -> _Trace:
+        if message_id not in self.traces:
+            self.traces[message_id] = _Trace()
+            self.order.append(message_id)
+        return self.traces[message_id]
+
+    def wait_dead(self, subject: str, timeout: float) -> _Trace | None:
         deadline = time.monotonic() + timeout
         with self.lock:
-            while not kinds <= {e.kind for e in self.events.get(name, [])}:
+            while True:
+                found = next((t for t in self.traces.values() if t.subject == subject and t.dead), None)
                 left = deadline - time.monotonic()
-                if left <= 0:
-                    break
+                if found or left <= 0:
+                    return found
                 self.lock.wait(left)
-            return list(self.events.get(name, []))
+
+
+def _epoch(stamp: str) -> float:
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def run_demo(attach: bool = False, keep: bool = False, out: TextIO = sys.stdout) -> int:
@@ -74,6 +130,7 @@ def run_demo(attach: bool = False, keep: bool = False, out: TextIO = sys.stdout)
     logging.getLogger("tmms").propagate = False
     root = tempfile.mkdtemp(prefix="tmms-demo-")
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    env["XDG_STATE_HOME"] = os.path.join(root, "state")  # the demo's journal stays in the demo
     tmux = Tmux(socket_name=f"tmms-demo-{os.getpid()}", env=env)
     tmux.run(["-f", "/dev/null", "new-session", "-d", "-s", "demo", "-x", "180", "-y", "45", "-n", "mail"])
     timeline = _Timeline()
@@ -82,17 +139,15 @@ def run_demo(attach: bool = False, keep: bool = False, out: TextIO = sys.stdout)
     try:
         panes = _make_panes(tmux, root)
         config = Config(polling_interval=2.0, dead_letter_dir=os.path.join(root, "dead_letter"), notify_timeout=5)
-        server = Server(tmux, config, env=env, on_outcome=lambda o: _on_outcome(timeline, o),
-                        on_notify=lambda e, j, i: _on_notify(timeline, e, j, i))
+        server = Server(tmux, config, env=env, on_outcome=timeline.outcome, on_notify=timeline.notify)
         thread = threading.Thread(target=server.run, name="tmms-demo-server", daemon=True)
         thread.start()
-        time.sleep(0.3)
+        _wait_registered(tmux, set(panes))
         out.write(f"tmms demo: tmux server -L {tmux.socket_name}, mail in {root}\n")
-        out.write("panes: " + ", ".join(f"{name} ({pane})" for name, pane in panes.items()) + "\n\n")
+        out.write("panes: " + ", ".join(f"{name} ({pane})" for name, pane in panes.items()) + "\n")
         if attach:
-            return _attach(tmux, panes, timeline, out)
-        _converse(tmux, panes, timeline, out, env)
-        _summary(root, out)
+            return _attach(tmux, panes, out)
+        _converse(tmux, panes[LEAD], env, timeline, out)
         if keep:
             out.write(f"\nkept running: attach with 'tmux -L {tmux.socket_name} attach', "
                       f"stop with 'tmux -L {tmux.socket_name} kill-server'\n")
@@ -108,93 +163,106 @@ def run_demo(attach: bool = False, keep: bool = False, out: TextIO = sys.stdout)
 
 
 def _make_panes(tmux: Tmux, root: str) -> dict[str, str]:
-    panes: dict[str, str] = {}
-    first = tmux.run(["display-message", "-p", "-t", "demo:mail", "#{pane_id}"]).strip()
-    for index, name in enumerate(("alice", "bob", "carol")):
-        pane = first if index == 0 else tmux.run(
-            ["split-window", "-t", "demo:mail", "-h" if index == 1 else "-v", "-P", "-F", "#{pane_id}"]).strip()
+    """The orchestrator pane (a shell) and one pane per scripted agent (the agent is the pane's program)."""
+    lead = tmux.run(["display-message", "-p", "-t", "demo:mail", "#{pane_id}"]).strip()
+    box = os.path.join(root, LEAD)
+    register(tmux, LEAD, target=lead, notify=NOTIFY, inbox=os.path.join(box, "inbox"),
+             outbox=os.path.join(box, "outbox"))
+    tmux.run(["select-pane", "-t", lead, "-T", LEAD])
+    panes = {LEAD: lead}
+    for index, name in enumerate(WORKERS):
         box = os.path.join(root, name)
-        for sub in ("inbox", "outbox"):
-            os.makedirs(os.path.join(box, sub), exist_ok=True)
-        options = {"@tmms_enabled": "true", "@tmms_name": name, "@tmms_inbox": os.path.join(box, "inbox"),
-                   "@tmms_outbox": os.path.join(box, "outbox"), "@tmms_notify_cmd": NOTIFY}
-        for key, value in options.items():
-            tmux.set_pane_option(pane, key, value)
+        agent = [sys.executable, "-m", "tmms.demo_agent", name, "--group", "workers",
+                 "--inbox", os.path.join(box, "inbox"), "--outbox", os.path.join(box, "outbox")]
+        pane = tmux.run(["split-window", "-t", "demo:mail", "-h" if index == 0 else "-v", "-P", "-F", "#{pane_id}",
+                         " ".join(shlex.quote(a) for a in agent)]).strip()
         tmux.run(["select-pane", "-t", pane, "-T", name])
-        tmux.run(["send-keys", "-t", pane, f"clear; echo 'I am {name}; my mail is in {box}'", "Enter"])
         panes[name] = pane
     tmux.run(["set-option", "-t", "demo", "pane-border-status", "top"])
     return panes
 
 
-def _on_outcome(timeline: _Timeline, outcome: Outcome) -> None:
-    name = os.path.basename(outcome.source)
-    if outcome.status is Status.DELIVERED:
-        timeline.add(name, "delivered", outcome.path)
-    elif outcome.status is Status.DEAD:
-        timeline.add(name, "dead", outcome.reason)
+def _wait_registered(tmux: Tmux, names: set[str], timeout: float = 15.0) -> None:
+    from .registry import Registry
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if names <= set(Registry.from_panes(tmux.list_panes(), tmux.env).by_name):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("the demo agents did not register in time")
 
 
-def _on_notify(timeline: _Timeline, event: str, job: Job, info: Mapping[str, object]) -> None:
-    if event == "started":
-        timeline.add(os.path.basename(job.env.get("TMMS_FILEPATH", "")), "notified", str(info.get("pid")))
-
-
-def _post(tmux: Tmux, pane: str, to: str, subject: str, body: str, env: Mapping[str, str]) -> tuple[str, float]:
-    argv = [sys.executable, "-m", "tmms", "-L", str(tmux.socket_name), "post", "-t", to, "-s", subject]
+def _ask(tmux: Tmux, pane: str, ask: Ask, env: Mapping[str, str]) -> tuple[float, list[dict[str, str]]]:
+    """Run ``tmms ask`` as the orchestrator; (seconds, the replies)."""
+    argv = [sys.executable, "-m", "tmms", "-L", str(tmux.socket_name), "ask", "-t", ask.to, "-s", ask.subject,
+            "--timeout", "20", "--json"]
     started = time.monotonic()
-    proc = subprocess.run(argv, input=body.encode(), capture_output=True, env={**env, "TMUX_PANE": pane})
+    proc = subprocess.run(argv, input=ask.body.encode(), capture_output=True, env={**env, "TMUX_PANE": pane})
+    took = time.monotonic() - started
     if proc.returncode != 0:
-        raise RuntimeError(proc.stderr.decode().strip())
-    return proc.stdout.decode().strip().splitlines()[0], started
+        raise RuntimeError(f"tmms ask failed: {proc.stderr.decode().strip()}")
+    return took, json.loads(proc.stdout)
 
 
-def _converse(tmux: Tmux, panes: Mapping[str, str], timeline: _Timeline, out: TextIO,
-              env: Mapping[str, str]) -> None:
-    out.write(f"{'from':<6} {'to':<6} {'subject':<24} {'post':>9} {'inbox':>9} {'notify':>9}\n")
-    for sender, to, subject, body in SCRIPT:
-        path, started = _post(tmux, panes[sender], to, subject, body, env)
-        returned = time.monotonic()
-        events = timeline.wait_for(os.path.basename(path), {"delivered", "notified"} if to in panes else {"dead"})
-        times = {e.kind: e.at for e in events}
-        post_ms = f"{(returned - started) * 1000:.0f} ms"
-        if "dead" in times:
-            reason = next(e.detail for e in events if e.kind == "dead")
-            out.write(f"{sender:<6} {to:<6} {subject[:24]:<24} {post_ms:>9}   dead letter: {reason}\n")
+def _post(tmux: Tmux, pane: str, ask: Ask, env: Mapping[str, str]) -> None:
+    argv = [sys.executable, "-m", "tmms", "-L", str(tmux.socket_name), "post", "-t", ask.to, "-s", ask.subject]
+    subprocess.run(argv, input=ask.body.encode(), capture_output=True, env={**env, "TMUX_PANE": pane}, check=True)
+
+
+def _converse(tmux: Tmux, lead: str, env: Mapping[str, str], timeline: _Timeline, out: TextIO) -> None:
+    out.write(f"\n{LEAD} asks the scripted agents (tmms ask; they tmms wait and tmms reply):\n")
+    for ask in SCRIPT:
+        took, replies = _ask(tmux, lead, ask, env)
+        out.write(f"  {LEAD} → {ask.to:<9} {ask.subject:<12} {took * 1000:6.0f} ms round trip, "
+                  f"{len(replies)} repl{'y' if len(replies) == 1 else 'ies'}\n")
+        for item in replies:
+            text = " ".join((item.get("body") or "").split())
+            out.write(f"      {item.get('from', '?'):<9} {text[:70]}\n")
+    _post(tmux, lead, LOST, env)
+    timeline.wait_dead(LOST.subject, timeout=15)
+    _print_timeline(timeline, out)
+
+
+def _print_timeline(timeline: _Timeline, out: TextIO) -> None:
+    out.write("\nevery message, as the tmms server saw it (times after the message was created):\n")
+    out.write(f"  {'from':<9} {'to':<9} {'subject':<16} {'in inbox':>9} {'notified':>9}\n")
+    with timeline.lock:
+        traces = [timeline.traces[i] for i in timeline.order]
+    for t in traces:
+        if t.dead:
+            out.write(f"  {t.sender:<9} {t.recipient:<9} {t.subject[:16]:<16}  dead letter: {t.dead}\n")
             continue
-        inbox = _ms(times.get("delivered"), returned)
-        notified = _ms(times.get("notified"), returned)
-        out.write(f"{sender:<6} {to:<6} {subject[:24]:<24} {post_ms:>9} {inbox:>9} {notified:>9}\n")
-    out.write("\npost: wall time of 'tmms post'; inbox/notify: time after post returned until the file was in\n"
-              "the recipient's inbox / its notify command had started.\n")
+        out.write(f"  {t.sender:<9} {t.recipient:<9} {t.subject[:16]:<16} {_after(t.delivered, t.created):>9} "
+                  f"{_after(t.notified, t.created) if t.recipient == LEAD else 'waits':>9}\n")
+    out.write("\nin inbox / notified: from tmms_created_at (stamped as the message is composed) until the server\n"
+              f"had moved it into the inbox / started the notify command. The agents have no notify command:\n"
+              f"they block in 'tmms wait' (inotify) and wake at once. {LEAD}'s notify prints to its pane.\n")
 
 
-def _ms(at: float | None, since: float) -> str:
-    return "missing" if at is None else f"+{max(0.0, at - since) * 1000:.1f} ms"
+def _after(moment: float | None, since: float) -> str:
+    if moment is None:
+        return "-"
+    return f"{max(0.0, moment - since) * 1000:.1f} ms"
 
 
-def _summary(root: str, out: TextIO) -> None:
-    out.write("\nmailboxes now:\n")
-    for name in ("alice", "bob", "carol"):
-        inbox = os.path.join(root, name, "inbox")
-        files = sorted(f for f in os.listdir(inbox) if f.endswith(".md"))
-        out.write(f"  {name:<6} inbox: {len(files)} unread" + "".join(f"\n    {f}" for f in files) + "\n")
-    dead = os.path.join(root, "dead_letter")
-    names = sorted(os.listdir(dead)) if os.path.isdir(dead) else []
-    out.write(f"  dead letter: {', '.join(names) or 'empty'}\n")
-
-
-def _attach(tmux: Tmux, panes: Mapping[str, str], timeline: _Timeline, out: TextIO) -> int:
-    out.write("attaching; the conversation types itself into the panes. Detach with prefix+d to end.\n")
-    python = shlex.quote(sys.executable)
+def _attach(tmux: Tmux, panes: Mapping[str, str], out: TextIO) -> int:
+    out.write("attaching; the orchestrator's requests type themselves into its pane. Detach with prefix+d to end.\n")
+    lines = _typed_script(tmux)
 
     def typer() -> None:
         time.sleep(1.5)
-        for sender, to, subject, body in SCRIPT:
-            line = (f"printf '%s\\n' {shlex.quote(body)} | {python} -m tmms post -t {shlex.quote(to)} "
-                    f"-s {shlex.quote(subject)}")
-            tmux.run(["send-keys", "-t", panes[sender], line, "Enter"], check=False)
-            time.sleep(2.5)
+        for line in lines:
+            tmux.run(["send-keys", "-t", panes[LEAD], line, "Enter"], check=False)
+            time.sleep(3.0)
 
     threading.Thread(target=typer, daemon=True).start()
     return subprocess.call([tmux.binary, *tmux.socket_args(), "attach", "-t", "demo"])
+
+
+def _typed_script(tmux: Tmux) -> Sequence[str]:
+    tmms = f"{shlex.quote(sys.executable)} -m tmms"
+    lines = [f"printf '%s\\n' {shlex.quote(a.body)} | {tmms} ask -t {shlex.quote(a.to)} -s {shlex.quote(a.subject)} "
+             "--timeout 20" for a in SCRIPT]
+    lines.append(f"{tmms} inbox --all")
+    return lines
