@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .cli import (
     ExitCode,
+    Parser,
     add_body,
     add_command,
     add_json,
@@ -50,6 +51,7 @@ def add_parsers(sub: Subparsers) -> None:
                     "  echo 'Done, all green' | tmms reply 1a2b\n"
                     "  tmms reply 1a2b -s 'Results' results.md\n"
                     "  tmms reply 1a2b --all < notes.md    # the sender and every other recipient\n")
+    r.__class__ = _IntermixedParser  # `tmms reply ID -s S FILE`: a file after the options
     r.add_argument("id", metavar="ID", help="id (or unique prefix) of the message to answer")
     add_body(r)
     r.add_argument("-s", "--subject", help="subject (default: 'Re: ' + the original's)")
@@ -112,6 +114,25 @@ def add_parsers(sub: Subparsers) -> None:
     add_json(w)
 
 
+class _IntermixedParser(Parser):
+    """A command parser that also takes positionals after options.
+
+    With ``ID [file]``, plain argparse gives the optional ``file`` nothing as soon as it meets ID,
+    so in ``tmms reply ID -s S FILE`` the FILE was refused as an unrecognized argument.
+    """
+
+    _mixing = False
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        if self._mixing:  # parse_known_intermixed_args calls back in here, once per pass
+            return super().parse_known_args(args, namespace)
+        self._mixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._mixing = False
+
+
 # -- sending -----------------------------------------------------------------------------------
 
 
@@ -140,8 +161,9 @@ def cmd_post(args: argparse.Namespace) -> int:
 
     text = body_of(args)
     tmux = tmux_of(args)
-    where = _here(args) if args.pane else None
-    posted = post(tmux, text, args.to or [], args.subject, thread_id=args.thread, where=where)
+    where = _here(args) if args.pane or args.thread else None
+    thread = _thread_root(where, args.thread) if where and args.thread else None
+    posted = post(tmux, text, args.to or [], args.subject, thread_id=thread, where=where)
     _report_posted(args, posted)
     return ExitCode.OK
 
