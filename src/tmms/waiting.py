@@ -63,8 +63,12 @@ def wait_for(
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return None
-            if not watching:
-                watching = watcher.watch(box.inbox)  # the inbox may have been created meanwhile
+            if not watching or box.inbox not in watcher.watched():
+                # the inbox was missing, or was removed or renamed (which ends its watch): watch the
+                # folder now at that path, and list it once more before sleeping
+                watching = watcher.watch(box.inbox)
+                if watching:
+                    continue
             step = left if watching else min(POLL_WITHOUT_EVENTS, left if left is not None else POLL_WITHOUT_EVENTS)
             watcher.wait(step)
     finally:
