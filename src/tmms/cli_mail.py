@@ -105,7 +105,8 @@ def add_parsers(sub: Subparsers) -> None:
                     "print it and mark it read. Exit code 1 on timeout.",
                     "  tmms wait --timeout 60\n  tmms wait --from ci-agent --json\n"
                     "  tmms wait --thread 1a2b --keep\n")
-    w.add_argument("--from", dest="sender", action="append", metavar="NAME", help="only from NAME (repeatable)")
+    w.add_argument("--from", dest="sender", action="append", metavar="NAME",
+                   help="only from NAME (repeat or comma-separate)")
     w.add_argument("--thread", metavar="ID", help="only in this thread")
     w.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (default: wait forever)")
     w.add_argument("--keep", action="store_true", help="do not mark it read")
@@ -309,7 +310,8 @@ def cmd_wait(args: argparse.Namespace) -> int:
     from .waiting import Match, wait_for
 
     at = _here(args)
-    wanted = Match(frozenset(args.sender or ()), args.thread or "")
+    senders = frozenset(n.strip() for item in args.sender or () for n in item.split(",") if n.strip())
+    wanted = Match(senders, args.thread or "")
     if args.thread:
         wanted = Match(wanted.senders, _thread_root(at, args.thread))
     letter = wait_for(at.me, wanted, args.timeout, keep=args.keep)

@@ -105,14 +105,20 @@ def everything(box: Mailbox) -> list[Letter]:
     return sorted(letters, key=lambda x: (x.headers.created_at or "~", x.name))
 
 
+def matches_id(letter: Letter, ref: str) -> bool:
+    """Whether ``ref`` is a prefix of the letter's id (dashes optional)."""
+    ref = ref.strip().lower()
+    plain = ref.replace("-", "")
+    mid = letter.message_id.lower()
+    return bool(ref and mid and (mid.startswith(ref) or (plain and mid.replace("-", "").startswith(plain))))
+
+
 def matches(letter: Letter, ref: str) -> bool:
     """Whether ``ref`` names this letter: a prefix of its id (dashes optional) or of its file name."""
     ref = ref.strip().lower()
     if not ref:
         return False
-    plain = ref.replace("-", "")
-    mid = letter.message_id.lower()
-    if mid and (mid.startswith(ref) or (plain and mid.replace("-", "").startswith(plain))):
+    if matches_id(letter, ref):
         return True
     return letter.name.lower().startswith(ref) or letter.short_id.lower().startswith(ref)
 
@@ -121,11 +127,17 @@ def find(letters: Iterable[Letter], ref: str, where: str) -> Letter:
     """The one letter ``ref`` names; MessageNotFound or AmbiguousMessage otherwise.
 
     Copies of the same message in several folders (say, sent and read) count once: the first wins.
+    Id prefixes win over file-name prefixes, so ``2026`` is not every message of the year when
+    some id starts with it.
     """
     found: dict[str, Letter] = {}
+    by_name: dict[str, Letter] = {}
     for letter in letters:
-        if matches(letter, ref):
-            found.setdefault(letter.message_id or letter.path, letter)
+        if matches_id(letter, ref):
+            found.setdefault(letter.message_id, letter)
+        elif matches(letter, ref):
+            by_name.setdefault(letter.message_id or letter.path, letter)
+    found = found or by_name
     if not found:
         raise MessageNotFound(ref, where)
     if len(found) > 1:

@@ -44,7 +44,7 @@ def mailbox_of(pane: PaneRecord, env: Mapping[str, str] | None = None) -> Mailbo
     missing = missing_options(pane)
     if missing:
         raise PaneNotRegistered(pane.pane_id, missing)
-    groups = tuple(g for g in pane.option("groups").replace(",", " ").split() if g)
+    groups = tuple(g.lstrip("@") for g in pane.option("groups").replace(",", " ").split() if g.lstrip("@"))
     return Mailbox(
         name=pane.option("name").strip(),
         pane_id=pane.pane_id,
