@@ -74,8 +74,11 @@ class Journal:
         """Shift ``.1`` → ``.2`` … and the current file to ``.1``, under an exclusive lock."""
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            if os.stat(self.path).st_ino != self._inode:
-                return  # another writer rotated it first
+            try:
+                if os.stat(self.path).st_ino != self._inode:
+                    return  # another writer rotated it first
+            except FileNotFoundError:
+                return  # another writer rotated it, and no one has written the new file yet
             for index in range(self.keep - 1, 0, -1):
                 older = f"{self.path}.{index}"
                 if os.path.exists(older):
