@@ -1,7 +1,8 @@
 """``tmms alert``: the default notify command. Shows new mail in a pane without running its text.
 
-tmux expands ``#{...}`` and runs ``#(...)`` in a display-message text, so every ``#`` taken from a
-message is doubled: a subject is shown, never expanded or run.
+tmux expands ``#{...}`` and runs ``#(...)`` in a display-message text (and strftime ``%`` sequences
+before that), so every ``#`` and ``%`` taken from a message is doubled: a subject is shown, never
+expanded or run.
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ MAX_SHOWN = 120
 
 
 def tmux_literal(text: str) -> str:
-    """Text that a tmux format shows as it is: ``#`` doubled, control characters dropped."""
+    """Text that display-message shows as it is: ``#`` and ``%`` doubled, control characters dropped.
+
+    display-message passes its text through strftime before expanding formats, so a lone ``%``
+    would show the time (``%H``) instead of itself.
+    """
     clean = "".join(ch if ch.isprintable() else " " for ch in text)
-    return clean.replace("#", "##")
+    return clean.replace("#", "##").replace("%", "%%")
 
 
 def alert_text(sender: str, subject: str) -> str:
