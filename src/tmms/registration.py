@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import store
-from .errors import BadName, NameTaken
+from .errors import BadName, NameTaken, PaneNotFound
 from .paths import data_dir, expand
 from .registry import is_enabled, missing_options
 from .tmux import OPTION_NAMES, PaneRecord, Tmux
 
 _NAME = re.compile(r"\w[\w.+-]*")
 MAX_NAME = 64
+UNREAD_OPTION = "@tmms_unread"  # set by ``tmms alert``; status lines show it, so it goes with the rest
 
 
 def default_notify() -> str:
@@ -48,9 +49,13 @@ def check_name(name: str) -> str:
 
 def resolve_pane(tmux: Tmux, target: str | None) -> PaneRecord:
     """The pane ``target`` names (a pane id or any tmux target), or this pane."""
-    if target:
-        return tmux.pane(target)
-    return tmux.pane(tmux.current_pane_id())
+    wanted = target or tmux.current_pane_id()
+    pane = tmux.pane(wanted)
+    if not pane.pane_id:
+        # tmux 3.3 answers display-message for a missing pane with empty fields, not an error; and
+        # set-option -t '' would then act on whatever pane tmux thinks is current.
+        raise PaneNotFound(wanted)
+    return pane
 
 
 def holder_of(panes: Sequence[PaneRecord], name: str, except_pane: str) -> PaneRecord | None:
@@ -111,5 +116,5 @@ def unregister(tmux: Tmux, target: str | None = None) -> tuple[str, str]:
     present = [name for name in OPTION_NAMES if pane.options.get(name)]
     if not is_enabled(pane) and not present:
         return "", pane.pane_id
-    tmux.unset_pane_options(pane.pane_id, OPTION_NAMES)
+    tmux.unset_pane_options(pane.pane_id, (*OPTION_NAMES, UNREAD_OPTION))
     return pane.option("name"), pane.pane_id
