@@ -10,7 +10,8 @@ import time
 from typing import TextIO
 
 from . import mailbox
-from .errors import TmmsError
+from .errors import StorageError, TmmsError
+from .journal import Journal, default_path
 from .mailbox import Letter
 from .post import Here, here, reply
 from .tmux import Tmux
@@ -40,10 +41,10 @@ def browse(tmux: Tmux, pane_id: str | None, stdin: TextIO = sys.stdin, out: Text
             elif command == "a":
                 show_all = not show_all
                 letters = _listing(at, show_all, out)
-            elif command.isdigit():
+            elif command.isdecimal():
                 _read(at, _pick(letters, command), out)
                 letters = _listing(at, show_all, out, quiet=True)
-            elif command.startswith("r") and command[1:].strip().isdigit():
+            elif command.startswith("r") and command[1:].strip().isdecimal():
                 _reply(at, _pick(letters, command[1:].strip()), stdin, out)
                 letters = _listing(at, show_all, out, quiet=True)
             else:
@@ -81,8 +82,20 @@ def _read(at: Here, letter: Letter, out: TextIO) -> None:
         except FileNotFoundError:
             out.write("tmms: that message was moved meanwhile\n")
             return
+        _journal_read(at, letter)
     out.write(rendered(letter) if out.isatty() else raw_text(letter))
     out.write("\n")
+
+
+def _journal_read(at: Here, letter: Letter) -> None:
+    """Record the read in the journal, as ``tmms read`` does, so ``tmms status`` can tell when."""
+    journal = Journal(default_path(at.tmux.env))
+    try:
+        journal.append("read", id=letter.message_id, mailbox=at.me.name, path=letter.path)
+    except StorageError:
+        pass  # the journal is a record; the message was read all the same
+    finally:
+        journal.close()
 
 
 def _reply(at: Here, letter: Letter, stdin: TextIO, out: TextIO) -> None:
