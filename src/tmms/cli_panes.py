@@ -179,12 +179,19 @@ def cmd_peers(args: argparse.Namespace) -> int:
 
 
 def cmd_bind(args: argparse.Namespace) -> int:
+    from .errors import TmuxCommandError, UsageError
     from .keys import config_lines, popup_binding
 
     binding = popup_binding(args.key)
     if args.install:
-        tmux_of(args).run(binding)
-        say(f"bound prefix+{args.key} on {tmux_of(args).socket_path}; to keep it, add this to ~/.tmux.conf:")
+        tmux = tmux_of(args)
+        try:
+            tmux.run(binding)
+        except TmuxCommandError as exc:
+            if "unknown key" in exc.stderr:
+                raise UsageError(f"--key: tmux knows no key '{args.key}' (such as M, m, C-m, F5)") from None
+            raise
+        say(f"bound prefix+{args.key} on {tmux.socket_path}; to keep it, add this to ~/.tmux.conf:")
     sys.stdout.write(config_lines([binding]))
     return ExitCode.OK
 
