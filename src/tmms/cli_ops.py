@@ -196,7 +196,8 @@ def _dead_retry(args: argparse.Namespace, dead_dir: str) -> int:
 
     tmux = tmux_of(args)
     registry = Registry.from_panes(tmux.list_panes(), tmux.env)
-    entries = [deadletter.find(dead_dir, ref) for ref in args.ids] if args.ids else deadletter.listing(dead_dir)
+    found = [deadletter.find(dead_dir, ref) for ref in args.ids] if args.ids else deadletter.listing(dead_dir)
+    entries = list({dead.letter.path: dead for dead in found}.values())  # two refs to one letter retry it once
     journal = Journal(default_path(tmux.env))
     done: list[dict[str, str]] = []
     stuck: list[str] = []
