@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from . import journal, mailbox
@@ -34,6 +33,7 @@ class MessageStatus:
     places: list[Place] = field(default_factory=list)
     events: list[dict[str, str]] = field(default_factory=list)
     letter: Letter | None = None
+    journal_path: str = ""
 
 
 def _copies(registry: Registry, dead_dir: str) -> list[tuple[str, Letter]]:
@@ -66,7 +66,7 @@ def locate(ref: str, registry: Registry, dead_dir: str, journal_path: str) -> Me
     events = journal.events_for(journal_path, {message_id})
     letter = next((x for _, x in copies if x.message_id == message_id and x.folder != "sent"),
                   next((x for _, x in copies if x.message_id == message_id), None))
-    return MessageStatus(message_id, _state(places, events), places, events, letter)
+    return MessageStatus(message_id, _state(places, events), places, events, letter, journal_path)
 
 
 def _ids_in_journal(ref: str, path: str) -> set[str]:
@@ -103,5 +103,5 @@ def describe(status: MessageStatus) -> str:
         who = event.get("mailbox") or event.get("to") or ""
         lines.append(f"  {event.get('at', '?')}  {event.get('event', '?'):<13} {who:<12} {detail}".rstrip())
     if not status.events:
-        lines.append(f"  (no journal entries; the journal is at {os.path.join('$XDG_STATE_HOME', 'tmms')})")
+        lines.append(f"  (no journal entries in {status.journal_path or '$XDG_STATE_HOME/tmms/journal.jsonl'})")
     return "\n".join(lines)
