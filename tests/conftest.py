@@ -151,7 +151,10 @@ def tmux_server(home: Path, tmp_path: Path) -> Iterator[TmuxServer]:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        socket_path = server.tmux("display-message", "-p", "#{socket_path}", check=False).strip()
         server.tmux("kill-server", check=False)
+        if socket_path.endswith(socket):  # tmux 3.3 leaves the socket file of a killed server behind
+            Path(socket_path).unlink(missing_ok=True)
 
 
 def detached_servers() -> list[int]:

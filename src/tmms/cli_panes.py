@@ -197,9 +197,20 @@ def cmd_bind(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from .cli import exit_code_for
+    from .errors import TmmsError
     from .ui import browse
 
-    return browse(tmux_of(args), args.pane)
+    try:
+        return browse(tmux_of(args), args.pane)
+    except TmmsError as exc:
+        if not sys.stdin.isatty():
+            raise
+        # in a popup (prefix+M in a pane that is not registered) the error must stay readable
+        print(f"tmms: error: {exc}", file=sys.stderr)
+        print("press Enter to close", file=sys.stderr)
+        sys.stdin.readline()
+        return exit_code_for(exc)
 
 
 def cmd_alert(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import store
-from .errors import BadName, NameTaken, PaneNotFound
+from .errors import BadName, NameTaken
 from .paths import data_dir, expand
 from .registry import is_enabled, missing_options
 from .tmux import OPTION_NAMES, PaneRecord, Tmux
@@ -49,13 +49,7 @@ def check_name(name: str) -> str:
 
 def resolve_pane(tmux: Tmux, target: str | None) -> PaneRecord:
     """The pane ``target`` names (a pane id or any tmux target), or this pane."""
-    wanted = target or tmux.current_pane_id()
-    pane = tmux.pane(wanted)
-    if not pane.pane_id:
-        # tmux 3.3 answers display-message for a missing pane with empty fields, not an error; and
-        # set-option -t '' would then act on whatever pane tmux thinks is current.
-        raise PaneNotFound(wanted)
-    return pane
+    return tmux.pane(target or tmux.current_pane_id())
 
 
 def holder_of(panes: Sequence[PaneRecord], name: str, except_pane: str) -> PaneRecord | None:

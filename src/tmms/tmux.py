@@ -129,7 +129,8 @@ class Tmux:
                 raise PaneNotFound(pane_id) from None
             raise
         records = parse_pane_records(out)
-        if not records:
+        # tmux 3.3 answers display-message for a missing pane with empty fields, not an error
+        if not records or not records[0].pane_id:
             raise PaneNotFound(pane_id)
         return records[0]
 
