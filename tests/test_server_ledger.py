@@ -25,18 +25,25 @@ def _opened(path: Path) -> NotifyLedger:
 def test_a_new_file_under_a_reused_name_has_a_new_key(tmp_path: Path) -> None:
     message = tmp_path / "status.md"
     message.write_text("first\n")
-    first = _key(message)
+    first, written = _key(message), message.stat().st_mtime_ns
     message.unlink()
     message.write_text("second\n")  # the freed inode number is often given straight back
+    os.utime(message, ns=(written, written + 4_000_000))  # written a clock tick (or more) later
     assert _key(message) != first
 
 
-def test_reading_a_file_keeps_its_key(tmp_path: Path) -> None:
+def test_a_file_keeps_its_identity_when_read_renamed_linked_or_chmodded(tmp_path: Path) -> None:
     message = tmp_path / "m.md"
     message.write_text("body\n")
-    before = _key(message)
+    before = ledger.identity_of(str(message))
     assert message.read_text() == "body\n"
-    assert _key(message) == before
+    (tmp_path / "inbox").mkdir()
+    moved = tmp_path / "inbox" / "m.md"
+    os.rename(message, moved)
+    os.link(moved, tmp_path / "second-name.md")  # a link-then-unlink move, as store.write_new does
+    os.unlink(tmp_path / "second-name.md")
+    os.chmod(moved, 0o600)
+    assert ledger.identity_of(str(moved)) == before
 
 
 def test_keys_survive_a_restart_while_their_files_stay(tmp_path: Path) -> None:

@@ -13,14 +13,15 @@ COMPACT_SLACK = 1024  # stale lines the file may hold beyond twice the live keys
 _IDENTITY = re.compile(r"[0-9]+:[0-9]+")
 
 
-def identity(inode: int, ctime_ns: int) -> str:
+def identity(inode: int, mtime_ns: int) -> str:
     """What tells one message file from another that later takes the same name.
 
-    A freed inode number is soon given to a new file, but the new file's ctime differs (creating,
-    renaming or linking a file sets it), and reading a file leaves both alone. So a restart finds the
-    same identity for an old message, and a new message under a reused name gets a new one.
+    A freed inode number is soon given to a new file, but the new file was written at another time.
+    Renaming, linking, reading or chmod leave both alone (ctime would change on a link-then-unlink
+    move, after the name is already visible). So a restart finds the same identity for an old
+    message, and a new message under a reused name gets a new one.
     """
-    return f"{inode}:{ctime_ns}"
+    return f"{inode}:{mtime_ns}"
 
 
 def identity_of(path: str) -> str | None:
@@ -29,7 +30,7 @@ def identity_of(path: str) -> str | None:
         st = os.lstat(path)
     except OSError:
         return None
-    return identity(st.st_ino, st.st_ctime_ns)
+    return identity(st.st_ino, st.st_mtime_ns)
 
 
 class NotifyLedger:

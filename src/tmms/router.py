@@ -79,7 +79,7 @@ class Router:
         except FileNotFoundError:
             return Outcome(Status.GONE, path)
         name = os.path.basename(path)
-        entry = store.Entry(path, name, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode, st.st_ctime_ns)
+        entry = store.Entry(path, name, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
         return self.route(entry, os.path.dirname(path))
 
     def route(self, entry: store.Entry, outbox: str) -> Outcome:

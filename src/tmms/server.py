@@ -203,7 +203,7 @@ class Server:
         present: set[str] = set()
         for inbox in inboxes:
             for entry in store.messages(inbox):
-                present.update(self._notify_file(entry.path, inbox, identity(entry.inode, entry.ctime_ns)))
+                present.update(self._notify_file(entry.path, inbox, identity(entry.inode, entry.mtime_ns)))
         if complete:
             self.ledger.forget_missing(inboxes, present)
         for key in [k for k in self._last_notified if k not in present]:

@@ -184,7 +184,6 @@ class Entry:
     mtime_ns: int
     inode: int
     mode: int
-    ctime_ns: int = 0
 
 
 def messages(directory: str) -> Iterator[Entry]:
@@ -202,8 +201,7 @@ def messages(directory: str) -> Iterator[Entry]:
                 st = item.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue
-            found.append(Entry(item.path, item.name, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode,
-                               st.st_ctime_ns))
+            found.append(Entry(item.path, item.name, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode))
     found.sort(key=lambda e: e.name)
     yield from found
 
