@@ -60,10 +60,13 @@ class Watcher:
         return self._wake_w
 
     def wake(self) -> None:
-        """Make a pending ``wait`` return now."""
+        """Make a pending ``wait`` return now (nothing once closed)."""
+        fd = self._wake_w
+        if fd < 0:
+            return
         try:
-            os.write(self._wake_w, b"\0")
-        except BlockingIOError:
+            os.write(fd, b"\0")
+        except (BlockingIOError, BrokenPipeError):
             pass
 
     def watch(self, directory: str) -> bool:
@@ -137,14 +140,21 @@ class Watcher:
         return Batch(tuple(dict.fromkeys(paths)), tuple(rescan), overflow, woken)
 
     def close(self) -> None:
-        """Release the inotify descriptor and the pipe."""
-        for fd in (self._fd, self._wake_r, self._wake_w):
+        """Release the inotify descriptor and the pipe.
+
+        Every descriptor is forgotten before it is closed, so a late ``wake`` (a signal, another
+        thread) never writes into a number the process has since reused for another file.
+        """
+        fds = (self._fd, self._wake_r, self._wake_w)
+        self._fd = self._wake_r = self._wake_w = -1
+        self._dirs.clear()
+        self._wds.clear()
+        for fd in fds:
             if fd >= 0:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-        self._fd = -1
 
 
 def _drain(fd: int) -> None:
