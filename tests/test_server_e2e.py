@@ -142,10 +142,6 @@ def test_the_server_rereads_panes_before_dead_lettering_an_unknown_recipient(tmu
     assert dead_letters(tmux_server) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "router.Router._deliver dead-letters an unknown recipient on the first sight of the file: it re-reads "
-    "the panes at once (about 2 ms after the post's rename), so a pane registered right after "
-    "`tmms post` returns never gets its mail"))
 def test_a_pane_registered_as_soon_as_post_returns_still_gets_its_mail(tmux_server: TmuxServer) -> None:
     alpha = tmux_server.register("alpha")
     pane = tmux_server.new_pane()

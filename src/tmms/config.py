@@ -41,6 +41,10 @@ max_message_bytes: 67108864
 # Seconds an unparseable outbox file must stay unchanged before it goes to dead letter
 # (a writer may still be filling it in).
 settle_seconds: 2
+
+# Seconds a message for an unknown recipient waits for a pane with that @tmms_name (one may be
+# registered just after the post) before it goes to dead letter.
+recipient_grace_seconds: 2
 """
 
 
@@ -57,6 +61,7 @@ class Config:
     settle_seconds: float = 2.0
     source: str | None = None
     warnings: tuple[str, ...] = ()
+    recipient_grace_seconds: float = 2.0  # last, so positional construction keeps working
 
 
 _NUMBERS: dict[str, tuple[type, float, bool]] = {
@@ -67,6 +72,7 @@ _NUMBERS: dict[str, tuple[type, float, bool]] = {
     "notify_repeat_interval": (float, 0.0, True),
     "max_message_bytes": (int, 0, True),
     "settle_seconds": (float, 0.0, True),
+    "recipient_grace_seconds": (float, 0.0, True),
 }
 
 

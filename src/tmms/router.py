@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import stat
 import time
@@ -11,15 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
+from typing import TypeVar
 
 from . import store
 from .config import Config
-from .errors import MessageError, StorageError
+from .errors import MessageError, StorageError, TmuxServerNotRunning
 from .message import Headers, read_headers, replace_sender
 from .registry import Mailbox, Registry
 
 log = logging.getLogger("tmms.router")
+_T = TypeVar("_T")
 REASON_SUFFIX = ".reason.json"
+REREAD_INTERVAL = 0.25  # least seconds between two pane re-reads on behalf of held messages
+RECHECK_INTERVAL = 0.5  # seconds before a file that was not ready (open, unparseable) is looked at again
+NOT_A_FILE = "a folder"
 
 
 class Status(Enum):
@@ -28,6 +34,7 @@ class Status(Enum):
     DELIVERED = "delivered"
     DEAD = "dead-lettered"
     PENDING = "pending"
+    HELD = "held for an unknown recipient"
     FAILED = "failed"
     GONE = "gone"
 
@@ -45,21 +52,75 @@ class Outcome:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class _Held:
+    """A message whose recipient no pane has (yet)."""
+
+    inode: int
+    recipient: str
+    deadline: float
+
+
 class Router:
-    """Routes outbox files; remembers unparseable files until they have stopped changing."""
+    """Routes outbox files; remembers unparseable files until they have stopped changing, and
+    holds messages for an unknown recipient for ``recipient_grace_seconds``.
+
+    Files that were not ready are revisited without waiting for a file event (which may never
+    come: a writer's close is reported under the temporary name it wrote, and a fork in the
+    writer's process can keep the file open a moment longer): ``next_recheck``/``recheck`` for
+    files that were open or unparseable, ``next_reread``/``retry_held`` for held messages.
+    """
 
     def __init__(self, config: Config, registry: Registry, refresh: Callable[[], Registry]) -> None:
         self.config = config
         self.registry = registry
         self._refresh = refresh
-        self._refreshed_at = 0.0
+        self._refreshed_at = -math.inf  # when the last successful read of the panes started
+        self._tried_at = -math.inf  # when the last read started, successful or not
         self._unsettled: dict[str, tuple[tuple[int, int, int], float]] = {}
+        self._held: dict[str, _Held] = {}
+        self._recheck: dict[str, float] = {}  # a file not ready yet: when to look at it again
 
     def refresh_registry(self) -> Registry:
         """Re-read the panes (so a pane registered a moment ago is known)."""
+        started = self._tried_at = time.monotonic()
         self.registry = self._refresh()
-        self._refreshed_at = time.monotonic()
+        self._refreshed_at = started
         return self.registry
+
+    def next_reread(self) -> float:
+        """When the held messages want the panes read again (monotonic); inf when none is held."""
+        return self._tried_at + REREAD_INTERVAL if self._held else math.inf
+
+    def next_recheck(self) -> float:
+        """When a file that was not ready is due for another look (monotonic); inf when none is."""
+        return min(self._recheck.values(), default=math.inf)
+
+    def recheck(self) -> list[Outcome]:
+        """Route again the files that were not ready and are due for another look."""
+        now = time.monotonic()
+        due = []
+        for path, at in list(self._recheck.items()):
+            if os.path.dirname(path) not in self.registry.by_outbox:
+                del self._recheck[path]
+            elif at <= now:
+                due.append(path)
+        return [self.route_path(path) for path in due]
+
+    def retry_held(self) -> list[Outcome]:
+        """Route again the held messages whose recipient is known now or whose grace has run out.
+
+        Call it after ``refresh_registry``: a message is dead-lettered only when panes read after
+        its grace ran out still lack the name. A message whose outbox no pane owns any more is
+        dropped from the list (and left where it is, as any file in such a folder).
+        """
+        due = []
+        for path, held in list(self._held.items()):
+            if os.path.dirname(path) not in self.registry.by_outbox:
+                del self._held[path]
+            elif held.deadline <= self._refreshed_at or held.recipient in self.registry.by_name:
+                due.append(path)
+        return [self.route_path(path) for path in due]
 
     def route_outbox(self, outbox: str) -> list[Outcome]:
         """Route every ready message of one outbox."""
@@ -68,8 +129,9 @@ class Router:
         for entry in store.messages(outbox):
             present.add(entry.path)
             outcomes.append(self.route(entry, outbox))
-        for path in [p for p in self._unsettled if os.path.dirname(p) == outbox and p not in present]:
-            del self._unsettled[path]
+        _forget_gone(self._unsettled, outbox, present)
+        _forget_gone(self._held, outbox, present)
+        _forget_gone(self._recheck, outbox, present)
         return outcomes
 
     def route_path(self, path: str) -> Outcome:
@@ -84,8 +146,18 @@ class Router:
 
     def route(self, entry: store.Entry, outbox: str) -> Outcome:
         """Route one outbox file, or leave it for later when it is not ready."""
+        outcome = self._route(entry, outbox)
+        if outcome.status is not Status.HELD:
+            self._held.pop(entry.path, None)
+        if outcome.status is Status.PENDING and outcome.reason != NOT_A_FILE:
+            self._recheck[entry.path] = time.monotonic() + RECHECK_INTERVAL
+        else:
+            self._recheck.pop(entry.path, None)
+        return outcome
+
+    def _route(self, entry: store.Entry, outbox: str) -> Outcome:
         if stat.S_ISDIR(entry.mode):
-            return Outcome(Status.PENDING, entry.path, reason="a folder")
+            return Outcome(Status.PENDING, entry.path, reason=NOT_A_FILE)
         if not stat.S_ISREG(entry.mode):
             return self._dead(entry, "not a regular file (symlink or device)", None)
         if store.has_open_writer(entry.path):
@@ -133,9 +205,10 @@ class Router:
         recipient = headers.recipient
         inboxes = self.registry.inboxes_for(recipient)
         if not inboxes:
-            inboxes = self.refresh_registry().inboxes_for(recipient)
-        if not inboxes:
-            return self._dead(entry, f"unknown recipient '{recipient}' (no enabled pane has that @tmms_name)", headers)
+            waiting = self._wait_for_recipient(entry, headers)
+            if waiting is not None:
+                return waiting
+            inboxes = self.registry.inboxes_for(recipient)
         if len(inboxes) > 1:
             return self._dead(entry, f"ambiguous recipient '{recipient}': panes with different inboxes", headers)
         fixed = self._check_sender(entry, outbox, headers, raw)
@@ -150,6 +223,39 @@ class Router:
         except (OSError, StorageError) as exc:
             return Outcome(Status.FAILED, entry.path, reason=f"cannot move into {box.inbox}: {exc}")
         return Outcome(Status.DELIVERED, entry.path, path=path, headers=headers, recipient=box, extra=fixed)
+
+    def _wait_for_recipient(self, entry: store.Entry, headers: Headers) -> Outcome | None:
+        """Hold a message whose recipient is unknown; None once re-read panes know the name.
+
+        A pane may be registered just after ``tmms post`` returns, so the message waits for
+        ``recipient_grace_seconds``. The panes are re-read at most every REREAD_INTERVAL, however
+        many messages wait, and the message is dead-lettered only once panes read after its grace
+        ran out still lack the name.
+        """
+        recipient = headers.recipient
+        now = time.monotonic()
+        held = self._held.get(entry.path)
+        if held is None or held.inode != entry.inode:
+            self._held.pop(entry.path, None)
+            held = self._held[entry.path] = _Held(entry.inode, recipient, now + self.config.recipient_grace_seconds)
+            log.info("%s: no pane is named '%s' yet; holding it for up to %gs", entry.name, recipient,
+                     self.config.recipient_grace_seconds)
+        held.recipient = recipient
+        if now - self._tried_at >= REREAD_INTERVAL and self._reread() and self.registry.inboxes_for(recipient):
+            return None
+        if self._refreshed_at < held.deadline:
+            return Outcome(Status.HELD, entry.path, reason=f"no pane is named '{recipient}' yet", headers=headers)
+        return self._dead(entry, f"unknown recipient '{recipient}' (no enabled pane has that @tmms_name)", headers)
+
+    def _reread(self) -> bool:
+        try:
+            self.refresh_registry()
+        except TmuxServerNotRunning:
+            raise
+        except Exception as exc:  # a passing tmux hiccup: the message waits for the next read
+            log.warning("could not read panes: %s", exc)
+            return False
+        return True
 
     def _check_sender(
         self, entry: store.Entry, outbox: str, headers: Headers, raw: bytes
@@ -195,3 +301,9 @@ class Router:
         except StorageError as exc:
             log.warning("%s: could not record the dead-letter reason: %s", path, exc)
         return Outcome(Status.DEAD, entry.path, path=path, reason=reason, headers=headers)
+
+
+def _forget_gone(memory: dict[str, _T], outbox: str, present: set[str]) -> None:
+    """Drop what ``memory`` holds about files of ``outbox`` that a listing no longer shows."""
+    for path in [p for p in memory if os.path.dirname(p) == outbox and p not in present]:
+        del memory[path]

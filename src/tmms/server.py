@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import time
@@ -17,7 +18,7 @@ from .lock import ServerLock, lock_path
 from .notify import Job, Notifier, build_job
 from .paths import runtime_dir, state_dir
 from .registry import Mailbox, Registry
-from .router import Outcome, Router, Status
+from .router import RECHECK_INTERVAL, Outcome, Router, Status
 from .tmux import Tmux
 from .watch import Batch, Watcher
 
@@ -45,13 +46,14 @@ class Server:
         env: Mapping[str, str] | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
         on_notify: Callable[[str, Job, Mapping[str, object]], None] | None = None,
+        watcher: Watcher | None = None,
     ) -> None:
         self.tmux = tmux
         self.config = config
         self.env: dict[str, str] = dict(os.environ if env is None else env)
         self.on_outcome = on_outcome
         self.on_notify = on_notify
-        self.watcher = Watcher()
+        self.watcher = watcher or Watcher()
         self.counters = Counters()
         self.lock = ServerLock(lock_path(runtime_dir(self.env), tmux.socket_path))
         key = os.path.basename(self.lock.path).removeprefix("server-").removesuffix(".lock")
@@ -61,6 +63,7 @@ class Server:
         self.router = Router(config, self.registry, self._read_registry)
         self._stop = False
         self._last_notified: dict[str, float] = {}
+        self._unfinished: dict[str, tuple[str, float]] = {}  # inbox file still being written: (inbox, when)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -88,7 +91,7 @@ class Server:
         return self.counters
 
     def _serve(self) -> None:
-        self.router.registry = self.registry = self._read_registry()
+        self.registry = self.router.refresh_registry()
         self._warn_dead_letter()
         self.ledger.open()
         self.notifier.start()
@@ -100,21 +103,31 @@ class Server:
         )
         self._sync_watches()
         self._full_scan()
+        self._adopt_registry()
+        self._loop()
+
+    def _loop(self) -> None:
+        """Wait for file events, the periodic re-read and scan, and files due for another look."""
         now = time.monotonic()
         next_scan = now + self.config.polling_interval
         next_refresh = now + REGISTRY_REFRESH
         while not self._stop:
-            batch = self.watcher.wait(min(next_scan, next_refresh) - time.monotonic())
+            wake = min(next_scan, next_refresh, self.router.next_reread(), self._next_recheck())
+            batch = self.watcher.wait(wake - time.monotonic())
             if self._stop:
                 break
             self._handle(batch)
             now = time.monotonic()
-            if now >= next_refresh:
+            if now >= next_refresh or now >= self.router.next_reread():
                 next_refresh = now + REGISTRY_REFRESH
                 self._refresh()
+                self._record_all(self.router.retry_held())
+            if now >= self._next_recheck():
+                self._recheck(now)
             if now >= next_scan:
                 next_scan = now + self.config.polling_interval
                 self._full_scan()
+            self._adopt_registry()
 
     # -- registry and watches ---------------------------------------------------------------
 
@@ -124,21 +137,26 @@ class Server:
 
     def _refresh(self) -> None:
         try:
-            fresh = self._read_registry()
+            self.router.refresh_registry()
         except TmuxServerNotRunning:
             raise
         except Exception as exc:  # a passing tmux hiccup must not stop the server
             log.warning("could not read panes: %s", exc)
             return
-        if fresh.signature() == self.registry.signature():
-            return
-        old_outboxes = set(self.registry.outboxes())
-        old_inboxes = {b.inbox for b in self.registry.mailboxes}
-        self.router.registry = self.registry = fresh
-        self._sync_watches()
-        for outbox in set(fresh.outboxes()) - old_outboxes:
-            self._route_outbox(outbox)
-        self._scan_inboxes({b.inbox for b in fresh.mailboxes} - old_inboxes)
+        self._adopt_registry()
+
+    def _adopt_registry(self) -> None:
+        """Take up the panes the router read last (it also re-reads them for unknown recipients)."""
+        while self.router.registry is not self.registry:
+            old, fresh = self.registry, self.router.registry
+            self.registry = fresh
+            if fresh.signature() == old.signature():
+                continue
+            log.info("panes changed: serving %d mailbox(es)", len(fresh.mailboxes))
+            self._sync_watches()
+            for outbox in set(fresh.outboxes()) - set(old.outboxes()):
+                self._route_outbox(outbox)
+            self._scan_inboxes({b.inbox for b in fresh.mailboxes} - {b.inbox for b in old.mailboxes})
 
     def _sync_watches(self) -> None:
         wanted = set(self.registry.outboxes()) | {b.inbox for b in self.registry.mailboxes}
@@ -178,11 +196,27 @@ class Server:
         self._scan_inboxes({b.inbox for b in self.registry.mailboxes}, complete=True)
 
     def _route_outbox(self, outbox: str) -> None:
-        for outcome in self.router.route_outbox(outbox):
+        self._record_all(self.router.route_outbox(outbox))
+
+    def _record_all(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
             self._record(outcome)
+
+    def _next_recheck(self) -> float:
+        unfinished = min((at for _inbox, at in self._unfinished.values()), default=math.inf)
+        return min(self.router.next_recheck(), unfinished)
+
+    def _recheck(self, now: float) -> None:
+        """Look again at outbox files that were not ready and inbox files that were being written."""
+        self._record_all(self.router.recheck())
+        for path, (inbox, at) in list(self._unfinished.items()):
+            if at <= now:
+                del self._unfinished[path]
+                self._notify_file(path, inbox)
 
     def _record(self, outcome: Outcome) -> None:
         if outcome.status is Status.DELIVERED and outcome.recipient is not None:
+            self._adopt_registry()  # the router may have read a new pane for this very message
             self.counters.delivered += 1
             h = outcome.headers
             log.info("delivered %s: %s -> %s", os.path.basename(outcome.path), h.sender if h else "?",
@@ -227,6 +261,9 @@ class Server:
         repeat = self.config.notify_repeat_interval
         last = self._last_notified.get(key)
         if key in self.ledger and not (repeat and (last is None or time.monotonic() - last >= repeat)):
+            return
+        if store.has_open_writer(path):  # still being written in place: notified once it is closed
+            self._unfinished[path] = (box.inbox, time.monotonic() + RECHECK_INTERVAL)
             return
         values = _values_of(path)
         if values is None:
