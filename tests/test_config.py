@@ -196,13 +196,14 @@ def test_known_keys_give_no_warning(tmp_path: Path) -> None:
 def test_write_template_goes_to_the_default_path(tmp_path: Path) -> None:
     path = config.write_template(env=_env(tmp_path))
     assert path == str(tmp_path / ".config/tmms/config.yml")
-    assert Path(path).read_text() == config.TEMPLATE
+    assert Path(path).read_text() == config.template_text(_env(tmp_path))
+    assert f"dead_letter_dir: {tmp_path}/.local/share/tmms/dead_letter\n" in Path(path).read_text()
 
 
 def test_write_template_creates_parents(tmp_path: Path) -> None:
     target = tmp_path / "a" / "b" / "c" / "tmms.yml"
     assert config.write_template(str(target), env=_env(tmp_path)) == str(target)
-    assert target.read_text() == config.TEMPLATE
+    assert target.read_text() == config.template_text(_env(tmp_path))
     assert target.stat().st_mode & 0o777 == 0o644 & ~_umask()
 
 

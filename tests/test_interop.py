@@ -94,3 +94,32 @@ def test_tmms_post_is_routed_by_reference_server(tmux_server: TmuxServer, refere
             server.wait()
         log.close()
         time.sleep(0.1)
+
+
+def test_reference_server_reads_the_config_tmms_server_init_writes(tmux_server: TmuxServer, reference: Path) -> None:
+    alpha = tmux_server.register("alpha", notify="true", pane_id=_split(tmux_server))
+    beta = tmux_server.register("beta", notify="true", pane_id=_split(tmux_server))
+    written = tmux_server.tmms("server", "init", "-o", str(tmux_server.root / "shared.yml"))
+    assert written.returncode == 0, written.stderr
+    config = tmux_server.root / "shared.yml"
+    config.write_text(config.read_text().replace("polling_interval: 10", "polling_interval: 1"))
+    log = open(tmux_server.root / "ref-server.log", "wb")
+    server = subprocess.Popen([str(reference), "server", "-c", str(config)], stdout=log, stderr=subprocess.STDOUT,
+                              env=_ref_env(tmux_server))
+    try:
+        wait_until(lambda: b"TMMS server starting" in (tmux_server.root / "ref-server.log").read_bytes()
+                   or server.poll() is not None, timeout=20)
+        assert server.poll() is None, (tmux_server.root / "ref-server.log").read_text()
+        result = tmux_server.tmms("post", "-t", "beta", pane=alpha.pane_id, input="via a shared config\n")
+        assert result.returncode == 0, result.stderr
+        wait_until(lambda: messages(beta.inbox), timeout=20)
+        dead_dir = tmux_server.root / "home" / ".local" / "share" / "tmms" / "dead_letter"
+        assert dead_dir.is_dir(), "TMMS must find the absolute dead_letter_dir the template names"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()

@@ -406,7 +406,6 @@ def test_status_of_an_ambiguous_prefix_exits_11(world: World) -> None:
     assert line == "tmms: error: 'abcd' matches 2 messages: abcd0000, abcd1111; give more of the id"
 
 
-@pytest.mark.xfail(strict=True, reason="server does not journal yet")
 def test_status_shows_what_the_server_journaled(world: World) -> None:
     world.server.tmux("set-option", "-p", "-t", world.beta.pane_id, "@tmms_notify_cmd", "true")
     world.server.start_server(config=world.config)

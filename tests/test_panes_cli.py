@@ -23,7 +23,7 @@ import tmms
 from conftest import Pane, TmuxServer, messages, wait_until
 from tmms import journal
 from tmms.alert import alert_text
-from tmms.config import TEMPLATE
+from tmms.config import template_text
 from tmms.errors import BadName
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def test_register_sets_the_options_makes_folders_writes_config_and_starts_the_se
     }
     assert (root / "inbox").is_dir() and (root / "outbox").is_dir()
     config = home / ".config" / "tmms" / "config.yml"
-    assert config.read_text() == TEMPLATE
+    assert config.read_text() == template_text()
     peers = as_json(tmux_server.tmms("peers", "--json"))
     pid = peers["server_pid"]
     assert isinstance(pid, int) and alive(pid)

@@ -303,7 +303,7 @@ def test_server_init_writes_the_template_creating_parent_folders(tmux_server: Tm
     proc = tmux_server.tmms("server", "init", "-o", str(target))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(target)
-    assert target.read_text() == config_mod.TEMPLATE
+    assert target.read_text() == config_mod.template_text()
     loaded = config_mod.load(str(target))
     assert loaded.polling_interval == 10
     assert loaded.dead_letter_dir.endswith(os.path.join(".local", "share", "tmms", "dead_letter"))
@@ -314,7 +314,7 @@ def test_server_init_defaults_to_the_xdg_config_path(tmux_server: TmuxServer, ho
     assert proc.returncode == 0, proc.stderr
     target = home / ".config" / "tmms" / "config.yml"
     assert proc.stdout.strip() == str(target)
-    assert target.read_text() == config_mod.TEMPLATE
+    assert target.read_text() == config_mod.template_text()
 
 
 def test_server_init_refuses_to_overwrite_and_exits_9(tmux_server: TmuxServer, tmp_path: Path) -> None:

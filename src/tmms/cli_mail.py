@@ -143,10 +143,14 @@ def _here(args: argparse.Namespace) -> Here:
     return here(tmux_of(args), args.pane)
 
 
-def _report_posted(args: argparse.Namespace, posted: Posted) -> None:
+def _warn_unknown(posted: Posted) -> None:
     for name in posted.unknown:
         warn(f"warning: no pane is registered as '{name}' now; the server will dead-letter the message "
-             "unless one appears")
+             "unless one appears within recipient_grace_seconds")
+
+
+def _report_posted(args: argparse.Namespace, posted: Posted) -> None:
+    _warn_unknown(posted)
     if args.json:
         from .views import to_json
 
@@ -188,9 +192,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     at = _here(args)
     text = body_of(args)
     posted = post(at.tmux, text, args.to, args.subject, start_thread=True, where=at)
-    for name in posted.unknown:
-        warn(f"warning: no pane is registered as '{name}' now; the server will dead-letter the message "
-             "unless one appears")
+    _warn_unknown(posted)
     waiting = set(posted.recipients)
     replies: list[Letter] = []
     deadline = None if args.timeout is None else time.monotonic() + args.timeout

@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError, FileExists, StorageError
-from .paths import expand
+from .paths import data_dir, expand
 
 DISCOVERY = ("~/.tmms.yml", "~/.tmms/config.yml", "~/.config/tmms/config.yml")
 DEFAULT_OUTPUT = "~/.config/tmms/config.yml"
-DEFAULT_DEAD_LETTER = "~/.local/share/tmms/dead_letter"
 
 TEMPLATE = """\
 # tmms server configuration (the keys of TMMS 0.1.1 work unchanged)
@@ -23,7 +22,7 @@ polling_interval: 10
 
 # Messages with an unknown or missing recipient, or that cannot be parsed, go here together
 # with a .reason.json file that says why.
-dead_letter_dir: ~/.local/share/tmms/dead_letter
+dead_letter_dir: {dead_letter_dir}
 
 # Seconds a notify command may run before its whole process group is killed.
 notify_timeout: 30
@@ -53,7 +52,7 @@ class Config:
     """The server's settings with TMMS's defaults."""
 
     polling_interval: float = 60.0
-    dead_letter_dir: str = field(default_factory=lambda: expand(DEFAULT_DEAD_LETTER))
+    dead_letter_dir: str = field(default_factory=lambda: default_dead_letter())
     notify_timeout: float = 30.0
     notify_concurrency: int = 8
     notify_repeat_interval: float = 0.0
@@ -91,7 +90,7 @@ def load(path: str | None = None, env: Mapping[str, str] | None = None) -> Confi
     if path is None:
         path = discover(env)
         if path is None:
-            return Config(dead_letter_dir=expand(DEFAULT_DEAD_LETTER, env))
+            return Config(dead_letter_dir=default_dead_letter(env))
     else:
         path = expand(path, env)
     try:
@@ -132,7 +131,7 @@ def parse(raw: bytes, path: str, env: Mapping[str, str]) -> Config:
             values[key] = _number(key, value, path)
         else:
             warnings.append(f"{path}: unknown key '{key}' ignored")
-    values.setdefault("dead_letter_dir", expand(DEFAULT_DEAD_LETTER, env))
+    values.setdefault("dead_letter_dir", default_dead_letter(env))
     return Config(**values, source=path, warnings=tuple(warnings))
 
 
@@ -149,6 +148,16 @@ def _number(key: str, value: object, path: str) -> float | int:
     return int(value) if kind is int else float(value)
 
 
+def default_dead_letter(env: Mapping[str, str] | None = None) -> str:
+    """``$XDG_DATA_HOME/tmms/dead_letter`` (``~/.local/share/tmms/dead_letter``), absolute."""
+    return os.path.join(data_dir(env), "dead_letter")
+
+
+def template_text(env: Mapping[str, str] | None = None) -> str:
+    """The init template, with the dead-letter folder as an absolute path (TMMS 0.1.1 does not expand ``~``)."""
+    return TEMPLATE.replace("{dead_letter_dir}", default_dead_letter(env))
+
+
 def write_template(output: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """Write the default config to ``output``; create parents; refuse to overwrite."""
     path = os.path.abspath(expand(output or DEFAULT_OUTPUT, env))
@@ -161,7 +170,7 @@ def write_template(output: str | None = None, env: Mapping[str, str] | None = No
         raise StorageError(path, exc.strerror or str(exc)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(TEMPLATE)
+            handle.write(template_text(env))
     except OSError as exc:
         os.unlink(path)
         raise StorageError(path, exc.strerror or str(exc)) from None

@@ -138,7 +138,8 @@ def run_demo(attach: bool = False, keep: bool = False, out: TextIO = sys.stdout)
     thread: threading.Thread | None = None
     try:
         panes = _make_panes(tmux, root)
-        config = Config(polling_interval=2.0, dead_letter_dir=os.path.join(root, "dead_letter"), notify_timeout=5)
+        config = Config(polling_interval=2.0, dead_letter_dir=os.path.join(root, "dead_letter"), notify_timeout=5,
+                        recipient_grace_seconds=0.5)
         server = Server(tmux, config, env=env, on_outcome=timeline.outcome, on_notify=timeline.notify)
         thread = threading.Thread(target=server.run, name="tmms-demo-server", daemon=True)
         thread.start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
@@ -41,20 +42,22 @@ class Journal:
         self.keep = keep
         self._fd = -1
         self._inode = -1
+        self._lock = threading.Lock()  # the server appends from its loop and its notifier thread
 
     def append(self, event: str, **fields: str | int | None) -> None:
         """Write one record ``{"at", "event", **fields}`` (None values are left out)."""
         record: dict[str, str | int] = {"at": now_iso(), "event": event}
         record.update({k: v for k, v in fields.items() if v is not None and v != ""})
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
-        try:
-            fd = self._descriptor()
-            os.write(fd, line)
-            if os.fstat(fd).st_size > self.max_bytes:
-                self._rotate(fd)
-        except OSError as exc:
-            self.close()
-            raise StorageError(self.path, exc.strerror or str(exc)) from None
+        with self._lock:
+            try:
+                fd = self._descriptor()
+                os.write(fd, line)
+                if os.fstat(fd).st_size > self.max_bytes:
+                    self._rotate(fd)
+            except OSError as exc:
+                self.close()
+                raise StorageError(self.path, exc.strerror or str(exc)) from None
 
     def _descriptor(self) -> int:
         """The open descriptor, reopened when someone else rotated the file away."""

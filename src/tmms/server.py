@@ -12,9 +12,12 @@ from dataclasses import dataclass
 
 from . import store
 from .config import Config
-from .errors import TmuxServerNotRunning
+from .errors import StorageError, TmuxServerNotRunning
+from .journal import Journal
+from .journal import default_path as journal_path
 from .ledger import NotifyLedger, identity, identity_of
 from .lock import ServerLock, lock_path
+from .message import Headers
 from .notify import Job, Notifier, build_job
 from .paths import runtime_dir, state_dir
 from .registry import Mailbox, Registry
@@ -58,6 +61,8 @@ class Server:
         self.lock = ServerLock(lock_path(runtime_dir(self.env), tmux.socket_path))
         key = os.path.basename(self.lock.path).removeprefix("server-").removesuffix(".lock")
         self.ledger = NotifyLedger(os.path.join(state_dir(self.env), f"notified-{key}.log"))
+        self.journal = Journal(journal_path(self.env))
+        self._journal_failed = False
         self.notifier = Notifier(config.notify_concurrency, config.notify_timeout, self._notify_event)
         self.registry = Registry([])
         self.router = Router(config, self.registry, self._read_registry)
@@ -85,6 +90,7 @@ class Server:
             self._serve()
         finally:
             self.notifier.stop()
+            self.journal.close()
             self.ledger.close()
             self.watcher.close()
             self.lock.release()
@@ -221,10 +227,14 @@ class Server:
             h = outcome.headers
             log.info("delivered %s: %s -> %s", os.path.basename(outcome.path), h.sender if h else "?",
                      outcome.recipient.name)
+            self._journal("delivered", h, outcome.path, mailbox=outcome.recipient.name,
+                          claimed_from=outcome.extra.get("claimed_from"))
             self._notify_file(outcome.path, outcome.recipient.inbox)
         elif outcome.status is Status.DEAD:
             self.counters.dead += 1
             log.warning("dead letter %s: %s", os.path.basename(outcome.path), outcome.reason)
+            self._journal("dead-lettered", outcome.headers, outcome.path, reason=outcome.reason,
+                          source=outcome.source)
         elif outcome.status is Status.FAILED:
             log.error("%s: %s (will retry)", outcome.source, outcome.reason)
         if self.on_outcome is not None:
@@ -277,15 +287,38 @@ class Server:
     def _notify_event(self, event: str, job: Job, info: Mapping[str, object]) -> None:
         if self.on_notify is not None:
             self.on_notify(event, job, info)
+        path = job.env.get("TMMS_FILEPATH", "")
         if event == "started":
             self.counters.notified += 1
-            log.info("notify %s: started pid %s for %s", job.label, info.get("pid"), job.env.get("TMMS_FILEPATH"))
+            log.info("notify %s: started pid %s for %s", job.label, info.get("pid"), path)
+            self._journal_notify("notified", job, pid=str(info.get("pid")))
         elif event == "timeout":
             log.warning("notify %s: killed after %gs timeout", job.label, self.config.notify_timeout)
+            self._journal_notify("notify-timeout", job, reason=f"killed after {self.config.notify_timeout:g}s")
         elif event == "finished" and info.get("returncode"):
             log.warning("notify %s: exited %s", job.label, info.get("returncode"))
+            self._journal_notify("notify-failed", job, reason=f"exit code {info.get('returncode')}")
         elif event == "error":
             log.error("notify %s: cannot start: %s", job.label, info.get("error"))
+            self._journal_notify("notify-failed", job, reason=f"cannot start: {info.get('error')}")
+
+    # -- journal ------------------------------------------------------------------------------
+
+    def _journal(self, event: str, headers: Headers | None, path: str, **fields: str | None) -> None:
+        """Record what happened to a message; a journal that cannot be written is logged once."""
+        if headers is not None:
+            fields.update(id=headers.message_id, to=",".join(headers.recipients))
+            fields["from"] = headers.sender
+        try:
+            self.journal.append(event, path=path, **fields)
+        except StorageError as exc:
+            if not self._journal_failed:
+                log.warning("cannot write the journal (status will miss events): %s", exc)
+            self._journal_failed = True
+
+    def _journal_notify(self, event: str, job: Job, **fields: str) -> None:
+        self._journal(event, None, job.env.get("TMMS_FILEPATH", ""), id=job.env.get("TMMS_ID"),
+                      mailbox=job.label, **fields)
 
     def _warn_dead_letter(self) -> None:
         count = sum(1 for _ in store.messages(self.config.dead_letter_dir))
