@@ -45,6 +45,9 @@ Row = dict[str, object]
 
 def post_once(bench: BenchTmux, impl: Impl, pane: str, to: str, body: bytes = b"hello\n") -> tuple[float, float, str]:
     """Run one post; return (start ns, return ns, printed path)."""
+    if not impl.name.startswith("tmms"):  # TMMS 0.1.1 takes the sender from the focused pane, not $TMUX_PANE
+        bench.tmux("select-window", "-t", pane)
+        bench.tmux("select-pane", "-t", pane)
     start = time.time_ns()
     proc = subprocess.run([*impl.argv, "post", "-t", to, "-s", "bench"], input=body, capture_output=True,
                           env=bench.env(pane))

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import REPO
 from tmms import journal
@@ -207,3 +209,11 @@ def test_concurrent_appenders_across_rotations_never_fail_interleave_or_lose_lin
     check_records(path, writers=6, count=300)
     records = list(journal.read(str(path), keep=500))
     assert len(records) == 6 * 300
+
+
+@given(st.dictionaries(st.text(), st.one_of(st.text(), st.integers())))
+def test_json_object_is_json_that_loads_back_exactly(record: dict[str, str | int]) -> None:
+    line = journal.json_object(record)
+    line.encode("utf-8")  # valid UTF-8 even with lone surrogates from a surrogateescape path
+    assert "\n" not in line and "\r" not in line
+    assert json.loads(line) == record

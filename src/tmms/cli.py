@@ -183,8 +183,8 @@ examples:
 """ + EXIT_CODES_HELP
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every command."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every command, or just ``only`` (what ``main`` does; it starts faster)."""
     from . import cli_mail, cli_ops, cli_panes
 
     parser = Parser(prog="tmms", description="Mail between tmux panes (TMMS-compatible).",
@@ -194,13 +194,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-S", "--socket-path", help="tmux server socket path (as tmux -S)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    cli_mail.add_parsers(sub)
-    cli_panes.add_parsers(sub)
-    cli_ops.add_parsers(sub)
-    help_parser = add_command(sub, "help", _help(parser, sub), "show help for a command",
-                              "Show the help of tmms or of one command.", "  tmms help post\n")
-    help_parser.add_argument("topic", nargs="?", help="a command")
+    for module in (cli_mail, cli_panes, cli_ops):
+        for name, add in module.PARSERS.items():
+            if only is None or name == only:
+                add(sub)
+    if only is None or only == "help":
+        help_parser = add_command(sub, "help", _help(parser, sub), "show help for a command",
+                                  "Show the help of tmms or of one command.", "  tmms help post\n")
+        help_parser.add_argument("topic", nargs="?", help="a command")
     return parser
+
+
+def command_name(argv: Sequence[str]) -> str | None:
+    """The command word of ``argv`` (after the global options), or None."""
+    with_value = {"-L", "-S", "--socket-name", "--socket-path"}
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in with_value:
+            skip = True
+        elif arg == "--" or not arg.startswith("-"):
+            return None if arg == "--" else arg
+        elif (arg.startswith(("-L", "-S")) and len(arg) > 2) or arg.startswith(("--socket-name=", "--socket-path=")):
+            continue
+        else:
+            return None  # -h, -V or an unknown option: the full parser answers
+    return None
+
+
+def _is_command(name: str) -> bool:
+    from . import cli_mail, cli_ops, cli_panes
+
+    return any(name in module.PARSERS for module in (cli_mail, cli_panes, cli_ops))
 
 
 def _help(parser: argparse.ArgumentParser, sub: Subparsers) -> Command:
@@ -215,8 +241,11 @@ def _help(parser: argparse.ArgumentParser, sub: Subparsers) -> Command:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    name = command_name(arguments)
+    known = name is not None and name != "help" and _is_command(name)
+    parser = build_parser(name if known else None)
+    args = parser.parse_args(arguments)
     func: Command = args.func
     try:
         return int(func(args))

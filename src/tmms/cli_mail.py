@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .cli import (
@@ -27,8 +28,7 @@ if TYPE_CHECKING:
     from .cli import Subparsers
 
 
-def add_parsers(sub: Subparsers) -> None:
-    """Register the mail commands."""
+def _post_parser(sub: Subparsers) -> None:
     p = add_command(sub, "post", cmd_post, "send a message from this pane",
                     "Compose a message in this pane's outbox and print its path. The server moves it to the "
                     "recipient's inbox within milliseconds.",
@@ -45,6 +45,8 @@ def add_parsers(sub: Subparsers) -> None:
     add_pane(p)
     add_json(p)
 
+
+def _reply_parser(sub: Subparsers) -> None:
     r = add_command(sub, "reply", cmd_reply, "answer a message, in its thread",
                     "Post to the sender of a message, in its thread (tmms_thread_id is the thread's first "
                     "message, tmms_in_reply_to the message answered).",
@@ -59,6 +61,8 @@ def add_parsers(sub: Subparsers) -> None:
     add_pane(r)
     add_json(r)
 
+
+def _ask_parser(sub: Subparsers) -> None:
     a = add_command(sub, "ask", cmd_ask, "post, then wait for the reply",
                     "Post a message that starts a thread, then block until every recipient has replied in "
                     "it, and print the replies. Exit code 1 when the timeout passes first.",
@@ -72,6 +76,8 @@ def add_parsers(sub: Subparsers) -> None:
     add_pane(a)
     add_json(a)
 
+
+def _inbox_parser(sub: Subparsers) -> None:
     i = add_command(sub, "inbox", cmd_inbox, "list unread mail",
                     "One line per message: age, sender, subject, thread and short id. Unread mail is the "
                     "*.md files directly in the inbox.",
@@ -80,6 +86,8 @@ def add_parsers(sub: Subparsers) -> None:
     add_pane(i)
     add_json(i)
 
+
+def _read_parser(sub: Subparsers) -> None:
     rd = add_command(sub, "read", cmd_read, "print a message and mark it read",
                      "Print a message and move it into inbox/read/. On a terminal the Markdown is rendered; "
                      "piped, the file is printed as stored. Exit code 1 when there is no unread mail.",
@@ -92,6 +100,8 @@ def add_parsers(sub: Subparsers) -> None:
     add_pane(rd)
     add_json(rd)
 
+
+def _thread_parser(sub: Subparsers) -> None:
     t = add_command(sub, "thread", cmd_thread, "show a conversation in order",
                     "Every message of the thread a message belongs to, oldest first: unread, read, queued "
                     "and sent mail of this mailbox.",
@@ -100,6 +110,8 @@ def add_parsers(sub: Subparsers) -> None:
     add_pane(t)
     add_json(t)
 
+
+def _wait_parser(sub: Subparsers) -> None:
     w = add_command(sub, "wait", cmd_wait, "block until a matching message arrives",
                     "Wait, using no CPU, until an unread message (from NAME, in thread ID) is in the inbox; "
                     "print it and mark it read. Exit code 1 on timeout.",
@@ -113,6 +125,17 @@ def add_parsers(sub: Subparsers) -> None:
     w.add_argument("--raw", action="store_true", help="print the file as stored, even on a terminal")
     add_pane(w)
     add_json(w)
+
+
+PARSERS: dict[str, Callable[[Subparsers], None]] = {
+    "post": _post_parser,
+    "reply": _reply_parser,
+    "ask": _ask_parser,
+    "inbox": _inbox_parser,
+    "read": _read_parser,
+    "thread": _thread_parser,
+    "wait": _wait_parser,
+}
 
 
 class _IntermixedParser(Parser):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .cli import FORMATTER, ExitCode, add_command, add_json, say, tmux_of, warn
@@ -16,8 +17,7 @@ if TYPE_CHECKING:
     from .deadletter import DeadLetter
 
 
-def add_parsers(sub: Subparsers) -> None:
-    """Register the operations commands."""
+def _server_parser(sub: Subparsers) -> None:
     s = add_command(sub, "server", cmd_server, "route mail between panes",
                     "Route outboxes to inboxes and run notify commands until SIGINT/SIGTERM. One server serves "
                     "one tmux server (-L/-S/$TMUX); a second one exits 8 naming the first one's pid.",
@@ -33,6 +33,8 @@ def add_parsers(sub: Subparsers) -> None:
                         epilog="examples:\n  tmms server init\n  tmms server init -o ~/.tmms.yml\n")
     i.add_argument("-o", "--output", metavar="PATH", help="where (default ~/.config/tmms/config.yml)")
 
+
+def _dead_parser(sub: Subparsers) -> None:
     d = add_command(sub, "dead", cmd_dead, "list, show, retry or purge dead letters",
                     "Dead letters are messages the server could not deliver (unknown recipient, unparseable, "
                     "too large, ...), each with a <name>.reason.json that says why.",
@@ -48,6 +50,8 @@ def add_parsers(sub: Subparsers) -> None:
     d.add_argument("-c", "--config", metavar="PATH", help="config file that names dead_letter_dir")
     add_json(d)
 
+
+def _status_parser(sub: Subparsers) -> None:
     st = add_command(sub, "status", cmd_status, "where a message is and what happened to it",
                      "Find a message in every mailbox of this tmux server and in dead letter, and print what "
                      "the journal ($XDG_STATE_HOME/tmms/journal.jsonl) recorded: posted, delivered, notified, "
@@ -57,12 +61,22 @@ def add_parsers(sub: Subparsers) -> None:
     st.add_argument("-c", "--config", metavar="PATH", help="config file that names dead_letter_dir")
     add_json(st)
 
+
+def _demo_parser(sub: Subparsers) -> None:
     dm = add_command(sub, "demo", cmd_demo, "run a live demo on a private tmux server",
                      "Start a private tmux server with mailbox panes, run the tmms server, let an orchestrator "
                      "pane ask two scripted worker agents for work, print a timeline, and clean up.",
                      "  tmms demo\n  tmms demo --attach   # watch it live\n")
     dm.add_argument("--attach", action="store_true", help="attach to the demo's tmux server to watch")
     dm.add_argument("--keep", action="store_true", help="leave the demo tmux server running")
+
+
+PARSERS: dict[str, Callable[[Subparsers], None]] = {
+    "server": _server_parser,
+    "dead": _dead_parser,
+    "status": _status_parser,
+    "demo": _demo_parser,
+}
 
 
 # -- server ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .cli import ExitCode, add_command, add_json, add_pane, say, tmux_of, warn
@@ -14,8 +15,7 @@ if TYPE_CHECKING:
     from .cli import Subparsers
 
 
-def add_parsers(sub: Subparsers) -> None:
-    """Register the pane commands."""
+def _register_parser(sub: Subparsers) -> None:
     r = add_command(sub, "register", cmd_register, "make this pane a mailbox, in one command",
                     "Set every @tmms_* option on this pane (or PANE), create its inbox and outbox (under "
                     "$XDG_DATA_HOME/tmms/mail/NAME unless given), write the default config if there is "
@@ -35,23 +35,31 @@ def add_parsers(sub: Subparsers) -> None:
     r.add_argument("--no-server", action="store_true", help="do not start a tmms server")
     add_json(r)
 
+
+def _unregister_parser(sub: Subparsers) -> None:
     u = add_command(sub, "unregister", cmd_unregister, "stop this pane being a mailbox",
                     "Remove the @tmms_* options from this pane (or PANE). Its folders and mail stay.",
                     "  tmms unregister\n  tmms unregister -t %3\n")
     u.add_argument("-t", "--target", metavar="PANE", help="the pane (default: this pane)")
 
+
+def _whoami_parser(sub: Subparsers) -> None:
     w = add_command(sub, "whoami", cmd_whoami, "this pane's mailbox",
                     "Print this pane's name, folders, notify command, groups and unread count.",
                     "  tmms whoami\n  tmms whoami --json\n")
     add_pane(w)
     add_json(w)
 
+
+def _peers_parser(sub: Subparsers) -> None:
     p = add_command(sub, "peers", cmd_peers, "every registered pane",
                     "List the registered panes of this tmux server: name, pane id, session:window.pane, "
                     "unread count, groups; and whether the tmms server runs.",
                     "  tmms peers\n  tmms -L pipeline1 peers --json\n")
     add_json(p)
 
+
+def _bind_parser(sub: Subparsers) -> None:
     b = add_command(sub, "bind", cmd_bind, "tmux key bindings for the mailbox",
                     "Print the tmux key binding that opens the mailbox of the current pane in a popup "
                     "(prefix+M by default; tmux 3.2 or later). --install adds it to the running tmux server; "
@@ -60,17 +68,32 @@ def add_parsers(sub: Subparsers) -> None:
     b.add_argument("--key", default="M", help="the key after the prefix (default: M)")
     b.add_argument("--install", action="store_true", help="bind it in the running tmux server now")
 
+
+def _ui_parser(sub: Subparsers) -> None:
     ui = add_command(sub, "ui", cmd_ui, "browse the mailbox interactively",
                      "A small mailbox browser for a terminal or a tmux popup: read, reply, refresh.",
                      "  tmms ui\n  tmms ui --pane %3      # what prefix+M runs (see tmms bind)\n")
     add_pane(ui)
 
+
+def _alert_parser(sub: Subparsers) -> None:
     al = add_command(sub, "alert", cmd_alert, "show new mail in this pane (the default notify command)",
                      "Show 'mail from X: subject' in the status line of the pane's clients and set the "
                      "pane option @tmms_unread to the unread count (use #{@tmms_unread} in status lines). "
                      "Run by the server as the notify command of panes registered without --notify.",
                      "  tmms alert ~/.local/share/tmms/mail/alpha/inbox/20261122-143005_b_to_alpha_1a2b3c4d.md\n")
     al.add_argument("path", metavar="FILE", help="the delivered message")
+
+
+PARSERS: dict[str, Callable[[Subparsers], None]] = {
+    "register": _register_parser,
+    "unregister": _unregister_parser,
+    "whoami": _whoami_parser,
+    "peers": _peers_parser,
+    "bind": _bind_parser,
+    "ui": _ui_parser,
+    "alert": _alert_parser,
+}
 
 
 def cmd_register(args: argparse.Namespace) -> int:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import MessageError
 
@@ -38,8 +37,7 @@ _NAMED_ESCAPES = {
 _KEEP_CHOMPING = re.compile(r"(?:[!&]\S*[ \t]+)*[|>](?:[1-9]?\+|\+[1-9])")  # after tag/anchor
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(NamedTuple):
     """A message file split into its front matter text (None when absent) and body."""
 
     front_matter: str | None

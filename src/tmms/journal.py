@@ -8,8 +8,6 @@ rotated to ``journal.jsonl.1`` (older ones shift up, ``keep`` are kept).
 
 from __future__ import annotations
 
-import fcntl
-import json
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -21,6 +19,21 @@ from .paths import state_dir
 FILE_NAME = "journal.jsonl"
 MAX_BYTES = 8 * 1024 * 1024
 KEEP = 3
+
+
+# JSON string escapes: quote, backslash, control characters and lone surrogates (which a path
+# decoded with surrogateescape may hold; escaped, the line stays valid UTF-8).
+_JSON_ESCAPES = {ord('"'): '\\"', ord("\\"): "\\\\"}
+_JSON_ESCAPES.update({c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F, *range(0xD800, 0xE000)]})
+
+
+def json_object(record: Mapping[str, str | int]) -> str:
+    """One line of JSON for a flat record of strings and integers (json.dumps, without importing json)."""
+    parts = []
+    for key, value in record.items():
+        text = str(value) if isinstance(value, int) else '"' + value.translate(_JSON_ESCAPES) + '"'
+        parts.append('"' + key.translate(_JSON_ESCAPES) + '": ' + text)
+    return "{" + ", ".join(parts) + "}"
 
 
 def default_path(env: Mapping[str, str] | None = None) -> str:
@@ -48,7 +61,7 @@ class Journal:
         """Write one record ``{"at", "event", **fields}`` (None values are left out)."""
         record: dict[str, str | int] = {"at": now_iso(), "event": event}
         record.update({k: v for k, v in fields.items() if v is not None and v != ""})
-        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
+        line = (json_object(record) + "\n").encode("utf-8")
         with self._lock:
             try:
                 fd = self._descriptor()
@@ -75,6 +88,8 @@ class Journal:
 
     def _rotate(self, fd: int) -> None:
         """Shift ``.1`` → ``.2`` … and the current file to ``.1``, under an exclusive lock."""
+        import fcntl
+
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             try:
@@ -104,6 +119,8 @@ class Journal:
 
 def read(path: str, keep: int = KEEP) -> Iterator[dict[str, str]]:
     """Every record, oldest first: the rotated files, then the current one. Bad lines are skipped."""
+    import json
+
     for candidate in [f"{path}.{i}" for i in range(keep, 0, -1)] + [path]:
         try:
             handle = open(candidate, encoding="utf-8", errors="replace")

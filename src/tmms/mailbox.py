@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import store
 from .errors import AmbiguousMessage, MessageError, MessageNotFound, StorageError
@@ -22,8 +22,7 @@ SENT_DIR = "sent"
 HEAD_BYTES = 256 * 1024
 
 
-@dataclass(frozen=True)
-class Letter:
+class Letter(NamedTuple):
     """One message file and what its front matter says (empty headers when it cannot be read)."""
 
     path: str

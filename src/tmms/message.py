@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import frontmatter
 from .errors import MessageError
@@ -49,8 +48,7 @@ def file_name(moment: datetime, sender: str, recipient: str, message_id: str) ->
     return f"{stamp}_{name_part(sender)}_to_{name_part(recipient)}_{short}{SUFFIX}"
 
 
-@dataclass(frozen=True)
-class Composed:
+class Composed(NamedTuple):
     """A message ready to be written: its id, file name and full text."""
 
     message_id: str
@@ -59,18 +57,17 @@ class Composed:
     recipient: str
 
 
-@dataclass
-class Headers:
+class Headers(NamedTuple):
     """The tmms_* values of a message, with the other keys as loaded data."""
 
     message_id: str = ""
     sender: str = ""
-    recipients: list[str] = field(default_factory=list)
+    recipients: list[str] = []  # noqa: RUF012 - shared default, never mutated
     created_at: str = ""
     subject: str = ""
     thread_id: str = ""
     in_reply_to: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = {}  # noqa: RUF012 - shared default, never mutated
 
     @property
     def recipient(self) -> str:

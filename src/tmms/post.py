@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import store
 from .errors import InputError, NoRecipient, PaneNotFound, StorageError, UsageError
@@ -21,8 +20,7 @@ EVERYONE = "*"
 GROUP_MARK = "@"
 
 
-@dataclass(frozen=True)
-class Here:
+class Here(NamedTuple):
     """The pane a command runs in, its mailbox and every registered pane: one tmux invocation."""
 
     tmux: Tmux
@@ -41,8 +39,7 @@ def here(tmux: Tmux, pane_id: str | None = None) -> Here:
     return Here(tmux, own, mailbox_of(own, tmux.env), Registry.from_panes(panes, tmux.env))
 
 
-@dataclass(frozen=True)
-class Posted:
+class Posted(NamedTuple):
     """Where a posted message was written, and recipients no pane answers to right now."""
 
     paths: list[str]

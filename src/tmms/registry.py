@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import PaneNotRegistered
 from .paths import expand
@@ -14,8 +14,7 @@ _TRUE = frozenset({"true", "1", "yes", "on"})
 REQUIRED = ("name", "inbox", "outbox")
 
 
-@dataclass(frozen=True)
-class Mailbox:
+class Mailbox(NamedTuple):
     """A registered pane: its address, folders and notify command, paths expanded."""
 
     name: str

@@ -222,6 +222,8 @@ class Router:
             return Outcome(Status.GONE, entry.path)
         except (OSError, StorageError) as exc:
             return Outcome(Status.FAILED, entry.path, reason=f"cannot move into {box.inbox}: {exc}")
+        if "corrected_to" in fixed:
+            headers = headers._replace(sender=fixed["corrected_to"])
         return Outcome(Status.DELIVERED, entry.path, path=path, headers=headers, recipient=box, extra=fixed)
 
     def _wait_for_recipient(self, entry: store.Entry, headers: Headers) -> Outcome | None:
@@ -274,9 +276,7 @@ class Router:
         except OSError as exc:
             return Outcome(Status.FAILED, entry.path, reason=f"cannot correct sender: {exc}")
         log.warning("%s: tmms_from '%s' corrected to the outbox owner '%s'", entry.name, headers.sender, owner)
-        claimed = headers.sender
-        headers.sender = owner
-        return {"claimed_from": claimed}
+        return {"claimed_from": headers.sender, "corrected_to": owner}
 
     def _dead(self, entry: store.Entry, reason: str, headers: Headers | None) -> Outcome:
         dead_dir = self.config.dead_letter_dir

@@ -10,7 +10,7 @@ import errno
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import StorageError
 
@@ -174,8 +174,7 @@ def _unlink_quietly(path: str) -> None:
         pass
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One message file in a folder."""
 
     path: str

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
+import select
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import (
     NotInsideTmux,
@@ -33,8 +33,7 @@ _PANE_FORMAT = _FIELD.join(
 _NO_SERVER_HINTS = ("no server running", "error connecting to", "No such file or directory")
 
 
-@dataclass(frozen=True)
-class PaneRecord:
+class PaneRecord(NamedTuple):
     """One pane as tmux reports it, with its @tmms_* options ('' when unset)."""
 
     pane_id: str
@@ -96,14 +95,12 @@ class Tmux:
         """Run one tmux command and return its stdout; raise a TmmsError when it fails."""
         argv = [self.binary, *self.socket_args(), *map(_literal, args)]
         try:
-            proc = subprocess.run(
-                argv, capture_output=True, env=dict(self.env), stdin=subprocess.DEVNULL
-            )
+            returncode, stdout, stderr = run_captured(argv, self.env)
         except FileNotFoundError:
             raise TmuxNotFound() from None
-        out = proc.stdout.decode("utf-8", "surrogateescape")
-        if check and proc.returncode != 0:
-            err = proc.stderr.decode("utf-8", "replace")
+        out = stdout.decode("utf-8", "surrogateescape")
+        if check and returncode != 0:
+            err = stderr.decode("utf-8", "replace")
             if any(hint in err for hint in _NO_SERVER_HINTS):
                 raise TmuxServerNotRunning(self.socket_path)
             raise TmuxCommandError(list(args), err)
@@ -156,6 +153,44 @@ class Tmux:
             "TMUX": f"{self.socket_path},{pane.server_pid},0",
             "TMUX_PANE": pane.pane_id,
         }
+
+
+def run_captured(argv: Sequence[str], env: Mapping[str, str]) -> tuple[int, bytes, bytes]:
+    """Run a program with stdin from /dev/null; (exit code, stdout, stderr).
+
+    posix_spawn and two pipes instead of subprocess: ``tmms post`` runs exactly one tmux command,
+    and importing subprocess would cost it more than the command itself.
+    """
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        pid = os.posix_spawnp(argv[0], list(argv), dict(env), file_actions=[
+            (os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)])
+    except BaseException:
+        for fd in (out_r, err_r):
+            os.close(fd)
+        raise
+    finally:
+        for fd in (out_w, err_w, null):
+            os.close(fd)
+    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
+    open_fds = [out_r, err_r]
+    try:
+        while open_fds:
+            ready, _, _ = select.select(open_fds, [], [])
+            for fd in ready:
+                data = os.read(fd, 65536)
+                if data:
+                    chunks[fd].append(data)
+                else:
+                    open_fds.remove(fd)
+                    os.close(fd)
+    finally:
+        for fd in open_fds:
+            os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), b"".join(chunks[out_r]), b"".join(chunks[err_r])
 
 
 def _literal(arg: str) -> str:
