@@ -399,3 +399,47 @@ def test_flow_scalar_stays_plain_when_it_can() -> None:
 def test_rendered_list_loads_back(items: list[str]) -> None:
     front_matter = frontmatter.split(frontmatter.render([("k", items)], "", "")).front_matter
     assert frontmatter.load(front_matter)["k"] == items
+
+
+# --- the YAML-free reader of simple front matter -------------------------------------------------
+
+SIMPLE_KEYS = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True)
+
+
+def _yaml_base(text: str) -> object:
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))
+    except yaml.YAMLError:
+        return "error"
+
+
+@given(st.dictionaries(SIMPLE_KEYS, st.text(), max_size=8))
+def test_load_simple_reads_what_tmms_writes_exactly_as_yaml_does(values: dict[str, str]) -> None:
+    text = "".join(f"{key}: {frontmatter.scalar(value)}\n" for key, value in values.items())
+    simple = frontmatter.load_simple(text)
+    if simple is not None:
+        assert simple == _yaml_base(text) == values
+
+
+def test_load_simple_takes_the_lines_tmms_writes() -> None:
+    text = ('tmms_id: 0b6a4e39-3c46-4b0c-9b35-3f1f0a8cbd6e\ntmms_from: agent-alpha\ntmms_to: agent-beta\n'
+            'tmms_created_at: "2026-03-22T14:30:05.123Z"\ntmms_subject: "Re: it\'s \\"done\\" \\u00e9"\n')
+    assert frontmatter.load_simple(text) == _yaml_base(text)
+    assert frontmatter.load_simple(text) is not None
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from('ab:"\\ #-_[]{},\t\r\x85\u2028xuN0'), max_size=12), max_size=5))
+def test_load_simple_agrees_with_yaml_or_declines(lines: list[str]) -> None:
+    text = "\n".join(lines) + "\n"
+    simple = frontmatter.load_simple(text)
+    if simple is not None:
+        assert simple == _yaml_base(text)
+
+
+@pytest.mark.parametrize("text", [
+    "tags:\n- a\n", "a: 1 # note\n", "a: [x, y]\n", "a: b\na: c\n", "a: 'single'\n", "a:\n", "a:  b\n",
+    "a: b \n", "a: b\r\n", 'a: "\\ud800"\n', 'a: "\\q"\n', "# only\n", "a: b: c\n", 'a: "x" # c\n',
+], ids=["list", "comment", "flow", "repeat", "single", "empty", "two_spaces", "trailing_space", "crlf",
+        "surrogate", "bad_escape", "comment_only", "colon", "quoted_comment"])
+def test_load_simple_leaves_everything_else_to_yaml(text: str) -> None:
+    assert frontmatter.load_simple(text) is None

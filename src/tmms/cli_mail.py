@@ -21,11 +21,11 @@ from .cli import (
     warn,
 )
 from .errors import StorageError, UsageError
-from .mailbox import Letter
 from .post import Here, Posted
 
 if TYPE_CHECKING:
     from .cli import Subparsers
+    from .mailbox import Letter
 
 
 def _post_parser(sub: Subparsers) -> None:

@@ -25,6 +25,7 @@ _T = TypeVar("_T")
 REASON_SUFFIX = ".reason.json"
 REREAD_INTERVAL = 0.25  # least seconds between two pane re-reads on behalf of held messages
 RECHECK_INTERVAL = 0.5  # seconds before a file that was not ready (open, unparseable) is looked at again
+WRITER_OPEN = "a writer has it open"
 NOT_A_FILE = "a folder"
 
 
@@ -160,15 +161,20 @@ class Router:
             return Outcome(Status.PENDING, entry.path, reason=NOT_A_FILE)
         if not stat.S_ISREG(entry.mode):
             return self._dead(entry, "not a regular file (symlink or device)", None)
-        if store.has_open_writer(entry.path):
-            return Outcome(Status.PENDING, entry.path, reason="a writer has it open")
         limit = self.config.max_message_bytes
         if limit and entry.size > limit:
+            if store.has_open_writer(entry.path):
+                return Outcome(Status.PENDING, entry.path, reason=WRITER_OPEN)
             return self._dead(entry, f"too large: {entry.size} bytes (max_message_bytes is {limit})", None)
         try:
-            headers, raw = self._parse(entry)
+            raw = store.read_when_closed(entry.path, limit or -1)
+            if raw is None:
+                return Outcome(Status.PENDING, entry.path, reason=WRITER_OPEN)
+            headers = self._parse(raw, limit)
         except FileNotFoundError:
             return Outcome(Status.GONE, entry.path)
+        except OSError as exc:
+            return Outcome(Status.FAILED, entry.path, reason=f"cannot read it: {exc.strerror or exc}")
         except MessageError as exc:
             if not self._settled(entry):
                 return Outcome(Status.PENDING, entry.path, reason=exc.reason)
@@ -176,16 +182,17 @@ class Router:
         self._unsettled.pop(entry.path, None)
         return self._deliver(entry, outbox, headers, raw)
 
-    def _parse(self, entry: store.Entry) -> tuple[Headers, bytes]:
-        with open(entry.path, "rb") as handle:
-            raw = handle.read(self.config.max_message_bytes + 1 if self.config.max_message_bytes else -1)
+    @staticmethod
+    def _parse(raw: bytes, limit: int) -> Headers:
+        if limit and len(raw) > limit:
+            raise MessageError(f"too large: it grew past {limit} bytes (max_message_bytes) while being read")
         if b"\x00" in raw:
             raise MessageError("binary content (NUL bytes)")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MessageError(f"not UTF-8 text (bad byte at offset {exc.start})") from None
-        return read_headers(text), raw
+        return read_headers(text)
 
     def _settled(self, entry: store.Entry) -> bool:
         signature = (entry.size, entry.mtime_ns, entry.inode)
@@ -216,8 +223,7 @@ class Router:
             return fixed
         box = self.registry.by_name[recipient][0]
         try:
-            store.ensure_dir(box.inbox)
-            path = store.move_no_clobber(entry.path, box.inbox)
+            path = self._move_into(entry.path, box.inbox)
         except FileNotFoundError:
             return Outcome(Status.GONE, entry.path)
         except (OSError, StorageError) as exc:
@@ -225,6 +231,16 @@ class Router:
         if "corrected_to" in fixed:
             headers = headers._replace(sender=fixed["corrected_to"])
         return Outcome(Status.DELIVERED, entry.path, path=path, headers=headers, recipient=box, extra=fixed)
+
+    def _move_into(self, source: str, inbox: str) -> str:
+        """Move a file into an inbox, making the inbox when it is missing (checked only then)."""
+        try:
+            return store.move_no_clobber(source, inbox)
+        except FileNotFoundError:
+            if os.path.isdir(inbox) or not os.path.lexists(source):
+                raise  # the source is gone (another router took it, or it was removed)
+        store.ensure_dir(inbox)
+        return store.move_no_clobber(source, inbox)
 
     def _wait_for_recipient(self, entry: store.Entry, headers: Headers) -> Outcome | None:
         """Hold a message whose recipient is unknown; None once re-read panes know the name.

@@ -27,6 +27,8 @@ from .watch import Batch, Watcher
 
 log = logging.getLogger("tmms.server")
 REGISTRY_REFRESH = 1.0
+LOG_EACH = 20  # a burst of more deliveries is logged as one line
+NOTIFY_DELAY = 0.5  # longest a delivered message's notify command waits for the routing of a burst
 
 
 @dataclass
@@ -69,6 +71,8 @@ class Server:
         self._stop = False
         self._last_notified: dict[str, float] = {}
         self._unfinished: dict[str, tuple[str, float]] = {}  # inbox file still being written: (inbox, when)
+        self._delivered: list[tuple[str, str, str]] = []  # (path, inbox, to) to notify once routing pauses
+        self._delivered_since = 0.0
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -110,6 +114,7 @@ class Server:
         self._sync_watches()
         self._full_scan()
         self._adopt_registry()
+        self._notify_delivered()
         self._loop()
 
     def _loop(self) -> None:
@@ -133,6 +138,7 @@ class Server:
             if now >= next_scan:
                 next_scan = now + self.config.polling_interval
                 self._full_scan()
+            self._notify_delivered()
             self._adopt_registry()
 
     # -- registry and watches ---------------------------------------------------------------
@@ -225,11 +231,15 @@ class Server:
             self._adopt_registry()  # the router may have read a new pane for this very message
             self.counters.delivered += 1
             h = outcome.headers
-            log.info("delivered %s: %s -> %s", os.path.basename(outcome.path), h.sender if h else "?",
-                     outcome.recipient.name)
+            log.debug("delivered %s: %s -> %s", os.path.basename(outcome.path), h.sender if h else "?",
+                      outcome.recipient.name)
             self._journal("delivered", h, outcome.path, mailbox=outcome.recipient.name,
                           claimed_from=outcome.extra.get("claimed_from"))
-            self._notify_file(outcome.path, outcome.recipient.inbox)
+            if not self._delivered:
+                self._delivered_since = time.monotonic()
+            self._delivered.append((outcome.path, outcome.recipient.inbox, outcome.recipient.name))
+            if time.monotonic() - self._delivered_since >= NOTIFY_DELAY:
+                self._notify_delivered()
         elif outcome.status is Status.DEAD:
             self.counters.dead += 1
             log.warning("dead letter %s: %s", os.path.basename(outcome.path), outcome.reason)
@@ -253,6 +263,18 @@ class Server:
         for key in [k for k in self._last_notified if k not in present]:
             if os.path.dirname(NotifyLedger.path_of(key)) in inboxes:
                 del self._last_notified[key]
+
+    def _notify_delivered(self) -> None:
+        """Notify what was just delivered. Routing a burst comes first: its notify commands start
+        when the burst is routed (or after NOTIFY_DELAY), not one by one in between."""
+        delivered, self._delivered = self._delivered, []
+        if len(delivered) > LOG_EACH:
+            log.info("delivered %d messages in %.3fs (the journal lists each)", len(delivered),
+                     time.monotonic() - self._delivered_since)
+        for path, inbox, to in delivered:
+            if len(delivered) <= LOG_EACH:
+                log.info("delivered %s to %s", os.path.basename(path), to)
+            self._notify_file(path, inbox)
 
     def _notify_file(self, path: str, inbox: str, file_identity: str | None = None) -> list[str]:
         """Notify every mailbox of ``inbox`` about one file (once each); return the file's keys."""

@@ -256,6 +256,45 @@ def has_open_writer(path: str) -> bool | None:
         os.close(fd)
 
 
+def read_when_closed(path: str, limit: int = -1) -> bytes | None:
+    """The file's bytes (at most ``limit`` + 1), or None while some process has it open for writing.
+
+    One open serves both: a read lease is taken (granted only when no one writes the file), the
+    bytes are read, the lease is dropped. Where leases are not available the file is just read.
+    FileNotFoundError when the file is gone; other OSErrors pass through.
+    """
+    import fcntl
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+    try:
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+            leased = True
+        except OSError as exc:
+            if exc.errno == errno.EAGAIN:
+                return None
+            leased = False
+        try:
+            return _read_all(fd, limit + 1 if limit >= 0 else -1)
+        finally:
+            if leased:
+                fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+    finally:
+        os.close(fd)
+
+
+def _read_all(fd: int, most: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while most < 0 or size < most:
+        chunk = os.read(fd, 1 << 20 if most < 0 else min(1 << 20, most - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 def replace_contents(path: str, data: bytes, expect: Entry) -> bool:
     """Atomically swap an undelivered file's bytes, only if it is still the file we read."""
     directory, name = os.path.split(path)
