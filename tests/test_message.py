@@ -348,3 +348,11 @@ REPLACE_SENDER_CASES = [
 @pytest.mark.parametrize("case", REPLACE_SENDER_CASES, ids=[c.test_id for c in REPLACE_SENDER_CASES])
 def test_replace_sender_keeps_fences_bom_and_line_endings(case: ReplaceSenderCase) -> None:
     assert message.replace_sender(case.text, "me") == case.expected
+
+
+def test_compose_stamps_now_the_same_way_as_a_given_moment() -> None:
+    composed = message.compose("x", "a", "b")
+    created = message.read_headers(composed.text).created_at
+    moment = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    assert composed.file_name == message.file_name(moment, "a", "b", composed.message_id)
+    assert message.iso_timestamp(moment) == created

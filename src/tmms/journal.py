@@ -24,15 +24,24 @@ KEEP = 3
 # JSON string escapes: quote, backslash, control characters and lone surrogates (which a path
 # decoded with surrogateescape may hold; escaped, the line stays valid UTF-8).
 _JSON_ESCAPES = {ord('"'): '\\"', ord("\\"): "\\\\"}
-_JSON_ESCAPES.update({c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F, *range(0xD800, 0xE000)]})
+_JSON_ESCAPES.update({c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F]})
+
+
+def _json_string(text: str) -> str:
+    escaped = text.translate(_JSON_ESCAPES)
+    try:
+        escaped.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: escape them too
+        escaped = "".join(f"\\u{ord(c):04x}" if "\ud800" <= c <= "\udfff" else c for c in escaped)
+    return '"' + escaped + '"'
 
 
 def json_object(record: Mapping[str, str | int]) -> str:
     """One line of JSON for a flat record of strings and integers (json.dumps, without importing json)."""
     parts = []
     for key, value in record.items():
-        text = str(value) if isinstance(value, int) else '"' + value.translate(_JSON_ESCAPES) + '"'
-        parts.append('"' + key.translate(_JSON_ESCAPES) + '": ' + text)
+        text = str(value) if isinstance(value, int) else _json_string(value)
+        parts.append(_json_string(key) + ": " + text)
     return "{" + ", ".join(parts) + "}"
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import frontmatter
 from .errors import MessageError
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 _NAME_UNSAFE = re.compile(r"[^\w.@+-]", re.UNICODE)
 SUFFIX = ".md"
@@ -26,13 +29,32 @@ def new_id() -> str:
 
 def utc_now() -> datetime:
     """The current time in UTC, whole milliseconds."""
+    from datetime import UTC, datetime
+
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def iso_timestamp(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and a ``Z``, as JavaScript's toISOString writes it."""
+    from datetime import UTC
+
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _stamps(moment: datetime | None) -> tuple[str, str]:
+    """(``tmms_created_at``, the file name's ``YYYYMMDD-HHMMSS``) of ``moment``, or of now.
+
+    Now is read with the time module: importing datetime would cost ``tmms post`` a millisecond.
+    """
+    if moment is not None:
+        from datetime import UTC
+
+        return iso_timestamp(moment), moment.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
+    millis = time.time_ns() // 1_000_000
+    utc = time.gmtime(millis // 1000)
+    return (time.strftime("%Y-%m-%dT%H:%M:%S.", utc) + f"{millis % 1000:03d}Z",
+            time.strftime("%Y%m%d-%H%M%S", utc))
 
 
 def name_part(address: str) -> str:
@@ -41,9 +63,9 @@ def name_part(address: str) -> str:
     return safe or "unknown"
 
 
-def file_name(moment: datetime, sender: str, recipient: str, message_id: str) -> str:
-    """``YYYYMMDD-HHMMSS_{from}_to_{to}_{id8}.md`` in UTC."""
-    stamp = moment.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
+def file_name(moment: datetime | str, sender: str, recipient: str, message_id: str) -> str:
+    """``YYYYMMDD-HHMMSS_{from}_to_{to}_{id8}.md`` in UTC (``moment`` may be that stamp already)."""
+    stamp = moment if isinstance(moment, str) else _stamps(moment)[1]
     short = message_id.replace("-", "")[:8]
     return f"{stamp}_{name_part(sender)}_to_{name_part(recipient)}_{short}{SUFFIX}"
 
@@ -93,12 +115,12 @@ def compose(
         frontmatter.load(doc.front_matter)  # validates: data only, a mapping
     user_text = frontmatter.without_system_keys(doc.front_matter)
     message_id = message_id or new_id()
-    moment = moment or utc_now()
+    created_at, stamp = _stamps(moment)
     system: list[tuple[str, str | list[str]]] = [
         ("tmms_id", message_id),
         ("tmms_from", sender),
         ("tmms_to", recipient),
-        ("tmms_created_at", iso_timestamp(moment)),
+        ("tmms_created_at", created_at),
     ]
     if subject is not None:
         system.append(("tmms_subject", subject))
@@ -109,7 +131,7 @@ def compose(
     if recipients and len(recipients) > 1:
         system.append(("tmms_recipients", list(recipients)))
     text = frontmatter.render(system, user_text, doc.body)
-    return Composed(message_id, file_name(moment, sender, recipient, message_id), text, recipient)
+    return Composed(message_id, file_name(stamp, sender, recipient, message_id), text, recipient)
 
 
 def read_headers(text: str) -> Headers:
