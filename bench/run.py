@@ -203,18 +203,24 @@ def preplace(bench: BenchTmux, boxes: list, count: int, one_outbox: bool = False
         to = names[(names.index(sender.name) + 1 + i) % len(names)]
         if to == sender.name:
             to = names[(names.index(sender.name) + 1) % len(names)]
-        msg = compose(f"message {i}\n", sender.name, to, f"bulk {i}")
-        with open(sender.outbox / msg.file_name, "x", encoding="utf-8") as handle:
-            handle.write(msg.text)
+        while True:  # 8 hex digits of the id are in the name: 100,000 messages in one second can clash
+            msg = compose(f"message {i}\n", sender.name, to, f"bulk {i}")
+            try:
+                with open(sender.outbox / msg.file_name, "x", encoding="utf-8") as handle:
+                    handle.write(msg.text)
+                break
+            except FileExistsError:
+                continue
 
 
 def case_bulk(impl: Impl, outboxes: int, count: int, polling: float, notify: str = "true") -> tuple[float, float]:
     """Messages pre-placed in outboxes → all in inboxes: (seconds from server start, peak RSS MiB)."""
     bench = BenchTmux(new_root())
+    watcher = Watcher()
     try:
         boxes = [bench.register(f"w{i}", notify=notify) for i in range(outboxes)]
         preplace(bench, boxes, count, one_outbox=outboxes == 1 or False)
-        watcher = Watcher()  # arrivals are counted from inotify events: listing big folders would steal CPU
+        # arrivals are counted from inotify events: listing big folders would steal CPU
         for box in boxes:
             watcher.watch(str(box.inbox))
         start = time.monotonic()

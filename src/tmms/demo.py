@@ -227,18 +227,20 @@ def _converse(tmux: Tmux, lead: str, env: Mapping[str, str], timeline: _Timeline
 
 def _print_timeline(timeline: _Timeline, out: TextIO) -> None:
     out.write("\nevery message, as the tmms server saw it (times after the message was created):\n")
-    out.write(f"  {'from':<9} {'to':<9} {'subject':<16} {'in inbox':>9} {'notified':>9}\n")
+    out.write(f"  {'from':<9} {'to':<9} {'subject':<16} {'in inbox':>9} {'notified':>10}\n")
     with timeline.lock:
         traces = [timeline.traces[i] for i in timeline.order]
     for t in traces:
         if t.dead:
             out.write(f"  {t.sender:<9} {t.recipient:<9} {t.subject[:16]:<16}  dead letter: {t.dead}\n")
             continue
+        notified = _after(t.notified, t.created) if t.notified else "read first"
         out.write(f"  {t.sender:<9} {t.recipient:<9} {t.subject[:16]:<16} {_after(t.delivered, t.created):>9} "
-                  f"{_after(t.notified, t.created) if t.recipient == LEAD else 'waits':>9}\n")
+                  f"{notified if t.recipient == LEAD else 'waits':>10}\n")
     out.write("\nin inbox / notified: from tmms_created_at (stamped as the message is composed) until the server\n"
               f"had moved it into the inbox / started the notify command. The agents have no notify command:\n"
-              f"they block in 'tmms wait' (inotify) and wake at once. {LEAD}'s notify prints to its pane.\n")
+              f"they block in 'tmms wait' (inotify) and wake at once. {LEAD}'s notify prints to its pane;\n"
+              "'read first': tmms ask had already taken the reply when the notify was due, so none ran.\n")
 
 
 def _after(moment: float | None, since: float) -> str:

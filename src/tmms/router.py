@@ -8,7 +8,7 @@ import math
 import os
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
@@ -26,6 +26,7 @@ REASON_SUFFIX = ".reason.json"
 REREAD_INTERVAL = 0.25  # least seconds between two pane re-reads on behalf of held messages
 RECHECK_INTERVAL = 0.5  # seconds before a file that was not ready (open, unparseable) is looked at again
 WRITER_OPEN = "a writer has it open"
+ROUTE_BATCH = 4096
 NOT_A_FILE = "a folder"
 
 
@@ -38,6 +39,9 @@ class Status(Enum):
     HELD = "held for an unknown recipient"
     FAILED = "failed"
     GONE = "gone"
+
+
+_GONE_FROM_OUTBOX = frozenset({Status.DELIVERED, Status.DEAD, Status.GONE})
 
 
 @dataclass
@@ -123,17 +127,25 @@ class Router:
                 due.append(path)
         return [self.route_path(path) for path in due]
 
-    def route_outbox(self, outbox: str) -> list[Outcome]:
-        """Route every ready message of one outbox."""
-        outcomes = []
-        present = set()
-        for entry in store.messages(outbox):
-            present.add(entry.path)
-            outcomes.append(self.route(entry, outbox))
-        _forget_gone(self._unsettled, outbox, present)
-        _forget_gone(self._held, outbox, present)
-        _forget_gone(self._recheck, outbox, present)
-        return outcomes
+    def route_outbox(self, outbox: str) -> Iterator[Outcome]:
+        """Route every ready message of one outbox, one outcome at a time.
+
+        The folder is read ROUTE_BATCH names at a time (oldest name first within a batch), so a
+        backlog of any size is routed in the same memory.
+        """
+        stayed: set[str] = set()  # names looked at in this pass that are still there
+        while True:
+            batch = store.message_names(outbox, ROUTE_BATCH, skip=stayed)
+            for name in batch:
+                outcome = self.route_path(os.path.join(outbox, name))
+                if outcome.status not in _GONE_FROM_OUTBOX:
+                    stayed.add(name)
+                yield outcome
+            if len(batch) < ROUTE_BATCH:
+                break
+        _forget_gone(self._unsettled, outbox)
+        _forget_gone(self._held, outbox)
+        _forget_gone(self._recheck, outbox)
 
     def route_path(self, path: str) -> Outcome:
         """Route one file given by path (from a file event)."""
@@ -319,7 +331,7 @@ class Router:
         return Outcome(Status.DEAD, entry.path, path=path, reason=reason, headers=headers)
 
 
-def _forget_gone(memory: dict[str, _T], outbox: str, present: set[str]) -> None:
-    """Drop what ``memory`` holds about files of ``outbox`` that a listing no longer shows."""
-    for path in [p for p in memory if os.path.dirname(p) == outbox and p not in present]:
+def _forget_gone(memory: dict[str, _T], outbox: str) -> None:
+    """Drop what ``memory`` holds about files of ``outbox`` that are no longer there."""
+    for path in [p for p in memory if os.path.dirname(p) == outbox and not os.path.lexists(p)]:
         del memory[path]

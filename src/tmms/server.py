@@ -7,7 +7,7 @@ import math
 import os
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from . import store
@@ -29,6 +29,7 @@ log = logging.getLogger("tmms.server")
 REGISTRY_REFRESH = 1.0
 LOG_EACH = 20  # a burst of more deliveries is logged as one line
 NOTIFY_DELAY = 0.5  # longest a delivered message's notify command waits for the routing of a burst
+NOTIFY_BATCH = 1000  # ... or this many deliveries, whichever comes first (memory stays bounded)
 
 
 @dataclass
@@ -128,6 +129,7 @@ class Server:
             if self._stop:
                 break
             self._handle(batch)
+            self._notify_delivered()  # before the re-read of the panes below, which takes a few ms
             now = time.monotonic()
             if now >= next_refresh or now >= self.router.next_reread():
                 next_refresh = now + REGISTRY_REFRESH
@@ -210,7 +212,7 @@ class Server:
     def _route_outbox(self, outbox: str) -> None:
         self._record_all(self.router.route_outbox(outbox))
 
-    def _record_all(self, outcomes: list[Outcome]) -> None:
+    def _record_all(self, outcomes: Iterable[Outcome]) -> None:
         for outcome in outcomes:
             self._record(outcome)
 
@@ -238,7 +240,7 @@ class Server:
             if not self._delivered:
                 self._delivered_since = time.monotonic()
             self._delivered.append((outcome.path, outcome.recipient.inbox, outcome.recipient.name))
-            if time.monotonic() - self._delivered_since >= NOTIFY_DELAY:
+            if len(self._delivered) >= NOTIFY_BATCH or time.monotonic() - self._delivered_since >= NOTIFY_DELAY:
                 self._notify_delivered()
         elif outcome.status is Status.DEAD:
             self.counters.dead += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import NamedTuple
 
 from .errors import StorageError
@@ -203,6 +203,27 @@ def messages(directory: str) -> Iterator[Entry]:
             found.append(Entry(item.path, item.name, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode))
     found.sort(key=lambda e: e.name)
     yield from found
+
+
+def message_names(directory: str, limit: int, skip: Collection[str] = ()) -> list[str]:
+    """Up to ``limit`` names of ``*.md`` files (not dot-files, not in ``skip``), sorted.
+
+    The folder is read only as far as needed, so a huge folder costs ``limit`` names of memory.
+    """
+    names: list[str] = []
+    try:
+        scanner = os.scandir(directory)
+    except FileNotFoundError:
+        return names
+    with scanner:
+        for item in scanner:
+            name = item.name
+            if name.startswith(".") or not name.endswith(SUFFIX) or name in skip:
+                continue
+            names.append(name)
+            if len(names) >= limit:
+                break
+    return sorted(names)
 
 
 def sweep_temp_files(directory: str, older_than: float = 36 * 3600) -> int:
