@@ -9,6 +9,7 @@ rotated to ``journal.jsonl.1`` (older ones shift up, ``keep`` are kept).
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -27,6 +28,9 @@ _JSON_ESCAPES = {ord('"'): '\\"', ord("\\"): "\\\\"}
 _JSON_ESCAPES.update({c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F]})
 
 
+_PLAIN = re.compile('[^"\\\\\x00-\x1f\x7f\ud800-\udfff]*')
+
+
 def _json_string(text: str) -> str:
     escaped = text.translate(_JSON_ESCAPES)
     try:
@@ -38,6 +42,10 @@ def _json_string(text: str) -> str:
 
 def json_object(record: Mapping[str, str | int]) -> str:
     """One line of JSON for a flat record of strings and integers (json.dumps, without importing json)."""
+    strings = [*record, *(v for v in record.values() if not isinstance(v, int))]
+    if _PLAIN.fullmatch("".join(strings)):  # the usual case: nothing to escape anywhere
+        return "{" + ", ".join(f'"{k}": {v}' if isinstance(v, int) else f'"{k}": "{v}"'
+                               for k, v in record.items()) + "}"
     parts = []
     for key, value in record.items():
         text = str(value) if isinstance(value, int) else _json_string(value)
