@@ -57,6 +57,17 @@ def post_once(bench: BenchTmux, impl: Impl, pane: str, to: str, body: bytes = b"
     return start, end, proc.stdout.decode().strip().splitlines()[-1]
 
 
+def _bare_python() -> Impl:
+    """tmms run by ``python -S`` with the import path site would have made, or None if not possible."""
+    import yaml
+
+    import tmms
+
+    paths = {str(Path(tmms.__file__).resolve().parent.parent), str(Path(yaml.__file__).resolve().parent.parent)}
+    code = f"import sys; sys.path[:0] = {sorted(paths)!r}; from tmms.cli import main; sys.exit(main())"
+    return Impl("tmms (python -S)", [sys.executable, "-S", "-c", code])
+
+
 def _wall(argv: list[str], runs: int) -> list[float]:
     """Wall times (ms) of a command."""
     times = []
@@ -293,10 +304,15 @@ def main() -> int:
           f"{tmux_version}, reference: {'yes' if ref else 'no'}", flush=True)
 
     if "post" in cases:
-        times = case_post_wall(impls, 20)
+        bare = _bare_python()
+        times = case_post_wall([*impls, bare], 20)
         raw["post_ms"] = times
         p, r = median(times[py.name]), median(times[ref.name]) if ref else float("nan")
         rows.append(("`tmms post` wall time, median of 20", fmt(p, " ms"), fmt(r, " ms"), ratio(p, r), "≤ 0.35×"))
+        if bare.name in times:  # the same code without site's .pth hooks, which some machines load slowly
+            b_ms = median(times[bare.name])
+            rows.append(("  the same `tmms post` under `python -S` (no site .pth hooks)", fmt(b_ms, " ms"),
+                         fmt(r, " ms"), ratio(b_ms, r), "—"))
         floors = {name: median(_wall([*argv], 20)) for name, argv in
                   (("python", [sys.executable, "-c", "pass"]), ("node", ["node", "-e", "0"]))}
         raw["interpreter_start_ms"] = floors
