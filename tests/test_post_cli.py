@@ -370,8 +370,14 @@ def test_version_prints_the_package_version(tmux_server: TmuxServer) -> None:
     assert proc.stdout.strip() == f"tmms {tmms.__version__}"
 
 
-@pytest.mark.parametrize("command", [[], ["post"], ["server"], ["server", "init"], ["demo"]],
-                         ids=["tmms", "post", "server", "server-init", "demo"])
+def _every_command() -> list[list[str]]:
+    from tmms import cli_mail, cli_ops, cli_panes
+
+    names = [name for module in (cli_mail, cli_panes, cli_ops) for name in module.PARSERS]
+    return [[], *([name] for name in names), ["server", "init"], ["help"]]
+
+
+@pytest.mark.parametrize("command", _every_command(), ids=lambda c: "-".join(c) or "tmms")
 def test_every_command_help_has_an_example(tmux_server: TmuxServer, command: list[str]) -> None:
     proc = tmux_server.tmms(*command, "--help")
     assert proc.returncode == 0, proc.stderr

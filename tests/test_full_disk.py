@@ -1,0 +1,87 @@
+"""A real full disk: small tmpfs mounts stand in for a filesystem with no space left.
+
+Mounting needs root; where it is not allowed the tests skip with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import TmuxServer, messages, wait_until
+
+
+def _mount_tmpfs(path: Path, size: str) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip() or 'mount failed'})")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB filesystem of our own, unmounted afterwards."""
+    disk = tmp_path / "small-disk"
+    _mount_tmpfs(disk, "64k")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def _fill(disk: Path) -> Path:
+    """Fill the disk to the last byte; return the filler file."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_post_to_a_full_disk_exits_7_and_leaves_nothing_behind(tmux_server: TmuxServer, small_disk: Path) -> None:
+    alpha = tmux_server.register("alpha")
+    tmux_server.register("beta")
+    outbox = small_disk / "outbox"
+    outbox.mkdir()
+    tmux_server.tmux("set-option", "-p", "-t", alpha.pane_id, "@tmms_outbox", str(outbox))
+    _fill(small_disk)
+    proc = tmux_server.tmms("post", "-t", "beta", "-s", "big", pane=alpha.pane_id, input="x" * 20000 + "\n")
+    assert proc.returncode == 7, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tmms: error: cannot write "), proc.stderr
+    assert "No space left on device" in lines[0]
+    assert proc.stdout == ""
+    assert list(outbox.iterdir()) == []  # no message, no temporary file
+
+
+def test_a_full_inbox_disk_keeps_the_message_in_the_outbox_until_there_is_room(
+    tmux_server: TmuxServer, small_disk: Path
+) -> None:
+    alpha = tmux_server.register("alpha")
+    beta = tmux_server.register("beta", inbox=small_disk / "inbox")
+    filler = _fill(small_disk)
+    proc = tmux_server.start_server(polling_interval=0.3)
+    body = "y" * 20000 + "\n"
+    posted = tmux_server.tmms("post", "-t", "beta", "-s", "waits", pane=alpha.pane_id, input=body)
+    assert posted.returncode == 0, posted.stderr
+    sent = Path(posted.stdout.strip())
+    wait_until(lambda: b"No space left on device" in tmux_server.server_log(proc))
+    assert sent.exists(), "the message must stay in the outbox while the inbox's disk is full"
+    assert messages(beta.inbox) == []
+    assert not list(beta.inbox.glob(".*")), "no partial copy may be left in the inbox"
+    assert proc.poll() is None
+    filler.unlink()
+    delivered = wait_until(lambda: messages(beta.inbox), timeout=15)
+    assert [p.name for p in delivered] == [sent.name]  # type: ignore[union-attr]
+    assert delivered[0].read_text().endswith(body)  # type: ignore[index]
+    assert not sent.exists()
