@@ -221,10 +221,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
     while waiting:
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        reply = wait_for(at.me, Match(frozenset(waiting), posted.thread_id), left)
+        reply = wait_for(at.me, Match(frozenset(waiting), posted.thread_id), left, journal_path=_journal(at))
         if reply is None:
             break
-        _journal_read(at, reply)
         replies.append(reply)
         waiting.discard(reply.headers.sender)
     _print_letters(args, replies, many=True)
@@ -279,26 +278,16 @@ def cmd_read(args: argparse.Namespace) -> int:
 def _take(at: Here, letter: Letter) -> Letter:
     from . import mailbox
 
-    if letter.folder != "inbox":
-        return letter
     try:
-        taken = mailbox.mark_read(letter, at.me)
+        return mailbox.take(letter, at.me, _journal(at))
     except FileNotFoundError:
         raise StorageError(letter.path, "it was moved or removed while being read") from None
-    _journal_read(at, taken)
-    return taken
 
 
-def _journal_read(at: Here, letter: Letter) -> None:
-    from .journal import Journal, default_path
+def _journal(at: Here) -> str:
+    from .journal import default_path
 
-    journal = Journal(default_path(at.tmux.env))
-    try:
-        journal.append("read", id=letter.message_id, mailbox=at.me.name, path=letter.path)
-    except StorageError:
-        pass  # the journal is a record; the message was read all the same
-    finally:
-        journal.close()
+    return default_path(at.tmux.env)
 
 
 def _print_letters(args: argparse.Namespace, letters: list[Letter], many: bool = False) -> None:
@@ -339,12 +328,10 @@ def cmd_wait(args: argparse.Namespace) -> int:
     wanted = Match(senders, args.thread or "")
     if args.thread:
         wanted = Match(wanted.senders, _thread_root(at, args.thread))
-    letter = wait_for(at.me, wanted, args.timeout, keep=args.keep)
+    letter = wait_for(at.me, wanted, args.timeout, keep=args.keep, journal_path=_journal(at))
     if letter is None:
         warn(f"no matching message within {args.timeout:g}s")
         return ExitCode.NOTHING
-    if not args.keep:
-        _journal_read(at, letter)
     _print_letters(args, [letter])
     return ExitCode.OK
 

@@ -204,7 +204,7 @@ def _dead_show(args: argparse.Namespace, dead: DeadLetter) -> int:
 
 def _dead_retry(args: argparse.Namespace, dead_dir: str) -> int:
     from . import deadletter
-    from .journal import Journal, default_path
+    from .journal import default_path, record
     from .registry import Registry
     from .views import to_json
 
@@ -212,7 +212,6 @@ def _dead_retry(args: argparse.Namespace, dead_dir: str) -> int:
     registry = Registry.from_panes(tmux.list_panes(), tmux.env)
     found = [deadletter.find(dead_dir, ref) for ref in args.ids] if args.ids else deadletter.listing(dead_dir)
     entries = list({dead.letter.path: dead for dead in found}.values())  # two refs to one letter retry it once
-    journal = Journal(default_path(tmux.env))
     done: list[dict[str, str]] = []
     stuck: list[str] = []
     for dead in entries:
@@ -224,11 +223,7 @@ def _dead_retry(args: argparse.Namespace, dead_dir: str) -> int:
             continue
         path = deadletter.retry(dead, outbox)
         done.append({"id": dead.letter.message_id, "path": path})
-        try:
-            journal.append("retried", id=dead.letter.message_id, path=path)
-        except Exception:
-            pass
-    journal.close()
+        record(default_path(tmux.env), "retried", id=dead.letter.message_id, path=path)
     if args.json:
         say(to_json({"retried": done, "left": stuck}))
     else:

@@ -134,6 +134,22 @@ class Journal:
         self._inode = -1
 
 
+def record(journal_path: str, event: str, /, **fields: str | int | None) -> bool:
+    """Append one record and close; False when it could not be written.
+
+    For commands: the journal is a record of what happened, so a full disk must not turn a read
+    or a post that did happen into a failure.
+    """
+    journal = Journal(journal_path)
+    try:
+        journal.append(event, **fields)
+    except StorageError:
+        return False
+    finally:
+        journal.close()
+    return True
+
+
 def read(path: str, keep: int = KEEP) -> Iterator[dict[str, str]]:
     """Every record, oldest first: the rotated files, then the current one. Bad lines are skipped."""
     import json

@@ -162,6 +162,21 @@ def mark_read(letter: Letter, box: Mailbox) -> Letter:
     return Letter(path, "read", letter.headers, letter.mtime, letter.error)
 
 
+def take(letter: Letter, box: Mailbox, journal_path: str | None = None) -> Letter:
+    """Mark an unread letter read and, given a journal, record it there (``tmms status`` shows it).
+
+    FileNotFoundError when another reader took it first.
+    """
+    if letter.folder != "inbox":
+        return letter
+    taken = mark_read(letter, box)
+    if journal_path:
+        from .journal import record
+
+        record(journal_path, "read", id=taken.message_id, mailbox=box.name, path=taken.path)
+    return taken
+
+
 def thread(letters: Iterable[Letter], root: str) -> list[Letter]:
     """The letters of one thread, oldest first, one per message id."""
     seen: dict[str, Letter] = {}

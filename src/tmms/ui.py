@@ -10,8 +10,8 @@ import time
 from typing import TextIO
 
 from . import mailbox
-from .errors import StorageError, TmmsError
-from .journal import Journal, default_path
+from .errors import TmmsError
+from .journal import default_path
 from .mailbox import Letter
 from .post import Here, here, reply
 from .tmux import Tmux
@@ -78,24 +78,12 @@ def _pick(letters: list[Letter], number: str) -> Letter:
 def _read(at: Here, letter: Letter, out: TextIO) -> None:
     if letter.folder == "inbox":
         try:
-            letter = mailbox.mark_read(letter, at.me)
+            letter = mailbox.take(letter, at.me, default_path(at.tmux.env))
         except FileNotFoundError:
             out.write("tmms: that message was moved meanwhile\n")
             return
-        _journal_read(at, letter)
     out.write(rendered(letter) if out.isatty() else raw_text(letter))
     out.write("\n")
-
-
-def _journal_read(at: Here, letter: Letter) -> None:
-    """Record the read in the journal, as ``tmms read`` does, so ``tmms status`` can tell when."""
-    journal = Journal(default_path(at.tmux.env))
-    try:
-        journal.append("read", id=letter.message_id, mailbox=at.me.name, path=letter.path)
-    except StorageError:
-        pass  # the journal is a record; the message was read all the same
-    finally:
-        journal.close()
 
 
 def _reply(at: Here, letter: Letter, stdin: TextIO, out: TextIO) -> None:

@@ -42,8 +42,10 @@ def wait_for(
     timeout: float | None,
     keep: bool = False,
     stop: Callable[[], bool] | None = None,
+    journal_path: str | None = None,
 ) -> Letter | None:
-    """The first matching unread message (taken into ``read/`` unless ``keep``); None on timeout."""
+    """The first matching unread message (taken into ``read/``, and journaled, unless ``keep``);
+    None on timeout."""
     deadline = None if timeout is None else time.monotonic() + timeout
     watcher = Watcher()
     try:
@@ -55,7 +57,7 @@ def wait_for(
                 if keep:
                     return letter
                 try:
-                    return mailbox.mark_read(letter, box)
+                    return mailbox.take(letter, box, journal_path)
                 except FileNotFoundError:
                     continue  # another reader took it
             if stop is not None and stop():
