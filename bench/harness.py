@@ -113,6 +113,8 @@ class BenchTmux:
                     proc.kill()
                     proc.wait()
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        if self.socket_path.endswith(self.socket):  # tmux 3.3 leaves a killed server's socket file
+            Path(self.socket_path).unlink(missing_ok=True)
 
 
 def new_root() -> Path:
