@@ -72,7 +72,7 @@ class Server:
         self._stop = False
         self._last_notified: dict[str, float] = {}
         self._unfinished: dict[str, tuple[str, float]] = {}  # inbox file still being written: (inbox, when)
-        self._delivered: list[tuple[str, str, str]] = []  # (path, inbox, to) to notify once routing pauses
+        self._delivered: list[tuple[Outcome, Mailbox]] = []  # to notify once routing pauses
         self._delivered_since = 0.0
 
     # -- life cycle -------------------------------------------------------------------------
@@ -239,7 +239,7 @@ class Server:
                           claimed_from=outcome.extra.get("claimed_from"))
             if not self._delivered:
                 self._delivered_since = time.monotonic()
-            self._delivered.append((outcome.path, outcome.recipient.inbox, outcome.recipient.name))
+            self._delivered.append((outcome, outcome.recipient))
             if len(self._delivered) >= NOTIFY_BATCH or time.monotonic() - self._delivered_since >= NOTIFY_DELAY:
                 self._notify_delivered()
         elif outcome.status is Status.DEAD:
@@ -273,13 +273,17 @@ class Server:
         if len(delivered) > LOG_EACH:
             log.info("delivered %d messages in %.3fs (the journal lists each)", len(delivered),
                      time.monotonic() - self._delivered_since)
-        for path, inbox, to in delivered:
+        for outcome, recipient in delivered:
             if len(delivered) <= LOG_EACH:
-                log.info("delivered %s to %s", os.path.basename(path), to)
-            self._notify_file(path, inbox)
+                log.info("delivered %s to %s", os.path.basename(outcome.path), recipient.name)
+            self._notify_file(outcome.path, recipient.inbox, headers=outcome.headers)
 
-    def _notify_file(self, path: str, inbox: str, file_identity: str | None = None) -> list[str]:
-        """Notify every mailbox of ``inbox`` about one file (once each); return the file's keys."""
+    def _notify_file(self, path: str, inbox: str, file_identity: str | None = None,
+                     headers: Headers | None = None) -> list[str]:
+        """Notify every mailbox of ``inbox`` about one file (once each); return the file's keys.
+
+        ``headers``: the router's, for a file it has just moved in whole (not read again).
+        """
         file_identity = file_identity or identity_of(path)
         if file_identity is None:
             return []
@@ -288,19 +292,19 @@ class Server:
             key = NotifyLedger.key(path, box.name, file_identity)
             keys.append(key)
             if box.notify_cmd.strip():
-                self._notify(box, path, key)
+                self._notify(box, path, key, headers)
         return keys
 
-    def _notify(self, box: Mailbox, path: str, key: str) -> None:
+    def _notify(self, box: Mailbox, path: str, key: str, headers: Headers | None) -> None:
         repeat = self.config.notify_repeat_interval
         last = self._last_notified.get(key)
         if key in self.ledger and not (repeat and (last is None or time.monotonic() - last >= repeat)):
             return
-        if store.has_open_writer(path):  # still being written in place: notified once it is closed
-            self._unfinished[path] = (box.inbox, time.monotonic() + RECHECK_INTERVAL)
-            return
-        values = _values_of(path)
+        values = _values(path, headers) if headers is not None else _values_of(path)
         if values is None:
+            return
+        if not values:  # still being written in place: notified once it is closed
+            self._unfinished[path] = (box.inbox, time.monotonic() + RECHECK_INTERVAL)
             return
         if repeat:
             self._last_notified[key] = time.monotonic()
@@ -351,19 +355,23 @@ class Server:
 
 
 def _values_of(path: str) -> dict[str, str] | None:
-    """The template variables of an inbox file, or None when it vanished or cannot be read."""
+    """The template variables of an inbox file; {} while a writer has it open, None when it is gone."""
     from .errors import MessageError
     from .message import read_headers
 
     try:
-        with open(path, "rb") as handle:
-            text = handle.read(1024 * 1024).decode("utf-8", "replace")
+        raw = store.read_when_closed(path, 1024 * 1024)
     except OSError:
         return None
+    if raw is None:
+        return {}
     try:
-        h = read_headers(text)
+        return _values(path, read_headers(raw.decode("utf-8", "replace")))
     except MessageError:
         return {"filepath": path}
+
+
+def _values(path: str, h: Headers) -> dict[str, str]:
     return {
         "filepath": path,
         "tmms_id": h.message_id,

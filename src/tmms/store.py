@@ -254,25 +254,40 @@ def ensure_dir(path: str) -> None:
         raise StorageError(path, exc.strerror or str(exc)) from None
 
 
-def has_open_writer(path: str) -> bool | None:
-    """Whether some process holds ``path`` open for writing; None when the kernel can't tell.
+def _read_lease(fd: int) -> bool | None:
+    """Take a read lease: True, or False when a writer has the file open, None when leases fail here.
 
-    A read lease is granted only when no one has the file open for writing. It is released at
-    once, so no writer is ever held up by it.
+    The kernel grants a read lease only when no one has the file open for writing.
     """
     import fcntl
 
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return False if exc.errno == errno.EAGAIN else None
+    return True
+
+
+def _drop_lease(fd: int) -> None:
+    import fcntl
+
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+
+
+def has_open_writer(path: str) -> bool | None:
+    """Whether some process holds ``path`` open for writing; None when the kernel can't tell.
+
+    The lease is released at once, so no writer is ever held up by it.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError:
         return None
     try:
-        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
-    except OSError as exc:
-        return True if exc.errno == errno.EAGAIN else None
-    else:
-        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
-        return False
+        leased = _read_lease(fd)
+        if leased:
+            _drop_lease(fd)
+        return None if leased is None else not leased
     finally:
         os.close(fd)
 
@@ -280,26 +295,20 @@ def has_open_writer(path: str) -> bool | None:
 def read_when_closed(path: str, limit: int = -1) -> bytes | None:
     """The file's bytes (at most ``limit`` + 1), or None while some process has it open for writing.
 
-    One open serves both: a read lease is taken (granted only when no one writes the file), the
-    bytes are read, the lease is dropped. Where leases are not available the file is just read.
-    FileNotFoundError when the file is gone; other OSErrors pass through.
+    One open serves both: a read lease is taken, the bytes are read, the lease is dropped. Where
+    leases are not available the file is just read. FileNotFoundError when the file is gone;
+    other OSErrors pass through.
     """
-    import fcntl
-
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
     try:
-        try:
-            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
-            leased = True
-        except OSError as exc:
-            if exc.errno == errno.EAGAIN:
-                return None
-            leased = False
+        leased = _read_lease(fd)
+        if leased is False:
+            return None
         try:
             return _read_all(fd, limit + 1 if limit >= 0 else -1)
         finally:
             if leased:
-                fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+                _drop_lease(fd)
     finally:
         os.close(fd)
 
