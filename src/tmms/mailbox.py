@@ -17,8 +17,8 @@ from .errors import AmbiguousMessage, MessageError, MessageNotFound, StorageErro
 from .message import Headers, read_headers
 from .registry import Mailbox
 
-READ_DIR = "read"
-SENT_DIR = "sent"
+READ_DIR = store.READ_DIR
+SENT_DIR = store.SENT_DIR
 HEAD_BYTES = 256 * 1024
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import store
@@ -13,7 +13,6 @@ from .registry import Mailbox, Registry, mailbox_of
 from .tmux import PaneRecord, Tmux
 
 if TYPE_CHECKING:
-    from .journal import Journal
     from .mailbox import Letter
 
 EVERYONE = "*"
@@ -119,7 +118,9 @@ def post(
         thread_id = first_id
     paths: list[str] = []
     ids: list[str] = []
-    journal = _open_journal(journal_path, tmux.env)
+    from .journal import default_path, record
+
+    journal = journal_path or default_path(tmux.env)
     for index, recipient in enumerate(recipients):
         composed = compose(
             text, box.name, recipient, subject,
@@ -131,34 +132,21 @@ def post(
         paths.append(path)
         ids.append(composed.message_id)
         _keep_sent_copy(box, os.path.basename(path), data)
-        _record(journal, composed.message_id, box.name, recipient, path, subject, thread_id)
-    journal.close()
+        # the journal is a record, not the mail: a full disk must not fail a committed post
+        record(journal, "posted", id=composed.message_id, to=recipient, path=path, subject=subject,
+               thread=thread_id, **{"from": box.name})
     return Posted(paths, ids, recipients, unknown, thread_id or "")
 
 
 def _keep_sent_copy(box: Mailbox, name: str, data: bytes) -> None:
     """A copy for the sender's own records (``tmms thread``); the message itself is already safe."""
-    sent = os.path.join(box.outbox, "sent")
+    sent = os.path.join(box.outbox, store.SENT_DIR)
     try:
-        store.ensure_dir(sent)
+        if not os.path.isdir(sent):
+            store.ensure_dir(sent)
         store.write_new(sent, name, data, durable=False)
     except StorageError:
         pass  # the message is committed in the outbox; a missing copy only thins the sender's history
-
-
-def _open_journal(path: str | None, env: Mapping[str, str]) -> Journal:
-    from .journal import Journal, default_path
-
-    return Journal(path or default_path(env))
-
-
-def _record(journal: Journal, message_id: str, sender: str, recipient: str, file_path: str,
-            subject: str | None, thread_id: str | None) -> None:
-    try:
-        journal.append("posted", id=message_id, **{"from": sender}, to=recipient, path=file_path,
-                       subject=subject, thread=thread_id)
-    except StorageError:
-        pass  # the journal is a record, not the mail: a full disk must not fail a committed post
 
 
 def reply_subject(subject: str) -> str:

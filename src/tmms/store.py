@@ -15,6 +15,8 @@ from typing import NamedTuple
 from .errors import StorageError
 
 SUFFIX = ".md"
+READ_DIR = "read"  # inside an inbox: mail that has been read
+SENT_DIR = "sent"  # inside an outbox: copies of what was posted (routers look only at outbox/*.md)
 TEMP_MARK = ".tmp-"
 _RENAME_NOREPLACE = 1
 _AT_FDCWD = -100
