@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import time
 from collections.abc import Callable, Collection, Iterator
 from typing import NamedTuple
@@ -18,6 +19,9 @@ SUFFIX = ".md"
 READ_DIR = "read"  # inside an inbox: mail that has been read
 SENT_DIR = "sent"  # inside an outbox: copies of what was posted (routers look only at outbox/*.md)
 TEMP_MARK = ".tmp-"
+FILE_MODE = 0o600  # every file tmms writes, whatever the umask
+DIR_MODE = 0o700  # every folder tmms makes, whatever the umask
+_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW
 _RENAME_NOREPLACE = 1
 _AT_FDCWD = -100
 
@@ -86,16 +90,14 @@ def write_new(
 
     ``companions`` as for ``move_no_clobber``.
     """
-    temp = os.path.join(directory, f".{name}{TEMP_MARK}{os.getpid()}-{os.urandom(4).hex()}")
+    temp = _temp_name(directory, name)
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        fd = _create_private(temp)
     except OSError as exc:
         raise StorageError(os.path.join(directory, name), exc.strerror or str(exc)) from None
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
             if durable:
                 os.fsync(fd)
         finally:
@@ -104,6 +106,32 @@ def write_new(
     except OSError as exc:
         _unlink_quietly(temp)
         raise StorageError(os.path.join(directory, name), exc.strerror or str(exc)) from None
+
+
+def _temp_name(directory: str, name: str) -> str:
+    return os.path.join(directory, f".{name}{TEMP_MARK}{os.getpid()}-{os.urandom(4).hex()}")
+
+
+def _create_private(path: str) -> int:
+    """Create a new file for writing, mode FILE_MODE whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+    except OSError:
+        os.close(fd)
+        _unlink_quietly(path)
+        raise
+    return fd
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data``: a short write (a nearly full disk) is continued or raises."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
 
 
 def _place(temp: str, directory: str, name: str, companions: tuple[str, ...]) -> str:
@@ -150,8 +178,7 @@ def _companion_taken(path: str, companions: tuple[str, ...]) -> bool:
 
 
 def _copy_across(src: str, directory: str, name: str, companions: tuple[str, ...]) -> str:
-    with open(src, "rb") as handle:
-        data = handle.read()
+    data, _ = read_regular(src)
     existing = os.path.join(directory, name)
     if _same_bytes(existing, data):  # an earlier copy landed before a crash
         os.unlink(src)
@@ -163,8 +190,7 @@ def _copy_across(src: str, directory: str, name: str, companions: tuple[str, ...
 
 def _same_bytes(path: str, data: bytes) -> bool:
     try:
-        with open(path, "rb") as handle:
-            return handle.read(len(data) + 1) == data
+        return read_regular(path, len(data))[0] == data
     except OSError:
         return False
 
@@ -249,11 +275,90 @@ def sweep_temp_files(directory: str, older_than: float = 36 * 3600) -> int:
 
 
 def ensure_dir(path: str) -> None:
-    """Create a folder and its parents if missing."""
+    """Create a folder and its missing parents, each private (DIR_MODE) whatever the umask.
+
+    Folders that exist already are left as they are (see ``tighten`` for folders tmms owns).
+    """
     try:
-        os.makedirs(path, exist_ok=True)
+        _make_private_dirs(os.path.abspath(path))
     except OSError as exc:
         raise StorageError(path, exc.strerror or str(exc)) from None
+
+
+def _make_private_dirs(path: str) -> None:
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    if parent != path:
+        _make_private_dirs(parent)
+    try:
+        os.mkdir(path, DIR_MODE)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+        return
+    os.chmod(path, DIR_MODE)
+
+
+def tighten(path: str) -> bool:
+    """Make an existing folder of ours private (DIR_MODE) if it is not; True when it was changed.
+
+    Only a real folder owned by this user is changed; anything else is left alone.
+    """
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) == DIR_MODE:
+            return False
+        os.chmod(path, DIR_MODE, follow_symlinks=False)
+    except (OSError, NotImplementedError):
+        return False
+    return True
+
+
+class NotRegularFile(OSError):
+    """A mail file that is not a regular file (a FIFO, socket, device, folder or symlink)."""
+
+
+def kind_of(mode: int) -> str:
+    """A file type in words, for reasons and reports."""
+    for test, word in ((stat.S_ISDIR, "a folder"), (stat.S_ISLNK, "a symlink"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return word
+    return "a regular file" if stat.S_ISREG(mode) else "not a regular file"
+
+
+def open_regular(path: str) -> tuple[int, os.stat_result]:
+    """Open a mail file for reading: never blocks, never follows a symlink, only a regular file.
+
+    The type is checked before the open (so a device or FIFO is never opened) and again on the
+    descriptor (so a file swapped in between is caught). Raises FileNotFoundError when the file
+    is gone, NotRegularFile for any other type, and OSError as the open gives it.
+    """
+    before = os.lstat(path)
+    if not stat.S_ISREG(before.st_mode):
+        raise NotRegularFile(errno.EINVAL, f"not a regular file ({kind_of(before.st_mode)})", path)
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegularFile(errno.EINVAL, "not a regular file (a symlink)", path) from None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (before.st_dev, before.st_ino):
+        os.close(fd)
+        raise NotRegularFile(errno.EINVAL, f"not a regular file ({kind_of(st.st_mode)})", path)
+    return fd, st
+
+
+def read_regular(path: str, limit: int = -1) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular mail file (at most ``limit`` when >= 0) and its status, as ``open_regular``."""
+    fd, st = open_regular(path)
+    try:
+        return _read_all(fd, limit), st
+    finally:
+        os.close(fd)
 
 
 def _read_lease(fd: int) -> bool | None:
@@ -282,7 +387,7 @@ def has_open_writer(path: str) -> bool | None:
     The lease is released at once, so no writer is ever held up by it.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+        fd, _ = open_regular(path)
     except OSError:
         return None
     try:
@@ -298,10 +403,10 @@ def read_when_closed(path: str, limit: int = -1) -> bytes | None:
     """The file's bytes (at most ``limit`` + 1), or None while some process has it open for writing.
 
     One open serves both: a read lease is taken, the bytes are read, the lease is dropped. Where
-    leases are not available the file is just read. FileNotFoundError when the file is gone;
-    other OSErrors pass through.
+    leases are not available the file is just read. FileNotFoundError when the file is gone,
+    NotRegularFile for anything but a regular file; other OSErrors pass through.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+    fd, _ = open_regular(path)
     try:
         leased = _read_lease(fd)
         if leased is False:
@@ -330,11 +435,11 @@ def _read_all(fd: int, most: int) -> bytes:
 def replace_contents(path: str, data: bytes, expect: Entry) -> bool:
     """Atomically swap an undelivered file's bytes, only if it is still the file we read."""
     directory, name = os.path.split(path)
-    temp = os.path.join(directory, f".{name}{TEMP_MARK}{os.getpid()}-{os.urandom(4).hex()}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    temp = _temp_name(directory, name)
+    fd = _create_private(temp)
     try:
         try:
-            os.write(fd, data)
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
