@@ -76,8 +76,11 @@ class Router:
     files that were open or unparseable, ``next_reread``/``retry_held`` for held messages.
     """
 
-    def __init__(self, config: Config, registry: Registry, refresh: Callable[[], Registry]) -> None:
+    def __init__(self, config: Config, registry: Registry, refresh: Callable[[], Registry], *,
+                 state_dir: str | None = None, ids_file: str | None = None) -> None:
         self.config = config
+        self._state_dir = state_dir  # the fallback dead-letter folder lives here
+        self._ids_file = ids_file  # ids of delivered messages are remembered here (None: in memory)
         self.registry = registry
         self._refresh = refresh
         self._refreshed_at = -math.inf  # when the last successful read of the panes started

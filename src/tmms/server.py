@@ -68,7 +68,8 @@ class Server:
         self._journal_failed = False
         self.notifier = Notifier(config.notify_concurrency, config.notify_timeout, self._notify_event)
         self.registry = Registry([])
-        self.router = Router(config, self.registry, self._read_registry)
+        self.router = Router(config, self.registry, self._read_registry, state_dir=state_dir(self.env),
+                             ids_file=os.path.join(state_dir(self.env), f"ids-{key}.log"))
         self._stop = False
         self._last_notified: dict[str, float] = {}
         self._unfinished: dict[str, tuple[str, float]] = {}  # inbox file still being written: (inbox, when)
@@ -236,7 +237,7 @@ class Server:
             log.debug("delivered %s: %s -> %s", os.path.basename(outcome.path), h.sender if h else "?",
                       outcome.recipient.name)
             self._journal("delivered", h, outcome.path, mailbox=outcome.recipient.name,
-                          claimed_from=outcome.extra.get("claimed_from"))
+                          claimed_from=outcome.extra.get("claimed_from"), original_id=outcome.extra.get("original_id"))
             if not self._delivered:
                 self._delivered_since = time.monotonic()
             self._delivered.append((outcome, outcome.recipient))
