@@ -146,28 +146,27 @@ def tmux_server(home: Path, tmp_path: Path) -> Iterator[TmuxServer]:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=10)
-        for pid in detached_servers():
+        socket_path = server.tmux("display-message", "-p", "#{socket_path}", check=False).strip()
+        for pid in detached_servers(socket_path):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        socket_path = server.tmux("display-message", "-p", "#{socket_path}", check=False).strip()
         server.tmux("kill-server", check=False)
         if socket_path.endswith(socket):  # tmux 3.3 leaves the socket file of a killed server behind
             Path(socket_path).unlink(missing_ok=True)
 
 
-def detached_servers() -> list[int]:
-    """Pids of tmms servers that this test's commands started (``tmms register``), from their locks.
+def detached_servers(socket_path: str) -> list[int]:
+    """Pids of tmms servers that this test's commands started (``tmms register``): the holder of the
+    lock of this test's own tmux server (the lock folder is shared; the lock is keyed by the socket)."""
+    from tmms.service import running
+    from tmms.tmux import Tmux
 
-    The lock folder lives under this test's own TMPDIR, so every pid found there is one we started.
-    """
-    from tmms import lock
-    from tmms.paths import runtime_dir
-
-    folder = Path(runtime_dir())
-    pids = [lock.running_pid(str(path)) for path in folder.glob("*.lock")] if folder.is_dir() else []
-    return [pid for pid in pids if pid]
+    if not socket_path:
+        return []
+    found = running(Tmux(socket_path=socket_path))
+    return [found.pid] if found else []
 
 
 def messages(folder: Path) -> list[Path]:

@@ -10,6 +10,7 @@ from typing import Any
 from .errors import ConfigError, FileExists, StorageError
 from .paths import data_dir, expand
 
+MAX_BYTES = 1024 * 1024
 DISCOVERY = ("~/.tmms.yml", "~/.tmms/config.yml", "~/.config/tmms/config.yml")
 DEFAULT_OUTPUT = "~/.config/tmms/config.yml"
 
@@ -93,14 +94,36 @@ def load(path: str | None = None, env: Mapping[str, str] | None = None) -> Confi
             return Config(dead_letter_dir=default_dead_letter(env))
     else:
         path = expand(path, env)
+    return parse(read_config(path), path, env)
+
+
+def read_config(path: str) -> bytes:
+    """The bytes of a config file (symlinks followed); never blocks on a FIFO, never reads a device."""
+    import stat
+
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(1024 * 1024)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ConfigError("config file not found", path) from None
     except OSError as exc:
         raise ConfigError(f"cannot read config: {exc.strerror}", path) from None
-    return parse(raw, path, env)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"cannot read config: it is {_kind(st.st_mode)}, not a file", path)
+        if st.st_size > MAX_BYTES:
+            raise ConfigError(f"config is larger than {MAX_BYTES // 1024} KiB", path)
+        return os.read(fd, MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", path) from None
+    finally:
+        os.close(fd)
+
+
+def _kind(mode: int) -> str:
+    from .store import kind_of
+
+    return kind_of(mode)
 
 
 def parse(raw: bytes, path: str, env: Mapping[str, str]) -> Config:
@@ -109,11 +132,16 @@ def parse(raw: bytes, path: str, env: Mapping[str, str]) -> Config:
 
     try:
         text = raw.decode("utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        # the pure-Python loader: deep nesting raises RecursionError where libyaml's overflows the C stack
+        data = yaml.load(text, Loader=yaml.SafeLoader)
     except UnicodeDecodeError:
         raise ConfigError("config is not UTF-8 text", path) from None
     except yaml.YAMLError as exc:
-        raise ConfigError("malformed YAML: " + " ".join(str(exc).split()), path) from None
+        raise ConfigError("malformed YAML: " + " ".join(str(exc).split())[:300], path) from None
+    except RecursionError:
+        raise ConfigError("malformed YAML: nested too deeply", path) from None
+    except ValueError as exc:  # such as an integer of more than 4,300 digits
+        raise ConfigError(f"malformed YAML: {str(exc)[:200]}", path) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -138,7 +166,7 @@ def parse(raw: bytes, path: str, env: Mapping[str, str]) -> Config:
 def _number(key: str, value: object, path: str) -> float | int:
     kind, minimum, inclusive = _NUMBERS[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{key} must be a number, not {value!r}", path)
+        raise ConfigError(f"{key} must be a number, not {_show(value)}", path)
     if kind is int and not float(value).is_integer():
         raise ConfigError(f"{key} must be a whole number, not {value!r}", path)
     ok = value >= minimum if inclusive else value > minimum
@@ -146,6 +174,15 @@ def _number(key: str, value: object, path: str) -> float | int:
         bound = f">= {minimum}" if inclusive else f"> {minimum}"
         raise ConfigError(f"{key} must be {bound}, not {value!r}", path)
     return int(value) if kind is int else float(value)
+
+
+def _show(value: object) -> str:
+    """A value for an error line: short scalars as written, anything else by its type (an alias
+    bomb's repr would never end)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    return f"a {type(value).__name__}"
 
 
 def default_dead_letter(env: Mapping[str, str] | None = None) -> str:
@@ -160,10 +197,13 @@ def template_text(env: Mapping[str, str] | None = None) -> str:
 
 def write_template(output: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """Write the default config to ``output``; create parents; refuse to overwrite."""
+    from . import store
+
     path = os.path.abspath(expand(output or DEFAULT_OUTPUT, env))
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        store.ensure_dir(os.path.dirname(path))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, store.FILE_MODE)
+        os.fchmod(fd, store.FILE_MODE)
     except FileExistsError:
         raise FileExists(path) from None
     except OSError as exc:

@@ -8,12 +8,15 @@ rotated to ``journal.jsonl.1`` (older ones shift up, ``keep`` are kept).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
+from . import store
 from .errors import StorageError
 from .paths import state_dir
 
@@ -98,8 +101,13 @@ class Journal:
             except FileNotFoundError:
                 pass
             self.close()
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        folder = os.path.dirname(self.path)
+        try:
+            store.ensure_dir(folder)
+        except StorageError as exc:
+            raise StorageError(self.path, exc.reason) from None
+        store.tighten(folder)  # tmms's state folder, made 0755 by versions before 0.4
+        self._fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         self._inode = os.fstat(self._fd).st_ino
         return self._fd
 
@@ -134,6 +142,32 @@ class Journal:
         self._inode = -1
 
 
+def open_private(path: str, flags: int) -> int:
+    """Open (or create) a file of tmms's own, 0600 whatever the umask, never through a symlink.
+
+    For the journal, the server log and the notify ledger: anything but a regular file at the name
+    (a symlink, FIFO, device) is refused with ``store.NotRegularFile`` before it is opened, and a
+    file of ours with a looser mode is made 0600.
+    """
+    try:
+        before: os.stat_result | None = os.lstat(path)
+    except FileNotFoundError:
+        before = None
+    if before is not None and not stat.S_ISREG(before.st_mode):
+        raise store.NotRegularFile(errno.EINVAL, f"not a regular file ({store.kind_of(before.st_mode)})", path)
+    fd = os.open(path, flags | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, store.FILE_MODE)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise store.NotRegularFile(errno.EINVAL, f"not a regular file ({store.kind_of(st.st_mode)})", path)
+        if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) != store.FILE_MODE:
+            os.fchmod(fd, store.FILE_MODE)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
 def record(journal_path: str, event: str, /, **fields: str | int | None) -> bool:
     """Append one record and close; False when it could not be written.
 
@@ -156,9 +190,10 @@ def read(path: str, keep: int = KEEP) -> Iterator[dict[str, str]]:
 
     for candidate in [f"{path}.{i}" for i in range(keep, 0, -1)] + [path]:
         try:
-            handle = open(candidate, encoding="utf-8", errors="replace")
+            fd, _ = store.open_regular(candidate)  # a FIFO at the name must not hang 'tmms status'
         except OSError:
             continue
+        handle = os.fdopen(fd, encoding="utf-8", errors="replace")
         with handle:
             for line in handle:
                 try:

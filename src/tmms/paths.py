@@ -63,10 +63,10 @@ def state_dir(env: Mapping[str, str] | None = None) -> str:
     return os.path.join(_xdg(os.environ if env is None else env, "XDG_STATE_HOME", ".local/state"), "tmms")
 
 
-def runtime_dir(env: Mapping[str, str] | None = None) -> str:
-    """Where locks live: ``$XDG_RUNTIME_DIR/tmms`` or ``/tmp/tmms-$UID``."""
-    env = os.environ if env is None else env
-    base = env.get("XDG_RUNTIME_DIR")
-    if base and os.path.isabs(base):
-        return os.path.join(base, "tmms")
-    return os.path.join(env.get("TMPDIR") or "/tmp", f"tmms-{os.getuid()}")
+def runtime_dir() -> str:
+    """Where locks live: ``/tmp/tmms-$UID``, whatever the environment says.
+
+    Every way of starting tmms must find the same lock, so no variable ($XDG_RUNTIME_DIR, $TMPDIR)
+    may move it; ``lock.check_runtime_dir`` refuses it unless it is ours, private and no symlink.
+    """
+    return f"/tmp/tmms-{os.getuid()}"

@@ -6,13 +6,14 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from . import store
-from .errors import BadName, NameTaken
+from .errors import BadName, NameTaken, UsageError
 from .paths import data_dir, expand
-from .registry import is_enabled, missing_options
+from .privacy import tighten_mailboxes
+from .registry import Registry, is_enabled, missing_options
 from .tmux import OPTION_NAMES, PaneRecord, Tmux
 
 _NAME = re.compile(r"\w[\w.+-]*")
@@ -38,6 +39,10 @@ class Registration:
     reply_to: str
     groups: tuple[str, ...]
     created: tuple[str, ...]
+
+
+class FolderClash(UsageError):
+    """A registration whose folders would make mail loop: refused (exit 2)."""
 
 
 def check_name(name: str) -> str:
@@ -70,19 +75,25 @@ def register(
     groups: Sequence[str] | None = None,
     inbox: str | None = None,
     outbox: str | None = None,
+    dead_letter_dirs: Sequence[str] = (),
 ) -> Registration:
-    """Set every ``@tmms_*`` option on the pane and create its folders; refuse a name in use."""
+    """Set every ``@tmms_*`` option on the pane and create its folders; refuse a name in use, and
+    folders that would make mail loop (see ``check_folders``)."""
     check_name(name)
     pane = resolve_pane(tmux, target)
-    holder = holder_of(tmux.list_panes(), name, pane.pane_id)
+    panes = tmux.list_panes()
+    holder = holder_of(panes, name, pane.pane_id)
     if holder is not None:
         raise NameTaken(name, holder.pane_id, holder.location)
     root = os.path.join(data_dir(tmux.env), "mail", name)
     inbox_dir = os.path.abspath(expand(inbox, tmux.env)) if inbox else os.path.join(root, "inbox")
     outbox_dir = os.path.abspath(expand(outbox, tmux.env)) if outbox else os.path.join(root, "outbox")
+    others = Registry.from_panes([p for p in panes if p.pane_id != pane.pane_id], tmux.env)
+    check_folders(inbox_dir, outbox_dir, others, dead_letter_dirs)
     created = tuple(d for d in (inbox_dir, outbox_dir) if not os.path.isdir(d))
     for directory in (inbox_dir, outbox_dir):
         store.ensure_dir(directory)
+    tighten_mailboxes((inbox_dir, outbox_dir), tmux.env)
     notify_cmd = notify if notify is not None else (pane.option("notify_cmd") or default_notify())
     options = {
         "@tmms_enabled": "true",
@@ -102,6 +113,42 @@ def register(
         notify_cmd=notify_cmd, reply_to=options.get("@tmms_reply_to", pane.option("reply_to")),
         groups=tuple(g.lstrip("@") for g in kept_groups), created=created,
     )
+
+
+def same_folder(a: str, b: str) -> bool:
+    """Whether two paths name one folder: by device and inode when both exist (symlinks, ``..``,
+    bind mounts), else by their real paths."""
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def check_folders(inbox: str, outbox: str, others: Registry, dead_letter_dirs: Iterable[str] = ()) -> None:
+    """FolderClash when mail would loop or be forged: an inbox that is an outbox (its own or another
+    pane's, or an outbox's ``sent``), an outbox that is an inbox (or an inbox's ``read``), or either
+    being a dead-letter folder."""
+    if same_folder(inbox, outbox):
+        raise FolderClash(f"the inbox and the outbox are one folder ({inbox}): every message would be routed "
+                          "again and again; give two folders")
+    for box in others.mailboxes:
+        for mine, kind, theirs, their_kind in (
+                (outbox, "outbox", box.inbox, "inbox"),
+                (outbox, "outbox", os.path.join(box.inbox, store.READ_DIR), "read folder"),
+                (inbox, "inbox", box.outbox, "outbox"),
+                (inbox, "inbox", os.path.join(box.outbox, store.SENT_DIR), "sent folder")):
+            if same_folder(mine, theirs):
+                raise FolderClash(f"the {kind} {mine} is the {their_kind} of '{box.name}' (pane {box.pane_id}): "
+                                  "mail would loop between them; give another folder")
+    if same_folder(outbox, os.path.join(inbox, store.READ_DIR)):
+        raise FolderClash(f"the outbox {outbox} is the inbox's read folder: read mail would be sent again")
+    if same_folder(inbox, os.path.join(outbox, store.SENT_DIR)):
+        raise FolderClash(f"the inbox {inbox} is the outbox's sent folder: every post would arrive as new mail")
+    for dead in dead_letter_dirs:
+        for mine, kind in ((inbox, "inbox"), (outbox, "outbox")):
+            if same_folder(mine, dead):
+                raise FolderClash(f"the {kind} {mine} is the dead-letter folder: give another folder")
 
 
 def unregister(tmux: Tmux, target: str | None = None) -> tuple[str, str]:

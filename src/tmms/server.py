@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import signal
 import time
@@ -11,25 +10,26 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from . import store
+from .arrivals import Arrivals
 from .config import Config
 from .errors import StorageError, TmuxServerNotRunning
 from .journal import Journal
 from .journal import default_path as journal_path
-from .ledger import NotifyLedger, identity, identity_of
-from .lock import ServerLock, lock_path
+from .ledger import NotifyLedger
+from .lock import ServerLock, ledger_key
 from .message import Headers
-from .notify import Job, Notifier, build_job
-from .paths import runtime_dir, state_dir
-from .registry import Mailbox, Registry
-from .router import RECHECK_INTERVAL, Outcome, Router, Status
+from .notices import Notices
+from .notify import Job
+from .paths import state_dir
+from .registry import Registry
+from .router import Outcome, Router, Status
+from .served import ServedOutboxes
 from .tmux import Tmux
 from .watch import Batch, Watcher
 
 log = logging.getLogger("tmms.server")
 REGISTRY_REFRESH = 1.0
-LOG_EACH = 20  # a burst of more deliveries is logged as one line
-NOTIFY_DELAY = 0.5  # longest a delivered message's notify command waits for the routing of a burst
-NOTIFY_BATCH = 1000  # ... or this many deliveries, whichever comes first (memory stays bounded)
+_LEFT_OUTBOX = frozenset({Status.DELIVERED, Status.DEAD, Status.GONE})
 
 
 @dataclass
@@ -61,20 +61,25 @@ class Server:
         self.on_notify = on_notify
         self.watcher = watcher or Watcher()
         self.counters = Counters()
-        self.lock = ServerLock(lock_path(runtime_dir(self.env), tmux.socket_path))
-        key = os.path.basename(self.lock.path).removeprefix("server-").removesuffix(".lock")
-        self.ledger = NotifyLedger(os.path.join(state_dir(self.env), f"notified-{key}.log"))
+        self.lock = ServerLock(tmux.socket_path)  # keyed by the socket's inode, in /tmp/tmms-$UID
+        key = ledger_key(tmux.socket_path)
+        self.ledger = NotifyLedger(os.path.join(state_dir(self.env), f"notified-{key}.log"),
+                                   on_error=lambda exc: self._report("ledger", f"cannot write the notify ledger "
+                                                                     f"{self.ledger.path}: {exc}; a restart may "
+                                                                     "run some notify commands again"))
         self.journal = Journal(journal_path(self.env))
         self._journal_failed = False
-        self.notifier = Notifier(config.notify_concurrency, config.notify_timeout, self._notify_event)
+        self._reported: set[tuple[str, str]] = set()  # (subject, line) logged once
+        self.notices = Notices(config, self.env, tmux, self.ledger, self._journal, self._report, self._notified)
+        self.notifier = self.notices.notifier
+        self.outboxes = ServedOutboxes(os.path.join(state_dir(self.env), f"outboxes-{key}.json"))
+        self.arrivals = Arrivals(self.watcher)
+        self.degraded: str | None = None  # why some folder gets no file events, once the log has said so
         self.registry = Registry([])
         self.router = Router(config, self.registry, self._read_registry, state_dir=state_dir(self.env),
                              ids_file=os.path.join(state_dir(self.env), f"ids-{key}.log"))
+        self.router.arrivals = self.arrivals
         self._stop = False
-        self._last_notified: dict[str, float] = {}
-        self._unfinished: dict[str, tuple[str, float]] = {}  # inbox file still being written: (inbox, when)
-        self._delivered: list[tuple[Outcome, Mailbox]] = []  # to notify once routing pauses
-        self._delivered_since = 0.0
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -93,6 +98,10 @@ class Server:
         """Serve until ``request_stop``; raise AlreadyRunning or tmux errors at start."""
         self.lock.acquire()
         try:
+            self.lock.publish(config=self.config.source and os.path.abspath(self.config.source),
+                              dead_letter_dir=self.config.dead_letter_dir,
+                              journal=self.journal.path,
+                              watch=self.watch_mode())
             self._serve()
         finally:
             self.notifier.stop()
@@ -105,19 +114,30 @@ class Server:
     def _serve(self) -> None:
         self.registry = self.router.refresh_registry()
         self._warn_dead_letter()
-        self.ledger.open()
+        try:
+            self.ledger.open()
+        except (OSError, StorageError) as exc:
+            log.error("cannot open the notify ledger %s: %s; notify commands are recorded in memory only",
+                      self.ledger.path, exc)
+        self.outboxes.load()
+        self._take_up_outboxes()
+        self.notices.registry = self.registry
         self.notifier.start()
-        log.info(
-            "serving %d mailbox(es) on %s; %s, full scan every %gs",
-            len(self.registry.mailboxes), self.tmux.socket_path,
-            "file events" if self.watcher.available else "polling only (no inotify)",
-            self.config.polling_interval,
-        )
         self._sync_watches()
+        log.info("serving %d mailbox(es) on %s; %s, full scan every %gs", len(self.registry.mailboxes),
+                 self.tmux.socket_path, self.watch_mode(), self.config.polling_interval)
         self._full_scan()
         self._adopt_registry()
-        self._notify_delivered()
+        self.notices.flush()
         self._loop()
+
+    def watch_mode(self) -> str:
+        """How new files are found: by file events, or (some folders, or all) by the periodic scan only."""
+        reason = self.watcher.degraded
+        if not self.watcher.available:
+            return f"polling only ({reason})"
+        return f"file events, but {reason}; those are scanned every {self.config.polling_interval:g}s" if reason \
+            else "file events"
 
     def _loop(self) -> None:
         """Wait for file events, the periodic re-read and scan, and files due for another look."""
@@ -126,11 +146,11 @@ class Server:
         next_refresh = now + REGISTRY_REFRESH
         while not self._stop:
             wake = min(next_scan, next_refresh, self.router.next_reread(), self._next_recheck())
-            batch = self.watcher.wait(wake - time.monotonic())
+            batch = self._next_batch(wake - time.monotonic())
             if self._stop:
                 break
             self._handle(batch)
-            self._notify_delivered()  # before the re-read of the panes below, which takes a few ms
+            self.notices.flush()  # before the re-read of the panes below, which takes a few ms
             now = time.monotonic()
             if now >= next_refresh or now >= self.router.next_reread():
                 next_refresh = now + REGISTRY_REFRESH
@@ -141,8 +161,16 @@ class Server:
             if now >= next_scan:
                 next_scan = now + self.config.polling_interval
                 self._full_scan()
-            self._notify_delivered()
+            self.notices.flush()
             self._adopt_registry()
+
+    def _next_batch(self, timeout: float) -> Batch:
+        """Events read while a file was checked come first; else wait for new ones."""
+        if self.arrivals.backlog:
+            return self.arrivals.backlog.pop(0)
+        batch = self.watcher.wait(timeout)
+        self.arrivals.note(batch)
+        return batch
 
     # -- registry and watches ---------------------------------------------------------------
 
@@ -151,6 +179,7 @@ class Server:
         return Registry.from_panes(self.tmux.list_panes(), self.env)
 
     def _refresh(self) -> None:
+        self.lock.follow()  # a new tmux server on our socket path: serve it (or stop if one serves it)
         try:
             self.router.refresh_registry()
         except TmuxServerNotRunning:
@@ -168,19 +197,74 @@ class Server:
             if fresh.signature() == old.signature():
                 continue
             log.info("panes changed: serving %d mailbox(es)", len(fresh.mailboxes))
+            self.notices.registry = fresh
+            orphaned = self._take_up_outboxes()
             self._sync_watches()
             for outbox in set(fresh.outboxes()) - set(old.outboxes()):
                 self._route_outbox(outbox)
-            self._scan_inboxes({b.inbox for b in fresh.mailboxes} - {b.inbox for b in old.mailboxes})
+            for outbox in orphaned:
+                log.info("%s: no pane owns this outbox any more; draining it as from %s", outbox,
+                         ", ".join(self.router.former_owners.get(outbox, ())) or "?")
+                self._route_outbox(outbox)
+            self.notices.scan({b.inbox for b in fresh.mailboxes} - {b.inbox for b in old.mailboxes})
+
+    def _take_up_outboxes(self) -> list[str]:
+        """Record the outboxes now served; return those whose panes have just closed (to drain)."""
+        try:
+            orphaned = self.outboxes.update(self.registry)
+        except (OSError, StorageError) as exc:
+            self._report("outboxes", f"cannot save the served outboxes in {self.outboxes.path}: {exc}")
+            orphaned = []
+        self.router.former_owners = self.outboxes.former
+        return orphaned
+
+    def _forget_former(self, outbox: str) -> None:
+        """Stop draining a former outbox once a pass has found it empty."""
+        try:
+            if store.message_names(outbox, 1):
+                return
+        except OSError:
+            pass  # gone, or no folder: nothing can be routed out of it
+        try:
+            self.outboxes.forget(outbox)
+        except (OSError, StorageError) as exc:
+            self._report("outboxes", f"cannot save the served outboxes in {self.outboxes.path}: {exc}")
+        self.router.former_owners = self.outboxes.former
+        self.arrivals.forget_folder(outbox)
+        log.info("%s: drained (no pane owns it)", outbox)
 
     def _sync_watches(self) -> None:
-        wanted = set(self.registry.outboxes()) | {b.inbox for b in self.registry.mailboxes}
+        outboxes = set(self.registry.outboxes()) | set(self.router.former_owners)
+        self.arrivals.folders = outboxes
+        wanted = outboxes | {b.inbox for b in self.registry.mailboxes}
         for directory in self.watcher.watched() - wanted:
+            self.watcher.unwatch(directory)
+            self.arrivals.forget_folder(directory)
+        for directory in self.watcher.refused() - wanted:
             self.watcher.unwatch(directory)
         for directory in wanted:
             if os.path.isdir(directory):
                 self.watcher.watch(directory)
                 store.sweep_temp_files(directory)
+        self._say_if_degraded()
+
+    def _say_if_degraded(self) -> None:
+        """Log once (a WARNING) when some folder cannot get file events, and once when all do again."""
+        reason = self.watcher.degraded
+        if reason == self.degraded or (reason is not None and self.degraded is not None and
+                                       reason.split(":", 1)[-1] == self.degraded.split(":", 1)[-1]):
+            self.degraded = reason
+            return
+        if reason is not None:
+            log.warning("file events are not available: %s; new mail in such folders is found by the full "
+                        "scan every %gs (polling_interval)", reason, self.config.polling_interval)
+        else:
+            log.info("file events are available again for every folder")
+        self.degraded = reason
+        try:
+            self.lock.update(watch=self.watch_mode())
+        except (OSError, StorageError) as exc:
+            self._report("runinfo", f"cannot update the run info: {exc}")
 
     # -- routing ------------------------------------------------------------------------------
 
@@ -188,18 +272,17 @@ class Server:
         if batch.overflow:
             self._full_scan()
             return
-        outboxes = self.registry.by_outbox
         inboxes = self.registry.by_inbox
         for path in batch.paths:
             directory, name = os.path.split(path)
             if name.startswith(".") or not name.endswith(store.SUFFIX):
                 continue
-            if directory in outboxes:
+            if self.router.serves(directory):
                 self._record(self.router.route_path(path))
             if directory in inboxes:
-                self._notify_file(path, directory)
+                self._guarded(path, self.notices.file, path, directory)
         for directory in batch.rescan:
-            if directory in outboxes:
+            if self.router.serves(directory):
                 self._route_outbox(directory)
         if batch.rescan:
             self._sync_watches()
@@ -208,28 +291,40 @@ class Server:
         self._sync_watches()
         for outbox in self.registry.outboxes():
             self._route_outbox(outbox)
+        for outbox in list(self.router.former_owners):
+            self._route_outbox(outbox)
+            self._forget_former(outbox)
         self._scan_inboxes({b.inbox for b in self.registry.mailboxes}, complete=True)
 
     def _route_outbox(self, outbox: str) -> None:
-        self._record_all(self.router.route_outbox(outbox))
+        try:
+            self._record_all(self.router.route_outbox(outbox))
+        except OSError as exc:  # an outbox that is no folder, or not ours to read
+            self._report(outbox, f"cannot list outbox {outbox}: {exc.strerror or exc}")
+        self.arrivals.prune(outbox)
+
+    def _scan_inboxes(self, inboxes: set[str], *, complete: bool = False) -> None:
+        self._guarded("inboxes", self.notices.scan, inboxes, complete=complete)
 
     def _record_all(self, outcomes: Iterable[Outcome]) -> None:
         for outcome in outcomes:
             self._record(outcome)
 
     def _next_recheck(self) -> float:
-        unfinished = min((at for _inbox, at in self._unfinished.values()), default=math.inf)
-        return min(self.router.next_recheck(), unfinished)
+        return min(self.router.next_recheck(), self.notices.next_recheck())
 
     def _recheck(self, now: float) -> None:
         """Look again at outbox files that were not ready and inbox files that were being written."""
         self._record_all(self.router.recheck())
-        for path, (inbox, at) in list(self._unfinished.items()):
-            if at <= now:
-                del self._unfinished[path]
-                self._notify_file(path, inbox)
+        self._guarded("inboxes", self.notices.recheck, now)
 
     def _record(self, outcome: Outcome) -> None:
+        """Log, journal and notify one outcome; an error here never stops the server."""
+        if outcome.status in _LEFT_OUTBOX:
+            self.arrivals.forget(outcome.source)
+        self._guarded(outcome.source, self._take, outcome)
+
+    def _take(self, outcome: Outcome) -> None:
         if outcome.status is Status.DELIVERED and outcome.recipient is not None:
             self._adopt_registry()  # the router may have read a new pane for this very message
             self.counters.delivered += 1
@@ -238,98 +333,40 @@ class Server:
                       outcome.recipient.name)
             self._journal("delivered", h, outcome.path, mailbox=outcome.recipient.name,
                           claimed_from=outcome.extra.get("claimed_from"), original_id=outcome.extra.get("original_id"))
-            if not self._delivered:
-                self._delivered_since = time.monotonic()
-            self._delivered.append((outcome, outcome.recipient))
-            if len(self._delivered) >= NOTIFY_BATCH or time.monotonic() - self._delivered_since >= NOTIFY_DELAY:
-                self._notify_delivered()
+            self.notices.delivered(outcome, outcome.recipient)
         elif outcome.status is Status.DEAD:
             self.counters.dead += 1
             log.warning("dead letter %s: %s", os.path.basename(outcome.path), outcome.reason)
             self._journal("dead-lettered", outcome.headers, outcome.path, reason=outcome.reason,
                           source=outcome.source)
         elif outcome.status is Status.FAILED:
-            log.error("%s: %s (will retry)", outcome.source, outcome.reason)
+            self._report(outcome.source, f"{outcome.source}: {outcome.reason} (will retry)", logging.ERROR)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
 
-    # -- notification -------------------------------------------------------------------------
+    def _guarded(self, subject: str, func: Callable[..., object], *args: object, **kwargs: object) -> None:
+        """Run one file's (or folder's) work; an error is logged once and everything else goes on."""
+        try:
+            func(*args, **kwargs)
+        except TmuxServerNotRunning:
+            raise
+        except Exception as exc:
+            self._report(subject, f"{subject}: {type(exc).__name__}: {exc} (skipped)", logging.ERROR)
 
-    def _scan_inboxes(self, inboxes: set[str], *, complete: bool = False) -> None:
-        """Notify what is new in ``inboxes``; a scan of every inbox also forgets removed messages."""
-        present: set[str] = set()
-        for inbox in inboxes:
-            for entry in store.messages(inbox):
-                present.update(self._notify_file(entry.path, inbox, identity(entry.inode, entry.mtime_ns)))
-        if complete:
-            self.ledger.forget_missing(inboxes, present)
-        for key in [k for k in self._last_notified if k not in present]:
-            if os.path.dirname(NotifyLedger.path_of(key)) in inboxes:
-                del self._last_notified[key]
-
-    def _notify_delivered(self) -> None:
-        """Notify what was just delivered. Routing a burst comes first: its notify commands start
-        when the burst is routed (or after NOTIFY_DELAY), not one by one in between."""
-        delivered, self._delivered = self._delivered, []
-        if len(delivered) > LOG_EACH:
-            log.info("delivered %d messages in %.3fs (the journal lists each)", len(delivered),
-                     time.monotonic() - self._delivered_since)
-        for outcome, recipient in delivered:
-            if len(delivered) <= LOG_EACH:
-                log.info("delivered %s to %s", os.path.basename(outcome.path), recipient.name)
-            self._notify_file(outcome.path, recipient.inbox, headers=outcome.headers)
-
-    def _notify_file(self, path: str, inbox: str, file_identity: str | None = None,
-                     headers: Headers | None = None) -> list[str]:
-        """Notify every mailbox of ``inbox`` about one file (once each); return the file's keys.
-
-        ``headers``: the router's, for a file it has just moved in whole (not read again).
-        """
-        file_identity = file_identity or identity_of(path)
-        if file_identity is None:
-            return []
-        keys = []
-        for box in self.registry.by_inbox.get(inbox, ()):
-            key = NotifyLedger.key(path, box.name, file_identity)
-            keys.append(key)
-            if box.notify_cmd.strip():
-                self._notify(box, path, key, headers)
-        return keys
-
-    def _notify(self, box: Mailbox, path: str, key: str, headers: Headers | None) -> None:
-        repeat = self.config.notify_repeat_interval
-        last = self._last_notified.get(key)
-        if key in self.ledger and not (repeat and (last is None or time.monotonic() - last >= repeat)):
+    def _report(self, subject: str, line: str, level: int = logging.WARNING) -> None:
+        """Log ``line`` once per subject and wording (a file that fails each scan is not logged each time)."""
+        if (subject, line) in self._reported:
             return
-        values = _values(path, headers) if headers is not None else _values_of(path)
-        if values is None:
-            return
-        if not values:  # still being written in place: notified once it is closed
-            self._unfinished[path] = (box.inbox, time.monotonic() + RECHECK_INTERVAL)
-            return
-        if repeat:
-            self._last_notified[key] = time.monotonic()
-        extra = self.tmux.notify_env(box.pane)
-        self.notifier.submit(build_job(key, box.notify_cmd, values, self.env, extra, label=box.name))
-        self.ledger.add(key)
+        if len(self._reported) > 10_000:
+            self._reported.clear()
+        self._reported.add((subject, line))
+        log.log(level, "%s", line)
 
-    def _notify_event(self, event: str, job: Job, info: Mapping[str, object]) -> None:
-        if self.on_notify is not None:
-            self.on_notify(event, job, info)
-        path = job.env.get("TMMS_FILEPATH", "")
+    def _notified(self, event: str, job: Job, info: Mapping[str, object]) -> None:
         if event == "started":
             self.counters.notified += 1
-            log.info("notify %s: started pid %s for %s", job.label, info.get("pid"), path)
-            self._journal_notify("notified", job, pid=str(info.get("pid")))
-        elif event == "timeout":
-            log.warning("notify %s: killed after %gs timeout", job.label, self.config.notify_timeout)
-            self._journal_notify("notify-timeout", job, reason=f"killed after {self.config.notify_timeout:g}s")
-        elif event == "finished" and info.get("returncode"):
-            log.warning("notify %s: exited %s", job.label, info.get("returncode"))
-            self._journal_notify("notify-failed", job, reason=f"exit code {info.get('returncode')}")
-        elif event == "error":
-            log.error("notify %s: cannot start: %s", job.label, info.get("error"))
-            self._journal_notify("notify-failed", job, reason=f"cannot start: {info.get('error')}")
+        if self.on_notify is not None:
+            self.on_notify(event, job, info)
 
     # -- journal ------------------------------------------------------------------------------
 
@@ -345,39 +382,11 @@ class Server:
                 log.warning("cannot write the journal (status will miss events): %s", exc)
             self._journal_failed = True
 
-    def _journal_notify(self, event: str, job: Job, **fields: str) -> None:
-        self._journal(event, None, job.env.get("TMMS_FILEPATH", ""), id=job.env.get("TMMS_ID"),
-                      mailbox=job.label, **fields)
-
     def _warn_dead_letter(self) -> None:
-        count = sum(1 for _ in store.messages(self.config.dead_letter_dir))
+        try:
+            count = sum(1 for _ in store.messages(self.config.dead_letter_dir))
+        except OSError as exc:
+            log.warning("cannot list dead letter %s: %s", self.config.dead_letter_dir, exc.strerror or exc)
+            return
         if count:
             log.warning("dead letter holds %d message(s) in %s", count, self.config.dead_letter_dir)
-
-
-def _values_of(path: str) -> dict[str, str] | None:
-    """The template variables of an inbox file; {} while a writer has it open, None when it is gone."""
-    from .errors import MessageError
-    from .message import read_headers
-
-    try:
-        raw = store.read_when_closed(path, 1024 * 1024)
-    except OSError:
-        return None
-    if raw is None:
-        return {}
-    try:
-        return _values(path, read_headers(raw.decode("utf-8", "replace")))
-    except MessageError:
-        return {"filepath": path}
-
-
-def _values(path: str, h: Headers) -> dict[str, str]:
-    return {
-        "filepath": path,
-        "tmms_id": h.message_id,
-        "tmms_from": h.sender,
-        "tmms_to": ",".join(h.recipients),
-        "tmms_subject": h.subject,
-        "tmms_thread_id": h.thread_id,
-    }

@@ -7,24 +7,57 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from .errors import ServerStartFailed
-from .lock import lock_path, running_pid
+from .errors import ServerStartFailed, StorageError, TmuxServerNotRunning
+from .lock import check_runtime_dir, running_pid, serves, socket_key
 from .paths import runtime_dir, state_dir
+from .runinfo import RunInfo, read
 from .tmux import Tmux
 
 START_TIMEOUT = 10.0
 
 
+@dataclass(frozen=True)
+class Running:
+    """The tmms server of a tmux server: its pid, and what it published (None while it starts)."""
+
+    pid: int
+    info: RunInfo | None
+
+
+def running(tmux: Tmux, folder: str | None = None) -> Running | None:
+    """The tmms server serving this tmux server, or None when none runs (or no tmux server does).
+
+    UnsafeRuntimeDir when the runtime folder is not private to this user: nothing in it is trusted.
+    """
+    try:
+        key = socket_key(tmux.socket_path)
+    except TmuxServerNotRunning:
+        return None
+    folder = check_runtime_dir(folder or runtime_dir(), create=False)
+    if folder is None:
+        return None
+    pid = running_pid(os.path.join(folder, key.name + ".lock"))
+    if pid is None:
+        return None
+    info = read(os.path.join(folder, key.name + ".json"))
+    if info is not None and info.pid != pid:
+        info = None  # left by an earlier holder
+    if info is not None and not serves(info, key):
+        return None  # it serves a tmux server that is gone (its socket's inode was reused) and stops soon
+    return Running(pid, info)
+
+
 def server_pid(tmux: Tmux) -> int | None:
     """The pid of the tmms server serving this tmux server, or None when none runs."""
-    return running_pid(lock_path(runtime_dir(tmux.env), tmux.socket_path))
+    found = running(tmux)
+    return found.pid if found else None
 
 
 def log_path(tmux: Tmux) -> str:
-    """Where a detached server writes its log."""
-    name = os.path.basename(lock_path(runtime_dir(tmux.env), tmux.socket_path)).removesuffix(".lock")
-    return os.path.join(state_dir(tmux.env), f"{name}.log")
+    """Where a detached server writes its log: named after the same key as its lock."""
+    return os.path.join(state_dir(tmux.env), socket_key(tmux.socket_path).name + ".log")
 
 
 def start_detached(tmux: Tmux, config: str | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -39,12 +72,14 @@ def start_detached(tmux: Tmux, config: str | None = None, env: Mapping[str, str]
     if config:
         argv += ["-c", config]
     log = log_path(tmux)
-    os.makedirs(os.path.dirname(log), exist_ok=True)
     child_env = dict(tmux.env if env is None else env)
     child_env.pop("TMUX_PANE", None)
-    with open(log, "ab") as handle:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
+    fd = open_log(log)
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fd, stderr=subprocess.STDOUT,
                                 env=child_env, start_new_session=True, close_fds=True)
+    finally:
+        os.close(fd)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         pid = server_pid(tmux)
@@ -54,6 +89,19 @@ def start_detached(tmux: Tmux, config: str | None = None, env: Mapping[str, str]
             raise ServerStartFailed(f"it exited with code {proc.returncode}: {_last_line(log)} (log: {log})")
         time.sleep(0.02)
     raise ServerStartFailed(f"it did not take its lock within {START_TIMEOUT:g}s (pid {proc.pid}, log: {log})")
+
+
+def open_log(path: str) -> int:
+    """Open a server log for appending: its folder private, the file 0600, never through a symlink."""
+    from . import store
+    from .journal import open_private
+
+    store.ensure_dir(os.path.dirname(path))
+    store.tighten(os.path.dirname(path))
+    try:
+        return open_private(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    except OSError as exc:
+        raise StorageError(path, exc.strerror or str(exc)) from None
 
 
 def _last_line(path: str) -> str:

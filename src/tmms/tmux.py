@@ -75,6 +75,8 @@ class Tmux:
             return ["-S", self.socket_path_arg]
         if self.socket_name:
             return ["-L", self.socket_name]
+        if self.env.get("TMUX", ""):
+            return ["-S", self.socket_path]  # tmux itself cuts $TMUX at its first comma
         return []
 
     @property
@@ -88,7 +90,7 @@ class Tmux:
             return os.path.join(base, self.socket_name)
         tmux_var = self.env.get("TMUX", "")
         if tmux_var:
-            return tmux_var.split(",", 1)[0]
+            return socket_of(tmux_var)
         return os.path.join(base, "default")
 
     def run(self, args: Sequence[str], check: bool = True) -> str:
@@ -153,6 +155,12 @@ class Tmux:
             "TMUX": f"{self.socket_path},{pane.server_pid},0",
             "TMUX_PANE": pane.pane_id,
         }
+
+
+def socket_of(tmux_var: str) -> str:
+    """The socket path in ``$TMUX`` (``socket_path,server_pid,session``), split from the right:
+    a socket path may itself contain commas."""
+    return tmux_var.rsplit(",", 2)[0]
 
 
 def run_captured(argv: Sequence[str], env: Mapping[str, str]) -> tuple[int, bytes, bytes]:
