@@ -8,6 +8,7 @@ expanded or run.
 from __future__ import annotations
 
 import os
+import stat
 
 from . import mailbox, store
 from .tmux import Tmux
@@ -34,9 +35,13 @@ def alert_text(sender: str, subject: str) -> str:
 
 
 def alert(tmux: Tmux, path: str, pane_id: str) -> int:
-    """Show the message in the pane's status line and set ``@tmms_unread``; the unread count."""
+    """Show the message in the pane's status line and set ``@tmms_unread``; the unread count.
+
+    The file is read as every reader reads mail (never blocking, regular files only); only
+    regular files count as unread mail.
+    """
     letter = mailbox.load(path, "inbox")
-    unread = sum(1 for _ in store.messages(os.path.dirname(path)))
+    unread = sum(1 for entry in store.messages(os.path.dirname(path)) if stat.S_ISREG(entry.mode))
     tmux.run([
         "set-option", "-p", "-t", pane_id, "@tmms_unread", str(unread), ";",
         "display-message", "-t", pane_id, alert_text(letter.headers.sender, letter.headers.subject),

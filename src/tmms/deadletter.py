@@ -38,19 +38,31 @@ class DeadLetter:
 
 def _load(letter: Letter) -> DeadLetter:
     try:
-        dead_at = os.stat(letter.path + REASON_SUFFIX).st_mtime
+        dead_at = os.lstat(letter.path + REASON_SUFFIX).st_mtime
     except OSError:
         dead_at = letter.mtime
     return DeadLetter(letter, _reason(letter.path), dead_at)
 
 
+REASON_BYTES = 4 * 1024 * 1024  # more than any reason the router writes (its header values are bounded)
+
+
 def _reason(path: str) -> dict[str, Any]:
+    """The flat facts of a ``.reason.json``: string, number and boolean values only.
+
+    It is read like a mail file (never blocking, regular files only, bounded); anything else,
+    or a file that cannot be read, gives no facts.
+    """
     try:
-        with open(path + REASON_SUFFIX, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
+        raw, _ = store.read_regular(path + REASON_SUFFIX, REASON_BYTES + 1)
+        if len(raw) > REASON_BYTES:
+            return {}
+        data = json.loads(raw.decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
         return {}
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str | int | float | bool) or v is None}
 
 
 def listing(dead_dir: str) -> list[DeadLetter]:

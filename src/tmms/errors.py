@@ -141,9 +141,9 @@ class MessageNotFound(TmmsError):
 class AmbiguousMessage(TmmsError):
     """An id prefix matches more than one message."""
 
-    def __init__(self, ref: str, matches: list[str]) -> None:
+    def __init__(self, ref: str, matches: list[str], hint: str = "give more of the id") -> None:
         shown = ", ".join(matches[:8]) + (f" and {len(matches) - 8} more" if len(matches) > 8 else "")
-        super().__init__(f"'{ref}' matches {len(matches)} messages: {shown}; give more of the id")
+        super().__init__(f"'{ref}' matches {len(matches)} messages: {shown}; {hint}")
         self.ref = ref
         self.matches = matches
 

@@ -2,6 +2,11 @@
 
 Keys that do not start with ``tmms_`` are never re-serialized: the author's text, order and
 comments survive a merge byte for byte.
+
+Front matter may be hostile, so it is bounded before YAML builds anything: at most MAX_CHARS
+characters, MAX_DEPTH nested lists or mappings, MAX_NODES values, keys that are strings of at most
+MAX_KEY_CHARS, and no aliases (``*name``) where data is loaded. The check streams parser events,
+which takes no recursion; whatever it or YAML refuses is a MessageError with a one-line reason.
 """
 
 from __future__ import annotations
@@ -13,9 +18,13 @@ from typing import Any, NamedTuple
 from .errors import MessageError
 
 SYSTEM_PREFIX = "tmms_"
+MAX_CHARS = 256 * 1024  # characters of front matter
+MAX_DEPTH = 32  # lists and mappings nested in each other, the top mapping included
+MAX_NODES = 20_000  # keys, values and list items
+MAX_KEY_CHARS = 1024
 _OPEN_FENCE = re.compile(r"---[ \t]*\r?\n?")
 _ENGINE_FENCE = re.compile(r"---([A-Za-z][\w-]*)[ \t]*\r?$")
-_CLOSE_FENCE = re.compile(r"(?:---|\.\.\.)[ \t]*\r?$")
+_CLOSE_FENCE_LINE = re.compile(r"^(?:---|\.\.\.)[ \t]*\r?$", re.MULTILINE)
 _PLAIN_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .\-/@%+,()]*")
 _RESERVED_PLAIN = re.compile(
     r"(?i:y|n|yes|no|true|false|on|off|null|~)$"
@@ -57,39 +66,125 @@ def split(text: str) -> Document:
         )
     if not _OPEN_FENCE.fullmatch(first + ("\n" if first_end >= 0 else "")):
         return Document(None, text)
-    pos = first_end + 1 if first_end >= 0 else len(text)
-    start = pos
-    while pos < len(text):
-        end = text.find("\n", pos)
-        line = text[pos:] if end < 0 else text[pos:end]
-        if _CLOSE_FENCE.match(line):
-            body_start = len(text) if end < 0 else end + 1
-            return Document(text[start:pos], text[body_start:])
-        if end < 0:
-            break
-        pos = end + 1
-    raise MessageError("front matter is not closed (no line '---' after the opening one)")
+    start = first_end + 1 if first_end >= 0 else len(text)
+    close = _CLOSE_FENCE_LINE.search(text, start) if start < len(text) else None
+    if close is None:
+        raise MessageError("front matter is not closed (no line '---' after the opening one)")
+    end = text.find("\n", close.end())
+    return Document(text[start : close.start()], text[len(text) if end < 0 else end + 1 :])
 
 
 def load(front_matter: str | None) -> dict[str, Any]:
-    """Load front matter as plain data: every scalar stays the string its author wrote."""
+    """Load front matter as plain data: every scalar stays the string its author wrote.
+
+    Raises MessageError, and nothing else, for front matter that is malformed, not a mapping,
+    over the bounds of this module, or that uses an alias.
+    """
     if front_matter is None or not front_matter.strip():
         return {}
+    _check_size(front_matter)
     simple = load_simple(front_matter)
     if simple is not None:
+        if 2 * len(simple) + 1 > MAX_NODES:
+            raise MessageError(f"front matter has more than {MAX_NODES} values")
         return simple
     import yaml
 
     loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+    check_shape(front_matter, aliases=False)
     try:
         data = yaml.load(front_matter, Loader=loader)
-    except yaml.YAMLError as exc:
-        raise MessageError(f"malformed YAML front matter: {_one_line(str(exc))}") from None
+    except Exception as exc:  # whatever YAML raises on hostile text is a bad message
+        raise _bad_yaml(exc) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise MessageError(f"front matter is a {type(data).__name__}, not a mapping")
     return data
+
+
+def _check_size(front_matter: str) -> None:
+    if len(front_matter) > MAX_CHARS:
+        raise MessageError(f"front matter is too long: {len(front_matter)} characters (at most {MAX_CHARS})")
+
+
+def check_shape(front_matter: str, *, aliases: bool) -> None:
+    """Refuse front matter over the bounds, without building it: parser events, counted iteratively.
+
+    Aliases are refused unless ``aliases`` (text edits keep them as text; loading them is refused).
+    """
+    import yaml
+
+    _check_size(front_matter)
+    parser = None
+    try:
+        parser = getattr(yaml, "CBaseLoader", yaml.BaseLoader)(front_matter)  # Python's checks the text here
+        _walk_events(parser, aliases)
+    except MessageError:
+        raise
+    except Exception as exc:  # a parser error on hostile text is a bad message
+        raise _bad_yaml(exc) from None
+    finally:
+        if parser is not None:
+            parser.dispose()
+
+
+def _walk_events(parser: Any, aliases: bool) -> None:
+    """Count depth, values and key sizes over the parser's events; raise MessageError past a bound."""
+    import yaml
+
+    open_: list[int] = []  # per open collection: -1 for a list, else how many keys and values so far
+    anchors: set[str] = set()
+    nodes = 0
+    while parser.check_event():
+        event = parser.get_event()
+        if isinstance(event, yaml.CollectionEndEvent):
+            open_.pop()
+            continue
+        if not isinstance(event, yaml.NodeEvent):
+            continue
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise MessageError(f"front matter has more than {MAX_NODES} values")
+        is_key = bool(open_) and open_[-1] >= 0 and open_[-1] % 2 == 0
+        if open_ and open_[-1] >= 0:
+            open_[-1] += 1
+        if isinstance(event, yaml.AliasEvent):
+            _check_alias(event.anchor or "", anchors, aliases)
+            continue
+        if event.anchor is not None:
+            anchors.add(event.anchor)
+        if is_key:
+            _check_key(event)
+        if isinstance(event, yaml.CollectionStartEvent):
+            open_.append(-1 if isinstance(event, yaml.SequenceStartEvent) else 0)
+            if len(open_) > MAX_DEPTH:
+                raise MessageError(f"front matter is nested more than {MAX_DEPTH} levels deep")
+
+
+def _check_alias(anchor: str, anchors: set[str], allowed: bool) -> None:
+    if anchor not in anchors:
+        raise MessageError(f"malformed YAML front matter: found undefined alias '{_one_line(anchor)[:64]}'")
+    if not allowed:
+        raise MessageError("front matter uses a YAML alias (*name); tmms refuses aliases in front matter")
+
+
+def _check_key(event: Any) -> None:
+    import yaml
+
+    if not isinstance(event, yaml.ScalarEvent):
+        raise MessageError("front matter has a key that is a list or a mapping; keys must be strings")
+    if len(event.value) > MAX_KEY_CHARS:
+        raise MessageError(f"front matter has a key of {len(event.value)} characters (at most {MAX_KEY_CHARS})")
+
+
+def _bad_yaml(exc: BaseException) -> MessageError:
+    """The MessageError for an exception YAML raised on front matter."""
+    import yaml
+
+    if isinstance(exc, yaml.YAMLError):
+        return MessageError(f"malformed YAML front matter: {_one_line(str(exc))[:300]}")
+    return MessageError(f"front matter cannot be read as YAML ({type(exc).__name__})")
 
 
 _SIMPLE_LINE = re.compile(r'([A-Za-z_][A-Za-z0-9_]*): (?:([A-Za-z0-9_][A-Za-z0-9_ .\-/@%+,()]*)|"((?:[^"\\]|\\.)*)")')
@@ -151,9 +246,10 @@ def _unquote(body: str) -> str | None:
             digits = body[i + 2 : i + 2 + _HEX_ESCAPES[code]]
             if len(digits) != _HEX_ESCAPES[code] or not all(c in "0123456789abcdefABCDEF" for c in digits):
                 return None
-            char = chr(int(digits, 16))
-            if "\ud800" <= char <= "\udfff":
-                return None  # YAML's loaders refuse a lone surrogate
+            code_point = int(digits, 16)
+            if 0xD800 <= code_point <= 0xDFFF or code_point > 0x10FFFF:
+                return None  # YAML's loaders refuse a lone surrogate; no character lies past U+10FFFF
+            char = chr(code_point)
             out.append(char)
             i += 2 + len(digits)
         else:
@@ -193,10 +289,11 @@ def _drop_keys(front_matter: str | None, doomed: Callable[[str], bool]) -> tuple
     import yaml
 
     loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+    check_shape(front_matter, aliases=True)
     try:
         root = yaml.compose(front_matter, Loader=loader)
-    except yaml.YAMLError as exc:
-        raise MessageError(f"malformed YAML front matter: {_one_line(str(exc))}") from None
+    except Exception as exc:  # whatever YAML raises on hostile text is a bad message
+        raise _bad_yaml(exc) from None
     if root is None:
         return _with_newline(front_matter), None
     if not isinstance(root, yaml.MappingNode):

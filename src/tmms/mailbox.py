@@ -12,24 +12,30 @@ import os
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from . import store
-from .errors import AmbiguousMessage, MessageError, MessageNotFound, StorageError
+from . import frontmatter, store
+from .errors import AmbiguousMessage, InputError, MessageError, MessageNotFound, StorageError
 from .message import Headers, read_headers
 from .registry import Mailbox
 
 READ_DIR = store.READ_DIR
 SENT_DIR = store.SENT_DIR
-HEAD_BYTES = 256 * 1024
+HEAD_BYTES = 4 * frontmatter.MAX_CHARS + 64  # the longest front matter frontmatter.load takes, as UTF-8
+TEXT_LIMIT = 64 * 1024 * 1024  # the most of one file a reader shows (as max_message_bytes' default)
 
 
 class Letter(NamedTuple):
-    """One message file and what its front matter says (empty headers when it cannot be read)."""
+    """One message file and what its front matter says (empty headers when it cannot be read).
+
+    ``error`` says why the file is not a valid message. ``readable`` is False when the file itself
+    could not be read (not a regular file, no permission, gone): such a file is listed, never read.
+    """
 
     path: str
     folder: str  # inbox | read | outbox | sent | dead
     headers: Headers
     mtime: float
     error: str = ""
+    readable: bool = True
 
     @property
     def name(self) -> str:
@@ -56,25 +62,56 @@ class Letter(NamedTuple):
 
 
 def load(path: str, folder: str) -> Letter:
-    """Read one message file's headers; a file that cannot be parsed keeps its error text."""
+    """Read one message file's headers, never blocking; a file that cannot be read or parsed keeps why.
+
+    Only a regular file is opened (store.read_regular), and at most HEAD_BYTES of it is read.
+    No exception escapes: one hostile file is one letter with an error, never the end of a listing.
+    """
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(HEAD_BYTES)
-            mtime = os.fstat(handle.fileno()).st_mtime
+        raw, st = store.read_regular(path, HEAD_BYTES)
     except OSError as exc:
-        return Letter(path, folder, Headers(), 0.0, error=exc.strerror or str(exc))
+        return Letter(path, folder, Headers(), _mtime(path), error=exc.strerror or str(exc), readable=False)
     try:
-        headers = read_headers(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return Letter(path, folder, Headers(), mtime, error="not UTF-8 text")
+        headers = read_headers(_decode_head(raw, truncated=len(raw) >= HEAD_BYTES))
+    except UnicodeDecodeError as exc:
+        return Letter(path, folder, Headers(), st.st_mtime, error=f"not UTF-8 text (bad byte at offset {exc.start})")
     except MessageError as exc:
-        return Letter(path, folder, Headers(), mtime, error=exc.reason)
-    return Letter(path, folder, headers, mtime)
+        return Letter(path, folder, Headers(), st.st_mtime, error=exc.reason)
+    except Exception as exc:  # the last guard of a listing against one hostile file
+        return Letter(path, folder, Headers(), st.st_mtime, error=f"cannot be parsed ({type(exc).__name__})")
+    return Letter(path, folder, headers, st.st_mtime)
+
+
+def _decode_head(raw: bytes, truncated: bool) -> str:
+    """UTF-8 text of a file's first bytes; a character cut at the end of a partial read is dropped."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if truncated and exc.reason == "unexpected end of data":
+            return raw[: exc.start].decode("utf-8")
+        raise
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.lstat(path).st_mtime
+    except OSError:
+        return 0.0
 
 
 def scan(directory: str, folder: str) -> list[Letter]:
-    """Every message of one folder, oldest first (by creation time, then name)."""
-    letters = [load(entry.path, folder) for entry in store.messages(directory)]
+    """Every message of one folder, oldest first (by creation time, then name).
+
+    A missing folder, or a path that is not a folder, holds no mail; a folder that cannot be
+    listed is an InputError.
+    """
+    try:
+        entries = list(store.messages(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        raise InputError(directory, exc.strerror or str(exc)) from None
+    letters = [load(entry.path, folder) for entry in entries]
     return sorted(letters, key=lambda x: (x.headers.created_at or "~", x.name))
 
 
@@ -123,34 +160,83 @@ def matches(letter: Letter, ref: str) -> bool:
 
 
 def find(letters: Iterable[Letter], ref: str, where: str) -> Letter:
-    """The one letter ``ref`` names; MessageNotFound or AmbiguousMessage otherwise.
+    """The one message ``ref`` names; MessageNotFound or AmbiguousMessage otherwise.
 
-    Copies of the same message in several folders (say, sent and read) count once: the first wins.
-    Id prefixes win over file-name prefixes, so ``2026`` is not every message of the year when
-    some id starts with it.
+    Copies of one message in several folders (say, sent and read) count once: the first wins.
+    Two different messages that carry the same id (an impostor) are ambiguous, never a silent
+    pick. Id prefixes win over file-name prefixes, so ``2026`` is not every message of the year
+    when some id starts with it.
     """
-    found: dict[str, Letter] = {}
-    by_name: dict[str, Letter] = {}
+    by_id: list[Letter] = []
+    by_name: list[Letter] = []
     for letter in letters:
         if matches_id(letter, ref):
-            found.setdefault(letter.message_id, letter)
+            by_id.append(letter)
         elif matches(letter, ref):
-            by_name.setdefault(letter.message_id or letter.path, letter)
-    found = found or by_name
+            by_name.append(letter)
+    found = distinct(by_id or by_name)
     if not found:
         raise MessageNotFound(ref, where)
     if len(found) > 1:
-        raise AmbiguousMessage(ref, [f"{x.short_id} ({x.folder}: {x.name})" for x in found.values()])
-    return next(iter(found.values()))
+        ids = [x.message_id for x in found if x.message_id]
+        hint = ("different messages carry the same id; give the file name instead" if len(set(ids)) < len(ids)
+                else "give more of the id")
+        raise AmbiguousMessage(ref, [f"{x.short_id} ({x.folder}: {x.name})" for x in found], hint=hint)
+    return found[0]
+
+
+def distinct(letters: Iterable[Letter]) -> list[Letter]:
+    """One letter per message, in order: copies of one message (``same_message``) count once."""
+    kept: list[Letter] = []
+    paths: set[str] = set()
+    by_id: dict[str, list[Letter]] = {}
+    for letter in letters:
+        if letter.path in paths:
+            continue
+        paths.add(letter.path)
+        if letter.message_id:
+            group = by_id.setdefault(letter.message_id, [])
+            if any(same_message(letter, other) for other in group):
+                continue
+            group.append(letter)
+        kept.append(letter)
+    return kept
+
+
+def same_message(a: Letter, b: Letter) -> bool:
+    """Whether two letters are copies of one message, not an impostor reusing its id.
+
+    Copies (the sent copy, the delivered or read one, a dead letter) have the same id, sender,
+    recipients, date, subject, thread and reply-to, and the same body (the text after the front
+    matter). A body that cannot be read now (moved meanwhile) is not held against a copy.
+    """
+    if _facts(a.headers) != _facts(b.headers):
+        return False
+    body_a, body_b = _body_or_none(a.path), _body_or_none(b.path)
+    return body_a is None or body_b is None or body_a == body_b
+
+
+def _facts(h: Headers) -> tuple[object, ...]:
+    return (h.message_id, h.sender, h.recipients, h.created_at, h.subject, h.thread_id, h.in_reply_to)
+
+
+def _body_or_none(path: str) -> str | None:
+    try:
+        return body_text(path)
+    except InputError:
+        return None
 
 
 def mark_read(letter: Letter, box: Mailbox) -> Letter:
     """Move an unread letter into ``inbox/read/``; returns it at its new place.
 
-    FileNotFoundError when another reader took it first (the move is the claim).
+    FileNotFoundError when another reader took it first (the move is the claim); InputError for
+    a file that cannot be read (a FIFO, a folder, a symlink, ...), which is left where it is.
     """
     if letter.folder != "inbox":
         return letter
+    if not letter.readable:
+        raise InputError(letter.path, letter.error)
     target = read_folder(box)
     store.ensure_dir(target)
     try:
@@ -159,7 +245,7 @@ def mark_read(letter: Letter, box: Mailbox) -> Letter:
         raise
     except OSError as exc:
         raise StorageError(target, exc.strerror or str(exc)) from None
-    return Letter(path, "read", letter.headers, letter.mtime, letter.error)
+    return letter._replace(path=path, folder="read")
 
 
 def take(letter: Letter, box: Mailbox, journal_path: str | None = None) -> Letter:
@@ -178,21 +264,39 @@ def take(letter: Letter, box: Mailbox, journal_path: str | None = None) -> Lette
 
 
 def thread(letters: Iterable[Letter], root: str) -> list[Letter]:
-    """The letters of one thread, oldest first, one per message id."""
-    seen: dict[str, Letter] = {}
-    for letter in letters:
-        if letter.message_id and (letter.thread_root == root or letter.message_id == root):
-            seen.setdefault(letter.message_id, letter)
-    return sorted(seen.values(), key=lambda x: (x.headers.created_at or "~", x.name))
+    """The letters of one thread, oldest first, one per message (copies count once)."""
+    members = [x for x in letters if x.message_id and (x.thread_root == root or x.message_id == root)]
+    return sorted(distinct(members), key=lambda x: (x.headers.created_at or "~", x.name))
+
+
+def read_text(path: str) -> str:
+    """A mail file's whole text, never blocking (bad UTF-8 shows as U+FFFD); InputError when unreadable.
+
+    Only a regular file is read, and at most TEXT_LIMIT bytes of it.
+    """
+    try:
+        if os.lstat(path).st_size > TEXT_LIMIT:
+            raise InputError(path, f"too large to show (more than {TEXT_LIMIT} bytes)")
+        raw, _ = store.read_regular(path, TEXT_LIMIT + 1)
+    except OSError as exc:
+        raise InputError(path, exc.strerror or str(exc)) from None
+    if len(raw) > TEXT_LIMIT:
+        raise InputError(path, f"too large to show (more than {TEXT_LIMIT} bytes)")
+    return raw.decode("utf-8", errors="replace")
+
+
+def body_text(path: str) -> str:
+    """The text after the front matter (the whole text when there is none); InputError when unreadable."""
+    text = read_text(path)
+    try:
+        return frontmatter.split(text).body
+    except MessageError:
+        return text
 
 
 def body_of(path: str) -> str:
-    """The text after the front matter (the whole text when there is none)."""
-    from .frontmatter import split
-
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        text = handle.read()
+    """The body for a person: as ``body_text``, or ``(unreadable: why)`` when the file cannot be read."""
     try:
-        return split(text).body
-    except MessageError:
-        return text
+        return body_text(path)
+    except InputError as exc:
+        return f"(unreadable: {exc.reason})"

@@ -90,6 +90,7 @@ class Headers(NamedTuple):
     thread_id: str = ""
     in_reply_to: str = ""
     data: dict[str, Any] = {}  # noqa: RUF012 - shared default, never mutated
+    all_recipients: list[str] = []  # noqa: RUF012 - tmms_recipients (set on a post to several), as names
 
     @property
     def recipient(self) -> str:
@@ -135,18 +136,16 @@ def compose(
 
 
 def read_headers(text: str) -> Headers:
-    """Parse a message's front matter into Headers; raise MessageError when it is not valid."""
+    """Parse a message's front matter into Headers; raise MessageError when it is not valid.
+
+    Every field is a string, or a flat list of bounded names; ``data`` keeps the loaded mapping.
+    """
     doc = frontmatter.split(text)
     if doc.front_matter is None:
         raise MessageError("no front matter (a message starts with a '---' line)")
     data = frontmatter.load(doc.front_matter)
     to = data.get("tmms_to", "")
-    if isinstance(to, list):
-        recipients = [str(r) for r in to if isinstance(r, str) and r]
-    elif isinstance(to, str) and to:
-        recipients = [to]
-    else:
-        recipients = []
+    recipients = [to] if isinstance(to, str) and to else names(to)
     return Headers(
         message_id=_text(data.get("tmms_id")),
         sender=_text(data.get("tmms_from")),
@@ -156,7 +155,19 @@ def read_headers(text: str) -> Headers:
         thread_id=_text(data.get("tmms_thread_id")),
         in_reply_to=_text(data.get("tmms_in_reply_to")),
         data=data,
+        all_recipients=names(data.get("tmms_recipients")),
     )
+
+
+MAX_NAMES = 10_000  # names kept from a list of recipients
+MAX_NAME_CHARS = 256  # a longer name is no address (registered names have at most 64)
+
+
+def names(value: object) -> list[str]:
+    """A front matter list as a flat list of names: non-empty strings only, bounded in count and length."""
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, str) and 0 < len(item) <= MAX_NAME_CHARS][:MAX_NAMES]
 
 
 def _text(value: object) -> str:
