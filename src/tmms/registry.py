@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from .errors import PaneNotRegistered
 from .paths import expand
+from .store import READ_DIR
 from .tmux import PaneRecord
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -105,3 +106,127 @@ class Registry:
     def signature(self) -> tuple[tuple[str, str, str, str, str], ...]:
         """What routing depends on; equal signatures mean nothing changed."""
         return tuple(sorted((b.pane_id, b.name, b.inbox, b.outbox, b.notify_cmd) for b in self.mailboxes))
+
+
+# -- folders that must not overlap -------------------------------------------------------------------
+# An outbox that is also an inbox would route its own deliveries again (for ever); dead letter that
+# is an inbox or outbox would deliver, or route again, what was set aside. Folders are compared as
+# they resolve (symlinks, ``..``) and by (device, inode), so two spellings of one folder match.
+
+
+class Folder(NamedTuple):
+    """A folder as it resolves: its real path, and its (device, inode) when it exists."""
+
+    path: str
+    real: str
+    key: tuple[int, int] | None
+
+
+def folder(path: str) -> Folder:
+    """Resolve a folder (it need not exist yet)."""
+    real = os.path.realpath(path)
+    try:
+        st = os.stat(real)
+    except (OSError, ValueError):
+        return Folder(path, real, None)
+    return Folder(path, real, (st.st_dev, st.st_ino))
+
+
+def same_folder(a: Folder, b: Folder) -> bool:
+    """Whether two folders are one."""
+    return a.real == b.real or (a.key is not None and a.key == b.key)
+
+
+def inside(inner: Folder, outer: Folder) -> bool:
+    """Whether ``inner`` is ``outer`` or lies below it."""
+    return same_folder(inner, outer) or inner.real.startswith(outer.real.rstrip("/") + "/")
+
+
+class Folders:
+    """The resolved inboxes (with their read folders) and outboxes of some mailboxes, indexed by
+    real path and by (device, inode), to check other folders against."""
+
+    def __init__(self, mailboxes: Iterable[Mailbox]) -> None:
+        self._real: dict[str, dict[str, Mailbox]] = {}  # real path -> {what it is: a pane}
+        self._key: dict[tuple[int, int], dict[str, Mailbox]] = {}
+        self.outboxes: list[tuple[Folder, Mailbox]] = []
+        seen: dict[str, Folder] = {}
+        for box in mailboxes:
+            inbox = seen.get(box.inbox) or seen.setdefault(box.inbox, folder(box.inbox))
+            outbox = seen.get(box.outbox) or seen.setdefault(box.outbox, folder(box.outbox))
+            read = os.path.join(box.inbox, READ_DIR)
+            read_folder = seen.get(read) or seen.setdefault(read, folder(read))
+            for kind, there in (("inbox", inbox), ("read", read_folder), ("outbox", outbox)):
+                self._real.setdefault(there.real, {}).setdefault(kind, box)
+                if there.key is not None:
+                    self._key.setdefault(there.key, {}).setdefault(kind, box)
+            self.outboxes.append((outbox, box))
+
+    def what(self, here: Folder) -> dict[str, Mailbox]:
+        """What ``here`` is to these mailboxes: {"inbox" | "read" | "outbox": a pane it is that of}."""
+        found = dict(self._real.get(here.real, {}))
+        if here.key is not None:
+            for kind, box in self._key.get(here.key, {}).items():
+                found.setdefault(kind, box)
+        return found
+
+    def outbox_problem(self, outbox: str, dead_letter_dirs: Iterable[str] = ()) -> str:
+        """Why ``outbox`` must not be routed ('' when it may): it is an inbox, an inbox's read
+        folder, or a dead-letter folder."""
+        here = folder(outbox)
+        found = self.what(here)
+        if "inbox" in found:
+            return f"it is also the inbox of {_pane(found['inbox'])}"
+        if "read" in found:
+            return f"it is the read-mail folder of {_pane(found['read'])}"
+        for dead in dead_letter_dirs:
+            if same_folder(here, folder(dead)):
+                return "it is also the dead-letter folder"
+        return ""
+
+    def dead_letter_problem(self, dead_letter_dir: str) -> str:
+        """Why ``dead_letter_dir`` must not take dead letters ('' when it may): it is, or lies
+        inside, an inbox or an outbox."""
+        here = folder(dead_letter_dir)
+        found = self.what(here)
+        path = here.real
+        while not found:
+            parent = os.path.dirname(path)
+            if parent == path:
+                return ""
+            path = parent
+            found = self.what(folder(path))
+        kind = next(k for k in ("inbox", "outbox", "read") if k in found)
+        where = "an inbox's read folder" if kind == "read" else f"the {kind}"
+        return f"it resolves to {here.real}, in {where} of {_pane(found[kind])}"
+
+
+def _pane(box: Mailbox) -> str:
+    return f"pane {box.pane_id} ('{box.name}')"
+
+
+def registration_problem(inbox: str, outbox: str, others: Iterable[Mailbox], dead_letter_dir: str = "") -> str:
+    """Why a pane may not take this inbox and outbox ('' when it may).
+
+    ``others``: the other panes' mailboxes (leave out the pane's own earlier registration). Refused:
+    an inbox that is the outbox, an outbox that is some inbox (or its read folder) or the dead-letter
+    folder, an inbox that is some outbox, and a dead-letter folder inside the new inbox or outbox.
+    """
+    mine, theirs = folder(inbox), Folders(others)
+    if same_folder(mine, folder(outbox)):
+        return "the inbox and the outbox are the same folder"
+    if same_folder(folder(outbox), folder(os.path.join(mine.real, READ_DIR))):
+        return "the outbox is the inbox's read-mail folder"
+    problem = theirs.outbox_problem(outbox, [dead_letter_dir] if dead_letter_dir else [])
+    if problem:
+        return f"the outbox {outbox}: {problem}"
+    mine_read = folder(os.path.join(mine.real, READ_DIR))
+    for there, box in theirs.outboxes:
+        if same_folder(mine, there) or same_folder(mine_read, there):
+            return f"the inbox {inbox}: it or its read folder is the outbox of {_pane(box)}"
+    if dead_letter_dir:
+        dead = folder(dead_letter_dir)
+        for path in (inbox, outbox):
+            if inside(dead, folder(path)):
+                return f"the dead-letter folder {dead_letter_dir} would be inside {path}"
+    return ""

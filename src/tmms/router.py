@@ -1,8 +1,13 @@
-"""One outbox file to an inbox or to dead letter: parse, check the sender, move without replacing."""
+"""One outbox file to an inbox or to dead letter: parse, check, and move exactly what was read.
+
+Nothing raised while one file is read, parsed or moved escapes: the file goes to dead letter with
+its reason, or (for an error a retry may cure, such as a full disk) is tried again later, with a
+growing pause; a file that keeps failing for another reason goes to dead letter after FAIL_LIMIT tries.
+"""
 
 from __future__ import annotations
 
-import json
+import errno
 import logging
 import math
 import os
@@ -10,24 +15,36 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import Enum
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from . import store
+from . import handover, store
 from .config import Config
-from .errors import MessageError, StorageError, TmuxServerNotRunning
-from .message import Headers, read_headers, replace_sender
+from .corrections import Fixes, corrected, fixes_for
+from .errors import MessageError, TmuxServerNotRunning
+from .guard import Guard
+from .handover import Changed, Held
+from .message import Headers, read_headers
 from .registry import Mailbox, Registry
+from .seen_ids import SeenIds
+from .setaside import set_aside
+
+if TYPE_CHECKING:
+    from .arrivals import Arrivals
 
 log = logging.getLogger("tmms.router")
 _T = TypeVar("_T")
-REASON_SUFFIX = ".reason.json"
 REREAD_INTERVAL = 0.25  # least seconds between two pane re-reads on behalf of held messages
 RECHECK_INTERVAL = 0.5  # seconds before a file that was not ready (open, unparseable) is looked at again
 WRITER_OPEN = "a writer has it open"
+WRITTEN_IN_PLACE = "written in place: waits to stay unchanged for settle_seconds"
 ROUTE_BATCH = 4096
 NOT_A_FILE = "a folder"
+FAIL_LIMIT = 5  # tries of a file that keeps failing (not for want of space) before it goes to dead letter
+RETRY_MAX = 30.0  # most seconds between two tries of a file that failed
+TRANSIENT = frozenset({errno.ENOSPC, errno.EDQUOT, errno.ENOMEM, errno.ENFILE, errno.EMFILE, errno.EAGAIN,
+                       errno.EINTR, errno.EBUSY})
+_FINAL = -1  # Outcome.error of a failure that dead letter cannot help (dead-lettering itself failed)
 
 
 class Status(Enum):
@@ -39,6 +56,7 @@ class Status(Enum):
     HELD = "held for an unknown recipient"
     FAILED = "failed"
     GONE = "gone"
+    REFUSED = "not routed: its folder is also an inbox or dead letter"
 
 
 _GONE_FROM_OUTBOX = frozenset({Status.DELIVERED, Status.DEAD, Status.GONE})
@@ -55,6 +73,7 @@ class Outcome:
     headers: Headers | None = None
     recipient: Mailbox | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    error: int = 0  # FAILED: the errno, which says whether another try may help (0: unknown)
 
 
 @dataclass
@@ -73,14 +92,14 @@ class Router:
     Files that were not ready are revisited without waiting for a file event (which may never
     come: a writer's close is reported under the temporary name it wrote, and a fork in the
     writer's process can keep the file open a moment longer): ``next_recheck``/``recheck`` for
-    files that were open or unparseable, ``next_reread``/``retry_held`` for held messages.
+    files that were open, unparseable or failed, ``next_reread``/``retry_held`` for held messages.
+    ``state_dir`` holds the fallback dead-letter folder; ``ids_file`` the ids delivered (else
+    they are remembered in memory only).
     """
 
     def __init__(self, config: Config, registry: Registry, refresh: Callable[[], Registry], *,
                  state_dir: str | None = None, ids_file: str | None = None) -> None:
         self.config = config
-        self._state_dir = state_dir  # the fallback dead-letter folder lives here
-        self._ids_file = ids_file  # ids of delivered messages are remembered here (None: in memory)
         self.registry = registry
         self._refresh = refresh
         self._refreshed_at = -math.inf  # when the last successful read of the panes started
@@ -88,6 +107,12 @@ class Router:
         self._unsettled: dict[str, tuple[tuple[int, int, int], float]] = {}
         self._held: dict[str, _Held] = {}
         self._recheck: dict[str, float] = {}  # a file not ready yet: when to look at it again
+        self._failures: dict[str, tuple[tuple[int, int, int], int]] = {}  # a failing file: its tries
+        self._told: set[str] = set()  # folders named *.md in an outbox, reported once
+        self.arrivals: Arrivals | None = None  # how outbox files arrived (None: each is taken as whole)
+        self.former_owners: dict[str, tuple[str, ...]] = {}  # outboxes of closed panes, being drained
+        self.seen_ids = SeenIds(ids_file)
+        self.guard = Guard(config.dead_letter_dir, state_dir)
 
     def refresh_registry(self) -> Registry:
         """Re-read the panes (so a pane registered a moment ago is known)."""
@@ -109,7 +134,7 @@ class Router:
         now = time.monotonic()
         due = []
         for path, at in list(self._recheck.items()):
-            if os.path.dirname(path) not in self.registry.by_outbox:
+            if not self.serves(os.path.dirname(path)):
                 del self._recheck[path]
             elif at <= now:
                 due.append(path)
@@ -124,21 +149,33 @@ class Router:
         """
         due = []
         for path, held in list(self._held.items()):
-            if os.path.dirname(path) not in self.registry.by_outbox:
+            if not self.serves(os.path.dirname(path)):
                 del self._held[path]
             elif held.deadline <= self._refreshed_at or held.recipient in self.registry.by_name:
                 due.append(path)
         return [self.route_path(path) for path in due]
 
+    def serves(self, outbox: str) -> bool:
+        """Whether ``outbox`` is routed: a pane's outbox, or a closed pane's outbox being drained."""
+        return outbox in self.registry.by_outbox or outbox in self.former_owners
+
     def route_outbox(self, outbox: str) -> Iterator[Outcome]:
         """Route every ready message of one outbox, one outcome at a time.
 
         The folder is read ROUTE_BATCH names at a time (oldest name first within a batch), so a
-        backlog of any size is routed in the same memory.
+        backlog of any size is routed in the same memory. An outbox that is also an inbox or dead
+        letter is left alone (the guard logs why, once).
         """
+        if self.guard.refused(self.registry, outbox):
+            return
+        handover.recover(outbox)
         stayed: set[str] = set()  # names looked at in this pass that are still there
         while True:
-            batch = store.message_names(outbox, ROUTE_BATCH, skip=stayed)
+            try:
+                batch = store.message_names(outbox, ROUTE_BATCH, skip=stayed)
+            except OSError as exc:
+                self._tell_once(outbox, f"cannot list the outbox {outbox}: {exc.strerror or exc}")
+                break
             for name in batch:
                 outcome = self.route_path(os.path.join(outbox, name))
                 if outcome.status not in _GONE_FROM_OUTBOX:
@@ -149,53 +186,128 @@ class Router:
         _forget_gone(self._unsettled, outbox)
         _forget_gone(self._held, outbox)
         _forget_gone(self._recheck, outbox)
+        _forget_gone(self._failures, outbox)
 
     def route_path(self, path: str) -> Outcome:
-        """Route one file given by path (from a file event)."""
+        """Route one file given by path (from a file event). An error raised while this one file
+        is read or moved never escapes: the file goes to dead letter (or is retried later)."""
+        refused = self.guard.refused(self.registry, os.path.dirname(path))
+        if refused:
+            return self._book(path, Outcome(Status.REFUSED, path, reason=refused))
         try:
             st = os.lstat(path)
         except FileNotFoundError:
-            return Outcome(Status.GONE, path)
+            return self._book(path, Outcome(Status.GONE, path))
+        except (OSError, ValueError) as exc:
+            error = (exc.errno or 0) if isinstance(exc, OSError) else 0
+            return self._book(path, Outcome(Status.FAILED, path, reason=f"cannot look at it: {exc}", error=error))
         name = os.path.basename(path)
         entry = store.Entry(path, name, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
-        return self.route(entry, os.path.dirname(path))
+        try:
+            return self.route(entry, os.path.dirname(path))
+        except TmuxServerNotRunning:
+            raise
+        except Exception as exc:  # one hostile file must never stop the server
+            return self._unroutable(entry, exc)
+
+    def _unroutable(self, entry: store.Entry, exc: Exception) -> Outcome:
+        """Dead-letter a file whose routing raised ``exc``; FAILED (tried again later) if even that fails."""
+        self._recheck.pop(entry.path, None)
+        self._held.pop(entry.path, None)
+        log.error("%s: routing it raised %s: %s", entry.path, type(exc).__name__, str(exc)[:200])
+        reason = f"cannot be routed: {type(exc).__name__}: {str(exc)[:200]}"
+        return self._dead(entry, reason, None)
 
     def route(self, entry: store.Entry, outbox: str) -> Outcome:
         """Route one outbox file, or leave it for later when it is not ready."""
-        outcome = self._route(entry, outbox)
+        try:
+            outcome = self._route(entry, outbox)
+        except TmuxServerNotRunning:
+            raise
+        except Exception as exc:  # one hostile file must never stop the server
+            outcome = self._unroutable(entry, exc)
+        if outcome.status is Status.FAILED:
+            outcome = self._after_failure(entry, outcome)
+        return self._book(entry.path, outcome)
+
+    def _book(self, path: str, outcome: Outcome) -> Outcome:
+        """Remember when to look at a file again, by what became of it."""
         if outcome.status is not Status.HELD:
-            self._held.pop(entry.path, None)
+            self._held.pop(path, None)
+        if outcome.status is not Status.FAILED:
+            self._failures.pop(path, None)
         if outcome.status is Status.PENDING and outcome.reason != NOT_A_FILE:
-            self._recheck[entry.path] = time.monotonic() + RECHECK_INTERVAL
+            self._recheck[path] = time.monotonic() + RECHECK_INTERVAL
+        elif outcome.status is Status.FAILED:
+            tries = self._failures.get(path, ((0, 0, 0), 1))[1]
+            self._recheck[path] = time.monotonic() + min(RECHECK_INTERVAL * 2 ** min(tries - 1, 16), RETRY_MAX)
         else:
-            self._recheck.pop(entry.path, None)
+            self._recheck.pop(path, None)
         return outcome
+
+    def _after_failure(self, entry: store.Entry, outcome: Outcome) -> Outcome:
+        """Count a failure; the FAIL_LIMIT-th one that a retry would not cure goes to dead letter."""
+        signature = (entry.size, entry.mtime_ns, entry.inode)
+        seen = self._failures.get(entry.path)
+        tries = seen[1] + 1 if seen is not None and seen[0] == signature else 1
+        self._failures[entry.path] = (signature, tries)
+        if outcome.error in TRANSIENT or outcome.error == _FINAL or tries < FAIL_LIMIT:
+            return outcome
+        return self._dead(entry, f"{outcome.reason} (tried {tries} times)", None)
 
     def _route(self, entry: store.Entry, outbox: str) -> Outcome:
         if stat.S_ISDIR(entry.mode):
+            self._tell_once(entry.path, f"{entry.path} is a folder, not a message: left where it is")
             return Outcome(Status.PENDING, entry.path, reason=NOT_A_FILE)
         if not stat.S_ISREG(entry.mode):
-            return self._dead(entry, "not a regular file (symlink or device)", None)
+            return self._dead(entry, f"not a regular file ({store.kind_of(entry.mode)})", None)
+        whole = self.arrivals is None or self.arrivals.maybe_whole(entry.path)
+        if not whole and not self._settled(entry):
+            return Outcome(Status.PENDING, entry.path, reason=WRITTEN_IN_PLACE)
         limit = self.config.max_message_bytes
         if limit and entry.size > limit:
             if store.has_open_writer(entry.path):
                 return Outcome(Status.PENDING, entry.path, reason=WRITER_OPEN)
             return self._dead(entry, f"too large: {entry.size} bytes (max_message_bytes is {limit})", None)
         try:
-            raw = store.read_when_closed(entry.path, limit or -1)
-            if raw is None:
-                return Outcome(Status.PENDING, entry.path, reason=WRITER_OPEN)
-            headers = self._parse(raw, limit)
+            held = handover.hold(entry.path, limit + 1 if limit else -1)
         except FileNotFoundError:
             return Outcome(Status.GONE, entry.path)
+        except store.NotRegularFile as exc:
+            return self._dead(entry, exc.strerror or "not a regular file", None)
+        except Changed as exc:
+            return Outcome(Status.PENDING, entry.path, reason=str(exc))
         except OSError as exc:
-            return Outcome(Status.FAILED, entry.path, reason=f"cannot read it: {exc.strerror or exc}")
+            return Outcome(Status.FAILED, entry.path, reason=f"cannot read it: {exc.strerror or exc}",
+                           error=exc.errno or 0)
+        if held is None:
+            return Outcome(Status.PENDING, entry.path, reason=WRITER_OPEN)
+        with held:
+            return self._route_held(entry, outbox, held, whole)
+
+    def _route_held(self, entry: store.Entry, outbox: str, held: Held, whole: bool) -> Outcome:
+        try:
+            headers = self._parse(held.data, self.config.max_message_bytes)
         except MessageError as exc:
             if not self._settled(entry):
                 return Outcome(Status.PENDING, entry.path, reason=exc.reason)
-            return self._dead(entry, exc.reason, None)
+            return self._dead(entry, exc.reason, None, held)
+        if not self._still_whole(entry, whole):
+            return Outcome(Status.PENDING, entry.path, reason=WRITTEN_IN_PLACE)
         self._unsettled.pop(entry.path, None)
-        return self._deliver(entry, outbox, headers, raw)
+        return self._deliver(entry, outbox, headers, held)
+
+    def _still_whole(self, entry: store.Entry, whole: bool) -> bool:
+        """After the read: the file arrived whole and no one wrote to it since, or (written in
+        place) it has stayed unchanged for settle_seconds and is still the file that was read."""
+        if self.arrivals is None or (whole and self.arrivals.whole(entry)):
+            return True
+        try:
+            st = os.lstat(entry.path)
+        except OSError:
+            return False
+        same = (st.st_ino, st.st_size, st.st_mtime_ns) == (entry.inode, entry.size, entry.mtime_ns)
+        return same and self._settled(entry)
 
     @staticmethod
     def _parse(raw: bytes, limit: int) -> Headers:
@@ -207,7 +319,14 @@ class Router:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MessageError(f"not UTF-8 text (bad byte at offset {exc.start})") from None
-        return read_headers(text)
+        try:
+            return read_headers(text)
+        except MessageError:
+            raise
+        except RecursionError:
+            raise MessageError("front matter nested too deeply to be read") from None
+        except Exception as exc:  # whatever a parser raises on hostile text: a bad message
+            raise MessageError(f"front matter cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from None
 
     def _settled(self, entry: store.Entry) -> bool:
         signature = (entry.size, entry.mtime_ns, entry.inode)
@@ -216,14 +335,14 @@ class Router:
         if seen is None or seen[0] != signature:
             self._unsettled[entry.path] = (signature, now)
             seen = self._unsettled[entry.path]
-        age = time.time() - entry.mtime_ns / 1e9
-        return min(age, now - seen[1]) >= self.config.settle_seconds or age >= self.config.settle_seconds
+        age = time.time() - entry.mtime_ns / 1e9  # or, for an mtime in the future, since first seen so:
+        return age >= self.config.settle_seconds or now - seen[1] >= self.config.settle_seconds
 
-    def _deliver(self, entry: store.Entry, outbox: str, headers: Headers, raw: bytes) -> Outcome:
+    def _deliver(self, entry: store.Entry, outbox: str, headers: Headers, held: Held) -> Outcome:
         if not headers.recipients:
-            return self._dead(entry, "no recipient (tmms_to is missing or empty)", headers)
+            return self._dead(entry, "no recipient (tmms_to is missing or empty)", headers, held)
         if len(headers.recipients) > 1:
-            return self._dead(entry, "tmms_to lists several recipients; post one file per recipient", headers)
+            return self._dead(entry, "tmms_to lists several recipients; post one file per recipient", headers, held)
         recipient = headers.recipient
         inboxes = self.registry.inboxes_for(recipient)
         if not inboxes:
@@ -232,30 +351,45 @@ class Router:
                 return waiting
             inboxes = self.registry.inboxes_for(recipient)
         if len(inboxes) > 1:
-            return self._dead(entry, f"ambiguous recipient '{recipient}': panes with different inboxes", headers)
-        fixed = self._check_sender(entry, outbox, headers, raw)
-        if isinstance(fixed, Outcome):
-            return fixed
+            reason = f"ambiguous recipient '{recipient}': panes with different inboxes"
+            return self._dead(entry, reason, headers, held)
+        fixes = self._fixes(outbox, headers)
+        if len(fixes.owners) > 1 and headers.sender not in fixes.owners:
+            reason = f"tmms_from '{headers.sender}' is none of this outbox's owners ({', '.join(fixes.owners)})"
+            return self._dead(entry, reason, headers, held)
+        try:
+            data = corrected(held.data, fixes, headers) if fixes.needed else None
+        except Exception as exc:  # a message whose sender cannot be put right is not delivered
+            return self._dead(entry, f"its tmms_from/tmms_id cannot be corrected: {exc}", headers, held)
         box = self.registry.by_name[recipient][0]
         try:
-            path = self._move_into(entry.path, box.inbox)
+            path = handover.place(held, box.inbox, data)
+        except Changed as exc:
+            return Outcome(Status.PENDING, entry.path, reason=str(exc))
         except FileNotFoundError:
             return Outcome(Status.GONE, entry.path)
-        except (OSError, StorageError) as exc:
-            return Outcome(Status.FAILED, entry.path, reason=f"cannot move into {box.inbox}: {exc}")
-        if "corrected_to" in fixed:
-            headers = headers._replace(sender=fixed["corrected_to"])
-        return Outcome(Status.DELIVERED, entry.path, path=path, headers=headers, recipient=box, extra=fixed)
+        except OSError as exc:
+            return Outcome(Status.FAILED, entry.path, reason=f"cannot move into {box.inbox}: {exc.strerror or exc}",
+                           error=exc.errno or 0)
+        self._log_fixes(entry, headers, fixes)
+        final = fixes.apply(headers)
+        self.seen_ids.add(final.message_id)
+        return Outcome(Status.DELIVERED, entry.path, path=path, headers=final, recipient=box,
+                       extra=fixes.extra(headers))
 
-    def _move_into(self, source: str, inbox: str) -> str:
-        """Move a file into an inbox, making the inbox when it is missing (checked only then)."""
-        try:
-            return store.move_no_clobber(source, inbox)
-        except FileNotFoundError:
-            if os.path.isdir(inbox) or not os.path.lexists(source):
-                raise  # the source is gone (another router took it, or it was removed)
-        store.ensure_dir(inbox)
-        return store.move_no_clobber(source, inbox)
+    def _fixes(self, outbox: str, headers: Headers) -> Fixes:
+        owners = tuple(sorted({box.name for box in self.registry.by_outbox.get(outbox, [])}
+                              or self.former_owners.get(outbox, ())))
+        return fixes_for(headers, owners, headers.message_id in self.seen_ids)
+
+    @staticmethod
+    def _log_fixes(entry: store.Entry, headers: Headers, fixes: Fixes) -> None:
+        if fixes.sender:
+            log.warning("%s: tmms_from '%s' corrected to the outbox owner '%s'", entry.name, headers.sender,
+                        fixes.sender)
+        if fixes.message_id:
+            log.warning("%s: tmms_id '%s' was delivered before; this message is given the id %s "
+                        "(tmms_original_id keeps the old one)", entry.name, headers.message_id[:80], fixes.message_id)
 
     def _wait_for_recipient(self, entry: store.Entry, headers: Headers) -> Outcome | None:
         """Hold a message whose recipient is unknown; None once re-read panes know the name.
@@ -290,48 +424,26 @@ class Router:
             return False
         return True
 
-    def _check_sender(
-        self, entry: store.Entry, outbox: str, headers: Headers, raw: bytes
-    ) -> dict[str, str] | Outcome:
-        owners = sorted({box.name for box in self.registry.by_outbox.get(outbox, [])})
-        if not owners or headers.sender in owners:
-            return {}
-        if len(owners) > 1:
-            reason = f"tmms_from '{headers.sender}' is none of this outbox's owners ({', '.join(owners)})"
-            return self._dead(entry, reason, headers)
-        owner = owners[0]
-        fixed = replace_sender(raw.decode("utf-8"), owner).encode("utf-8")
+    def _dead(self, entry: store.Entry, reason: str, headers: Headers | None, held: Held | None = None) -> Outcome:
+        """Set a file aside in dead letter with its reason; it never raises (FAILED: tried again)."""
         try:
-            if not store.replace_contents(entry.path, fixed, entry):
-                return Outcome(Status.PENDING, entry.path, reason="changed while being corrected")
-        except OSError as exc:
-            return Outcome(Status.FAILED, entry.path, reason=f"cannot correct sender: {exc}")
-        log.warning("%s: tmms_from '%s' corrected to the outbox owner '%s'", entry.name, headers.sender, owner)
-        return {"claimed_from": headers.sender, "corrected_to": owner}
-
-    def _dead(self, entry: store.Entry, reason: str, headers: Headers | None) -> Outcome:
-        dead_dir = self.config.dead_letter_dir
-        try:
-            store.ensure_dir(dead_dir)
-            # A name whose .reason.json is free too: a stale reason never sits next to a new message.
-            path = store.move_no_clobber(entry.path, dead_dir, companions=(REASON_SUFFIX,))
+            dead_dir = self.guard.dead_letter_dir(self.registry)
+            fixes = self._fixes(os.path.dirname(entry.path), headers or Headers())
+            path, shown = set_aside(entry.path, reason, dead_dir, headers, fixes, held)
+        except Changed as exc:
+            return Outcome(Status.PENDING, entry.path, reason=str(exc))
         except FileNotFoundError:
             return Outcome(Status.GONE, entry.path)
-        except (OSError, StorageError) as exc:
-            return Outcome(Status.FAILED, entry.path, reason=f"cannot move into dead letter: {exc}")
+        except Exception as exc:  # dead letter is the last resort: report, retry later
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            return Outcome(Status.FAILED, entry.path, reason=f"cannot move into dead letter: {detail}", error=_FINAL)
         self._unsettled.pop(entry.path, None)
-        record = {
-            "reason": reason,
-            "source": entry.path,
-            "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        }
-        if headers is not None:
-            record.update(tmms_id=headers.message_id, tmms_from=headers.sender, tmms_to=",".join(headers.recipients))
-        try:
-            store.write_new(dead_dir, os.path.basename(path) + REASON_SUFFIX, (json.dumps(record) + "\n").encode())
-        except StorageError as exc:
-            log.warning("%s: could not record the dead-letter reason: %s", path, exc)
-        return Outcome(Status.DEAD, entry.path, path=path, reason=reason, headers=headers)
+        return Outcome(Status.DEAD, entry.path, path=path, reason=reason, headers=shown)
+
+    def _tell_once(self, key: str, message: str) -> None:
+        if key not in self._told:
+            self._told.add(key)
+            log.warning("%s", message)
 
 
 def _forget_gone(memory: dict[str, _T], outbox: str) -> None:

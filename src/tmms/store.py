@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Iterator
 from typing import NamedTuple
 
 from .errors import StorageError
+from .names import TRIES, byte_length, fit, fresh_name, generated
 
 SUFFIX = ".md"
 READ_DIR = "read"  # inside an inbox: mail that has been read
@@ -73,28 +74,25 @@ def link_noreplace(src: str, dst: str) -> None:
     os.unlink(src)
 
 
-def fresh_name(name: str, attempt: int) -> str:
-    """The name to try after ``attempt`` clashes: ``x.md`` → ``x-2.md``, ``x-3.md``, ..."""
-    if attempt == 0:
-        return name
-    stem, dot, ext = name.rpartition(".")
-    if not dot:
-        return f"{name}-{attempt + 1}"
-    return f"{stem}-{attempt + 1}.{ext}"
-
-
 def write_new(
     directory: str, name: str, data: bytes, *, durable: bool = True, companions: tuple[str, ...] = ()
 ) -> str:
     """Create ``directory/name`` holding ``data``; never exposes a partial file; never replaces.
 
-    ``companions`` as for ``move_no_clobber``.
+    ``companions`` as for ``move_no_clobber``. StorageError when it cannot be written.
     """
-    temp = _temp_name(directory, name)
     try:
-        fd = _create_private(temp)
+        return create_new(directory, name, data, durable=durable, companions=companions)
     except OSError as exc:
         raise StorageError(os.path.join(directory, name), exc.strerror or str(exc)) from None
+
+
+def create_new(
+    directory: str, name: str, data: bytes, *, durable: bool = True, companions: tuple[str, ...] = ()
+) -> str:
+    """``write_new``, raising the OSError itself (its errno says whether a retry may help)."""
+    temp = temp_path(directory, name)
+    fd = create_private(temp)
     try:
         try:
             write_all(fd, data)
@@ -103,16 +101,18 @@ def write_new(
         finally:
             os.close(fd)
         return _place(temp, directory, name, companions)
-    except OSError as exc:
+    except BaseException:
         _unlink_quietly(temp)
-        raise StorageError(os.path.join(directory, name), exc.strerror or str(exc)) from None
+        raise
 
 
-def _temp_name(directory: str, name: str) -> str:
-    return os.path.join(directory, f".{name}{TEMP_MARK}{os.getpid()}-{os.urandom(4).hex()}")
+def temp_path(directory: str, name: str) -> str:
+    """A fresh dot-named temporary path for ``name`` in ``directory`` (routers and readers skip it)."""
+    tag = f"{TEMP_MARK}{os.getpid()}-{os.urandom(4).hex()}"
+    return os.path.join(directory, f".{fit(name, 1 + byte_length(tag))}{tag}")
 
 
-def _create_private(path: str) -> int:
+def create_private(path: str) -> int:
     """Create a new file for writing, mode FILE_MODE whatever the umask."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, FILE_MODE)
     try:
@@ -135,15 +135,31 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def _place(temp: str, directory: str, name: str, companions: tuple[str, ...]) -> str:
-    for attempt in range(1000):
-        final = os.path.join(directory, fresh_name(name, attempt))
+    return take_name(directory, name, companions, lambda final: link_noreplace(temp, final))
+
+
+def take_name(directory: str, name: str, companions: tuple[str, ...], put: Callable[[str], None]) -> str:
+    """Call ``put(path)`` with ``directory/name`` or a fresh variant until one is free; the path.
+
+    Every name tried fits NAME_MAX bytes with room for the longest companion suffix; a folder
+    that refuses even that (ENAMETOOLONG: a filesystem with shorter names) gets generated names.
+    FileExistsError when no name is free (after the numbered and the random variants).
+    """
+    reserve = max((byte_length(suffix) for suffix in companions), default=0)
+    short = False
+    for attempt in range(TRIES):
+        final = os.path.join(directory, generated(name) if short else fresh_name(name, attempt, reserve))
         if _companion_taken(final, companions):
             continue
         try:
-            link_noreplace(temp, final)
+            put(final)
             return final
         except FileExistsError:
             continue
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG or short:
+                raise
+            short = True
     raise FileExistsError(errno.EEXIST, "no free name", os.path.join(directory, name))
 
 
@@ -157,20 +173,12 @@ def move_no_clobber(
     Across filesystems it copies through a temporary file, then removes the source.
     """
     name = name or os.path.basename(src)
-    for attempt in range(1000):
-        final = os.path.join(directory, fresh_name(name, attempt))
-        if _companion_taken(final, companions):
-            continue
-        try:
-            rename_noreplace(src, final)
-            return final
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            if exc.errno != errno.EXDEV:
-                raise
-            return _copy_across(src, directory, name, companions)
-    raise FileExistsError(errno.EEXIST, "no free name", os.path.join(directory, name))
+    try:
+        return take_name(directory, name, companions, lambda final: rename_noreplace(src, final))
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    return _copy_across(src, directory, name, companions)
 
 
 def _companion_taken(path: str, companions: tuple[str, ...]) -> bool:
@@ -356,12 +364,12 @@ def read_regular(path: str, limit: int = -1) -> tuple[bytes, os.stat_result]:
     """The bytes of a regular mail file (at most ``limit`` when >= 0) and its status, as ``open_regular``."""
     fd, st = open_regular(path)
     try:
-        return _read_all(fd, limit), st
+        return read_all(fd, limit), st
     finally:
         os.close(fd)
 
 
-def _read_lease(fd: int) -> bool | None:
+def take_read_lease(fd: int) -> bool | None:
     """Take a read lease: True, or False when a writer has the file open, None when leases fail here.
 
     The kernel grants a read lease only when no one has the file open for writing.
@@ -372,13 +380,28 @@ def _read_lease(fd: int) -> bool | None:
         fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
     except OSError as exc:
         return False if exc.errno == errno.EAGAIN else None
+    try:  # no SIGIO when a writer breaks the lease (its default action ends the process)
+        fcntl.fcntl(fd, fcntl.F_SETOWN, 0)
+    except OSError:
+        pass
     return True
 
 
-def _drop_lease(fd: int) -> None:
+def drop_lease(fd: int) -> None:
+    """Give a read lease back."""
     import fcntl
 
     fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+
+
+def lease_intact(fd: int) -> bool:
+    """Whether our read lease still stands: False once a writer has started to open the file."""
+    import fcntl
+
+    try:
+        return fcntl.fcntl(fd, fcntl.F_GETLEASE) == fcntl.F_RDLCK
+    except OSError:
+        return False
 
 
 def has_open_writer(path: str) -> bool | None:
@@ -391,9 +414,9 @@ def has_open_writer(path: str) -> bool | None:
     except OSError:
         return None
     try:
-        leased = _read_lease(fd)
+        leased = take_read_lease(fd)
         if leased:
-            _drop_lease(fd)
+            drop_lease(fd)
         return None if leased is None else not leased
     finally:
         os.close(fd)
@@ -408,19 +431,20 @@ def read_when_closed(path: str, limit: int = -1) -> bytes | None:
     """
     fd, _ = open_regular(path)
     try:
-        leased = _read_lease(fd)
+        leased = take_read_lease(fd)
         if leased is False:
             return None
         try:
-            return _read_all(fd, limit + 1 if limit >= 0 else -1)
+            return read_all(fd, limit + 1 if limit >= 0 else -1)
         finally:
             if leased:
-                _drop_lease(fd)
+                drop_lease(fd)
     finally:
         os.close(fd)
 
 
-def _read_all(fd: int, most: int) -> bytes:
+def read_all(fd: int, most: int) -> bytes:
+    """Read to the end of the file, or ``most`` bytes when ``most`` >= 0."""
     chunks: list[bytes] = []
     size = 0
     while most < 0 or size < most:
@@ -435,8 +459,8 @@ def _read_all(fd: int, most: int) -> bytes:
 def replace_contents(path: str, data: bytes, expect: Entry) -> bool:
     """Atomically swap an undelivered file's bytes, only if it is still the file we read."""
     directory, name = os.path.split(path)
-    temp = _temp_name(directory, name)
-    fd = _create_private(temp)
+    temp = temp_path(directory, name)
+    fd = create_private(temp)
     try:
         try:
             write_all(fd, data)

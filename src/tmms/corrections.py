@@ -1,0 +1,77 @@
+"""What the router changes in a message before it hands it on: the true sender and a unique id.
+
+The sender is the outbox's owner (a different ``tmms_from`` is corrected, the claim kept in the
+journal and in a dead letter's reason). An id the server has delivered already is replaced by a
+fresh one, the old one kept as ``tmms_original_id``. Every other byte stays as the author wrote it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from . import frontmatter
+from .errors import MessageError
+from .message import Headers, new_id
+
+ORIGINAL_ID = "tmms_original_id"
+
+
+class Fixes(NamedTuple):
+    """The corrections one message needs, and what to record about them."""
+
+    owners: tuple[str, ...]  # the outbox's owners (sorted)
+    sender: str = ""  # the sender to stamp ('' : keep tmms_from)
+    message_id: str = ""  # the fresh id to give it ('' : keep tmms_id)
+
+    @property
+    def needed(self) -> bool:
+        """Whether the file's bytes must change."""
+        return bool(self.sender or self.message_id)
+
+    def extra(self, headers: Headers) -> dict[str, str]:
+        """What the journal and the outcome record about the corrections."""
+        extra: dict[str, str] = {}
+        if self.sender:
+            extra.update(claimed_from=headers.sender, corrected_to=self.sender)
+        if self.message_id:
+            extra.update(original_id=headers.message_id, new_id=self.message_id)
+        return extra
+
+    def apply(self, headers: Headers) -> Headers:
+        """The headers as they are after the corrections."""
+        return headers._replace(sender=self.sender or headers.sender,
+                                message_id=self.message_id or headers.message_id)
+
+
+def fixes_for(headers: Headers, owners: tuple[str, ...], known_id: bool) -> Fixes:
+    """The corrections for a message from an outbox with ``owners``; ``known_id``: its id was delivered."""
+    sender = owners[0] if len(owners) == 1 and headers.sender != owners[0] else ""
+    return Fixes(owners, sender, new_id() if known_id and headers.message_id else "")
+
+
+def corrected(data: bytes, fixes: Fixes, headers: Headers) -> bytes:
+    """The message's bytes with ``fixes`` applied; MessageError when they cannot be."""
+    text = data.decode("utf-8")
+    values = []
+    if fixes.sender:
+        values.append(("tmms_from", fixes.sender))
+    if fixes.message_id:
+        values += [("tmms_id", fixes.message_id), (ORIGINAL_ID, headers.message_id)]
+    return set_keys(text, values).encode("utf-8")
+
+
+def set_keys(text: str, values: list[tuple[str, str]]) -> str:
+    """The message with each top-level key set to its string value; every other byte untouched.
+
+    The fences, a BOM and the body are kept; a new line uses the file's line ending.
+    """
+    doc = frontmatter.split(text)
+    if doc.front_matter is None:
+        raise MessageError("no front matter")
+    start = text.index("\n") + 1  # the front matter begins after the opening fence line
+    end = start + len(doc.front_matter)
+    newline = frontmatter.line_ending(doc.front_matter, frontmatter.line_ending(text[:start]))
+    front = doc.front_matter
+    for key, value in values:
+        front = frontmatter.replace_key(front, key, value, newline=newline)
+    return text[:start] + front + text[end:]

@@ -1,0 +1,75 @@
+"""Dead letter: a file set aside with a ``<name>.reason.json`` that says why, and who sent it.
+
+A file that was read is set aside exactly as read (see ``handover``), with the true sender and a
+unique id stamped when it parsed, as a delivery would have them; the reason records the outbox's
+owner, and the sender and id it claimed. A file that was not read (not a regular file, too large)
+is moved as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import UTC, datetime
+
+from . import handover, store
+from .corrections import Fixes, corrected
+from .errors import StorageError
+from .handover import Held
+from .message import Headers
+
+log = logging.getLogger("tmms.router")
+REASON_SUFFIX = ".reason.json"
+
+
+def set_aside(source: str, reason: str, dead_dir: str, headers: Headers | None, fixes: Fixes,
+              held: Held | None) -> tuple[str, Headers | None]:
+    """Move ``source`` into ``dead_dir`` and write its reason; (its path there, its headers as set aside).
+
+    Raises handover.Changed, FileNotFoundError (gone) and OSError/StorageError as moving gives them.
+    """
+    if held is None:
+        store.ensure_dir(dead_dir)
+        # A name whose .reason.json is free too: a stale reason never sits next to a new message.
+        path = store.move_no_clobber(source, dead_dir, companions=(REASON_SUFFIX,))
+        fixes = Fixes(fixes.owners)
+    else:
+        data = None
+        if headers is not None and fixes.needed:
+            try:
+                data = corrected(held.data, fixes, headers)
+            except Exception:  # set aside as it is; the reason records the owner
+                fixes = Fixes(fixes.owners)
+        if data is None:
+            fixes = Fixes(fixes.owners)
+        path = handover.place(held, dead_dir, data, companions=(REASON_SUFFIX,))
+    shown = fixes.apply(headers) if headers is not None else None
+    write_reason(path, record(source, reason, headers, fixes))
+    return path, shown
+
+
+def record(source: str, reason: str, headers: Headers | None, fixes: Fixes) -> dict[str, str]:
+    """A reason record: why, from where, the message's facts as set aside, and what was corrected."""
+    entry = {
+        "reason": reason,
+        "source": source,
+        "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+    if headers is not None:
+        shown = fixes.apply(headers)
+        entry.update(tmms_id=shown.message_id, tmms_from=shown.sender, tmms_to=",".join(headers.recipients))
+        extra = fixes.extra(headers)
+        entry.update({k: v for k, v in extra.items() if k in ("claimed_from", "original_id")})
+    if fixes.owners:
+        entry["outbox_owner"] = ",".join(fixes.owners)
+    return entry
+
+
+def write_reason(path: str, entry: dict[str, str]) -> None:
+    """Write ``<path>.reason.json``; a failure is logged, never raised (the letter is set aside)."""
+    directory, name = os.path.split(path)
+    try:
+        store.write_new(directory, name + REASON_SUFFIX, (json.dumps(entry) + "\n").encode())
+    except StorageError as exc:
+        log.warning("%s: could not record the dead-letter reason: %s", path, exc)
