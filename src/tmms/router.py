@@ -346,7 +346,7 @@ class Router:
         recipient = headers.recipient
         inboxes = self.registry.inboxes_for(recipient)
         if not inboxes:
-            waiting = self._wait_for_recipient(entry, headers)
+            waiting = self._wait_for_recipient(entry, headers, held)
             if waiting is not None:
                 return waiting
             inboxes = self.registry.inboxes_for(recipient)
@@ -391,7 +391,7 @@ class Router:
             log.warning("%s: tmms_id '%s' was delivered before; this message is given the id %s "
                         "(tmms_original_id keeps the old one)", entry.name, headers.message_id[:80], fixes.message_id)
 
-    def _wait_for_recipient(self, entry: store.Entry, headers: Headers) -> Outcome | None:
+    def _wait_for_recipient(self, entry: store.Entry, headers: Headers, held_file: Held) -> Outcome | None:
         """Hold a message whose recipient is unknown; None once re-read panes know the name.
 
         A pane may be registered just after ``tmms post`` returns, so the message waits for
@@ -412,7 +412,8 @@ class Router:
             return None
         if self._refreshed_at < held.deadline:
             return Outcome(Status.HELD, entry.path, reason=f"no pane is named '{recipient}' yet", headers=headers)
-        return self._dead(entry, f"unknown recipient '{recipient}' (no enabled pane has that @tmms_name)", headers)
+        reason = f"unknown recipient '{recipient}' (no enabled pane has that @tmms_name)"
+        return self._dead(entry, reason, headers, held_file)
 
     def _reread(self) -> bool:
         try:

@@ -59,8 +59,8 @@ class SeenIds:
         key = digest(message_id)
         if key in self._set:
             return
+        self._append(key)  # first: a compaction writes the ids before this one
         self._remember(key)
-        self._append(key)
 
     def close(self) -> None:
         """Close the file (it is reopened when needed)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 from datetime import UTC, datetime
 
 from . import handover, store
@@ -33,6 +34,7 @@ def set_aside(source: str, reason: str, dead_dir: str, headers: Headers | None, 
         store.ensure_dir(dead_dir)
         # A name whose .reason.json is free too: a stale reason never sits next to a new message.
         path = store.move_no_clobber(source, dead_dir, companions=(REASON_SUFFIX,))
+        _make_private(path)
         fixes = Fixes(fixes.owners)
     else:
         data = None
@@ -73,3 +75,13 @@ def write_reason(path: str, entry: dict[str, str]) -> None:
         store.write_new(directory, name + REASON_SUFFIX, (json.dumps(entry) + "\n").encode())
     except StorageError as exc:
         log.warning("%s: could not record the dead-letter reason: %s", path, exc)
+
+
+def _make_private(path: str) -> None:
+    """A regular file set aside unread is made FILE_MODE too (a symlink or FIFO is left as it is)."""
+    try:
+        st = os.lstat(path)
+        if stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) != store.FILE_MODE:
+            os.chmod(path, store.FILE_MODE, follow_symlinks=False)
+    except (OSError, NotImplementedError):
+        pass
