@@ -20,7 +20,7 @@ from .cli import (
     tmux_of,
     warn,
 )
-from .errors import StorageError, UsageError
+from .errors import UsageError
 from .post import Here, Posted
 
 if TYPE_CHECKING:
@@ -255,33 +255,54 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 
 
 def cmd_read(args: argparse.Namespace) -> int:
-    from . import mailbox
-
     at = _here(args)
     if args.id and args.next:
         raise UsageError("give an ID or --next, not both")
-    unread = mailbox.unread(at.me)
-    if args.id:
-        letter = mailbox.find(unread + mailbox.already_read(at.me), args.id, f"the inbox of {at.me.name}")
-    else:
-        readable = [x for x in unread if not x.error] or unread
-        if not readable:
-            warn(f"no unread mail for {at.me.name}")
-            return ExitCode.NOTHING
-        letter = readable[0]
-    if not args.keep:
-        letter = _take(at, letter)
+    letter = _read_id(at, args.id, args.keep) if args.id else _read_next(at, args.keep)
+    if letter is None:
+        warn(f"no unread mail for {at.me.name}")
+        return ExitCode.NOTHING
     _print_letters(args, [letter])
     return ExitCode.OK
 
 
-def _take(at: Here, letter: Letter) -> Letter:
+def _read_next(at: Here, keep: bool) -> Letter | None:
+    """The oldest unread message (taken unless ``keep``); when another reader takes it first, the next.
+
+    Files that cannot be read (a FIFO, a folder, a symlink) are never picked; a malformed message
+    only when nothing else is unread. None when no message is left.
+    """
     from . import mailbox
 
+    lost: set[str] = set()
+    while True:
+        unread = [x for x in mailbox.unread(at.me) if x.readable and x.path not in lost]
+        candidates = [x for x in unread if not x.error] or unread
+        if not candidates:
+            return None
+        if keep:
+            return candidates[0]
+        try:
+            return mailbox.take(candidates[0], at.me, _journal(at))
+        except FileNotFoundError:
+            lost.add(candidates[0].path)  # another reader took it: list again, take the next
+
+
+def _read_id(at: Here, ref: str, keep: bool) -> Letter:
+    """The message ``ref`` names, taken unless ``keep``; if another reader took it first, its read copy."""
+    from . import mailbox
+    from .errors import InputError
+
+    where = f"the inbox of {at.me.name}"
+    letter = mailbox.find(mailbox.unread(at.me) + mailbox.already_read(at.me), ref, where)
+    if not letter.readable:
+        raise InputError(letter.path, letter.error)
+    if keep:
+        return letter
     try:
         return mailbox.take(letter, at.me, _journal(at))
-    except FileNotFoundError:
-        raise StorageError(letter.path, "it was moved or removed while being read") from None
+    except FileNotFoundError:  # another reader took it first: it is read now, so show it from there
+        return mailbox.find(mailbox.already_read(at.me), letter.message_id or ref, where)
 
 
 def _journal(at: Here) -> str:

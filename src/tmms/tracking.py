@@ -62,6 +62,10 @@ def locate(ref: str, registry: Registry, dead_dir: str, journal_path: str) -> Me
     if len(ids) > 1:
         raise AmbiguousMessage(ref, sorted(i.replace("-", "")[:8] for i in ids))
     message_id = ids.pop()
+    different = mailbox.distinct(x for _, x in copies if x.message_id == message_id)
+    if len(different) > 1:  # an impostor reuses the id: say so, never report one as the other
+        raise AmbiguousMessage(ref, [f"{x.short_id} ({x.folder}: {x.path})" for x in different],
+                               hint="different messages carry the same id")
     places = [Place(owner, x.folder, x.path) for owner, x in copies if x.message_id == message_id]
     events = journal.events_for(journal_path, {message_id})
     letter = next((x for _, x in copies if x.message_id == message_id and x.folder != "sent"),

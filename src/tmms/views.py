@@ -10,7 +10,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .mailbox import Letter, body_of
+from .errors import InputError
+from .mailbox import Letter, body_of, body_text, read_text
 
 
 def age(seconds: float) -> str:
@@ -39,20 +40,27 @@ def letter_line(letter: Letter, now: float | None = None, show_folder: bool = Fa
 
 
 def letter_record(letter: Letter, with_body: bool = False) -> dict[str, Any]:
-    """A message as a JSON-ready mapping."""
+    """A message as a JSON-ready mapping: strings, and ``recipients`` a flat list of names.
+
+    Nothing else is taken from the front matter, so the record is never larger than the file.
+    A body that cannot be read is ``""``, with the reason in ``error``.
+    """
     h = letter.headers
     record: dict[str, Any] = {
         "id": h.message_id, "from": h.sender, "to": h.recipient, "subject": h.subject,
         "created_at": h.created_at, "thread_id": h.thread_id, "in_reply_to": h.in_reply_to,
         "path": letter.path, "folder": letter.folder,
     }
-    recipients = h.data.get("tmms_recipients")
-    if isinstance(recipients, list):
-        record["recipients"] = recipients
+    if isinstance(h.data.get("tmms_recipients"), list):
+        record["recipients"] = list(h.all_recipients)
     if letter.error:
         record["error"] = letter.error
     if with_body:
-        record["body"] = body_of(letter.path)
+        try:
+            record["body"] = body_text(letter.path)
+        except InputError as exc:
+            record["body"] = ""
+            record.setdefault("error", exc.reason)
     return record
 
 
@@ -67,9 +75,8 @@ def json_lines(records: Iterable[Mapping[str, Any]]) -> str:
 
 
 def raw_text(letter: Letter) -> str:
-    """The file exactly as stored."""
-    with open(letter.path, encoding="utf-8", errors="replace") as handle:
-        return handle.read()
+    """The file as stored (bad UTF-8 as U+FFFD); InputError when it cannot be read (mailbox.read_text)."""
+    return read_text(letter.path)
 
 
 def header_block(letter: Letter) -> str:
