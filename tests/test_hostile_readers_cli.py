@@ -327,3 +327,15 @@ def test_the_server_dead_letters_an_alias_bomb_and_deep_nesting_and_keeps_delive
     assert proc.poll() is None
     code, out, _ = run(server, capsys, "dead", "-c", str(setup.config), "--json")
     assert code == OK and len(json.loads(out)) == len(hostile)
+
+
+def test_reply_all_takes_only_flat_names_from_a_hostile_recipient_list(setup: Setup) -> None:
+    server = setup.server
+    server.register("gamma")
+    long_name = "n" * 300
+    text = fenced(f"tmms_id: {'ab' * 4}-0000-4000-8000-000000000000\ntmms_from: alpha\ntmms_to: beta\n"
+                  f"tmms_subject: all\ntmms_recipients: [beta, [gamma], {{k: v}}, {long_name}, gamma, '']\n")
+    (setup.beta.inbox / "20260101-000000_alpha_to_beta_abababab.md").write_text(text)
+    proc = server.tmms("reply", "abababab", "--all", "--json", pane=setup.beta.pane_id, input="ok\n")
+    assert proc.returncode == OK, proc.stderr
+    assert sorted(record["to"] for record in json.loads(proc.stdout)) == ["alpha", "gamma"]

@@ -163,8 +163,7 @@ def reply(at: Here, original: Letter, text: str, subject: str | None = None, to_
         raise UsageError(f"message {original.short_id} has no sender to reply to")
     to = [h.sender]
     if to_all:
-        others = h.data.get("tmms_recipients")
-        to += [r for r in others if isinstance(r, str)] if isinstance(others, list) else []
+        to += h.all_recipients  # tmms_recipients as flat, bounded names
         to = [r for r in dict.fromkeys(to) if r != at.me.name] or [h.sender]
     return post(at.tmux, text, to, reply_subject(h.subject) if subject is None else subject,
                 thread_id=original.thread_root, in_reply_to=h.message_id, where=at)
