@@ -398,6 +398,19 @@ def test_a_file_that_changes_type_after_the_listing_is_not_read(tmp_path: Path, 
         assert mailbox.body_of(str(path)).startswith("(unreadable:")
 
 
+@pytest.mark.parametrize("kind", ["fifo", "socket", "folder", "symlink", "device"])
+def test_taking_a_message_swapped_for_an_odd_file_takes_nothing_and_puts_it_back(tmp_path: Path, kind: str) -> None:
+    box = make_box(tmp_path)
+    path = put(box.inbox, uid("b3"))
+    letter = mailbox.load(str(path), "inbox")
+    path.unlink()
+    plant(path, kind)
+    with hard_deadline(), pytest.raises(FileNotFoundError):
+        mailbox.take(letter, box)  # as a lost race: readers go on with the next message
+    assert os.path.lexists(path)
+    assert not list(Path(mailbox.read_folder(box)).iterdir())
+
+
 def test_a_file_that_vanishes_after_the_listing_is_reported_not_raised(tmp_path: Path) -> None:
     box = make_box(tmp_path)
     path = put(box.inbox, uid("c3"))

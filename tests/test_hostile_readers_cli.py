@@ -156,7 +156,8 @@ def test_hostile_content_in_an_inbox_is_listed_as_unreadable_and_json_stays_smal
     (setup.beta.inbox / "20260101-000002_m_to_beta_deep0000.md").write_text(fenced(flow_seq(5000)))
     (setup.beta.inbox / "20260101-000003_m_to_beta_utf80000.md").write_bytes(b"---\ntmms_id: \xff\n---\n")
     for args in (["inbox", "--json"], ["inbox"], ["read", "--next", "--json", "--keep"],
-                 ["thread", setup.good_id[:8]]):
+                 ["thread", setup.good_id[:8]], ["thread", setup.good_id[:8], "--json"],
+                 ["wait", "--timeout", "5", "--json", "--keep"]):
         code, out, _ = run(setup.server, capsys, *args)
         assert code == OK and len(out) < 64 * 1024
     code, out, _ = run(setup.server, capsys, "inbox", "--json")

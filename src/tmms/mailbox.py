@@ -8,7 +8,9 @@ post`` keeps a copy of each message it sends in ``outbox/sent/``; the router onl
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -230,8 +232,10 @@ def _body_or_none(path: str) -> str | None:
 def mark_read(letter: Letter, box: Mailbox) -> Letter:
     """Move an unread letter into ``inbox/read/``; returns it at its new place.
 
-    FileNotFoundError when another reader took it first (the move is the claim); InputError for
-    a file that cannot be read (a FIFO, a folder, a symlink, ...), which is left where it is.
+    FileNotFoundError when another reader took it first (the move is the claim), or when what was
+    moved is no longer a regular file (swapped after the listing: it is put back, as no message).
+    InputError for a letter whose file cannot be read (a FIFO, a folder, a symlink, ...), which
+    is left where it is.
     """
     if letter.folder != "inbox":
         return letter
@@ -245,7 +249,25 @@ def mark_read(letter: Letter, box: Mailbox) -> Letter:
         raise
     except OSError as exc:
         raise StorageError(target, exc.strerror or str(exc)) from None
+    if not _is_regular(path):
+        _put_back(path, letter.path)
+        raise FileNotFoundError(errno.ENOENT, "replaced by something that is not a message", letter.path)
     return letter._replace(path=path, folder="read")
+
+
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _put_back(path: str, where: str) -> None:
+    """Return a file a reader moved by mistake to the folder it came from (never replacing)."""
+    try:
+        store.move_no_clobber(path, os.path.dirname(where), os.path.basename(where))
+    except OSError:
+        pass  # it stays listed, as unreadable, in read/
 
 
 def take(letter: Letter, box: Mailbox, journal_path: str | None = None) -> Letter:
