@@ -104,7 +104,7 @@ class Parser(argparse.ArgumentParser):
     """argparse with tmms's one-line errors and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(ExitCode.USAGE, f"tmms: error: {message} (see '{self.prog} --help')\n")
+        self.exit(ExitCode.USAGE, one_line(f"tmms: error: {message} (see '{self.prog} --help')") + "\n")
 
 
 if TYPE_CHECKING:
@@ -166,7 +166,16 @@ def say(text: str = "") -> None:
 
 def warn(text: str) -> None:
     """One line on stderr."""
-    print(f"tmms: {text}", file=sys.stderr)
+    print(one_line(f"tmms: {text}"), file=sys.stderr)
+
+
+def one_line(text: str) -> str:
+    """The text with every control character (a newline too) shown visibly: never raw on a terminal."""
+    if text.isascii() and text.isprintable():
+        return text  # nothing to escape: no import on the fast path
+    from .terminal import visible
+
+    return visible(text)
 
 
 EPILOG_MAIN = """\
@@ -242,15 +251,15 @@ def _help(parser: argparse.ArgumentParser, sub: Subparsers) -> Command:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     arguments = sys.argv[1:] if argv is None else list(argv)
-    name = command_name(arguments)
-    known = name is not None and name != "help" and _is_command(name)
-    parser = build_parser(name if known else None)
-    args = parser.parse_args(arguments)
-    func: Command = args.func
-    try:
+    try:  # from the start: a SIGINT while the parser is built is one line too, never a traceback
+        name = command_name(arguments)
+        known = name is not None and name != "help" and _is_command(name)
+        parser = build_parser(name if known else None)
+        args = parser.parse_args(arguments)
+        func: Command = args.func
         return int(func(args))
     except TmmsError as exc:
-        print(f"tmms: error: {exc}", file=sys.stderr)
+        print(one_line(f"tmms: error: {exc}"), file=sys.stderr)
         return int(exit_code_for(exc))
     except KeyboardInterrupt:
         print("tmms: interrupted", file=sys.stderr)

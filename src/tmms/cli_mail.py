@@ -16,6 +16,7 @@ from .cli import (
     add_json,
     add_pane,
     body_of,
+    one_line,
     say,
     tmux_of,
     warn,
@@ -90,13 +91,15 @@ def _inbox_parser(sub: Subparsers) -> None:
 def _read_parser(sub: Subparsers) -> None:
     rd = add_command(sub, "read", cmd_read, "print a message and mark it read",
                      "Print a message and move it into inbox/read/. On a terminal the Markdown is rendered; "
-                     "piped, the file is printed as stored. Exit code 1 when there is no unread mail.",
+                     "piped, the file is printed as stored. Control characters a sender wrote are shown as "
+                     "text (^[, <U+202E>), never raw; only --raw into a pipe prints the bytes exactly. Exit "
+                     "code 1 when there is no unread mail.",
                      "  tmms read --next       # the oldest unread message\n  tmms read 1a2b\n"
                      "  tmms read 1a2b --keep  # leave it unread\n  tmms read --next --json\n")
     rd.add_argument("id", nargs="?", metavar="ID", help="id or unique id prefix (default: --next)")
     rd.add_argument("--next", action="store_true", help="the oldest unread message")
     rd.add_argument("--keep", action="store_true", help="do not mark it read")
-    rd.add_argument("--raw", action="store_true", help="print the file as stored, even on a terminal")
+    rd.add_argument("--raw", action="store_true", help="the file as stored, not rendered (byte for byte when piped)")
     add_pane(rd)
     add_json(rd)
 
@@ -122,7 +125,7 @@ def _wait_parser(sub: Subparsers) -> None:
     w.add_argument("--thread", metavar="ID", help="only in this thread")
     w.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (default: wait forever)")
     w.add_argument("--keep", action="store_true", help="do not mark it read")
-    w.add_argument("--raw", action="store_true", help="print the file as stored, even on a terminal")
+    w.add_argument("--raw", action="store_true", help="the file as stored, not rendered (byte for byte when piped)")
     add_pane(w)
     add_json(w)
 
@@ -181,7 +184,7 @@ def _report_posted(args: argparse.Namespace, posted: Posted) -> None:
                      for i, r, p in zip(posted.message_ids, posted.recipients, posted.paths, strict=True)]))
     else:
         for path in posted.paths:
-            say(path)
+            say(one_line(path))
 
 
 def cmd_post(args: argparse.Namespace) -> int:
@@ -250,7 +253,7 @@ def cmd_inbox(args: argparse.Namespace) -> int:
     for letter in letters:
         say(letter_line(letter, now, show_folder=args.all))
     if not letters and sys.stdout.isatty():
-        say(f"no {'' if args.all else 'unread '}mail for {at.me.name}")
+        say(one_line(f"no {'' if args.all else 'unread '}mail for {at.me.name}"))
     return ExitCode.OK
 
 
@@ -312,18 +315,39 @@ def _journal(at: Here) -> str:
 
 
 def _print_letters(args: argparse.Namespace, letters: list[Letter], many: bool = False) -> None:
-    from .views import letter_record, raw_text, rendered, to_json
+    """JSON; rendered Markdown on a terminal; the file with its controls shown visibly; --raw piped: its bytes."""
+    from .views import letter_record, to_json
 
     if args.json:
         records = [letter_record(x, with_body=True) for x in letters]
         say(to_json(records if many else records[0]))
         return
-    fancy = sys.stdout.isatty() and not getattr(args, "raw", False)
     for index, letter in enumerate(letters):
         if index:
             say()
-        sys.stdout.write(rendered(letter) if fancy else raw_text(letter))
+        try:
+            _print_letter(letter, getattr(args, "raw", False))
+        except OSError as exc:
+            from .errors import InputError
+
+            raise InputError(letter.path, exc.strerror or str(exc)) from None
     sys.stdout.flush()
+
+
+def _print_letter(letter: Letter, raw: bool) -> None:
+    from .terminal import visible_text
+    from .views import raw_text, rendered
+
+    terminal = sys.stdout.isatty()
+    if raw and not terminal:  # the exact bytes, only where no terminal acts on them
+        from .store import read_regular
+
+        sys.stdout.flush()
+        sys.stdout.buffer.write(read_regular(letter.path)[0])
+    elif terminal and not raw:
+        sys.stdout.write(rendered(letter))
+    else:
+        sys.stdout.write(visible_text(raw_text(letter)))
 
 
 def cmd_thread(args: argparse.Namespace) -> int:

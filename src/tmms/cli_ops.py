@@ -8,10 +8,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .cli import FORMATTER, ExitCode, add_command, add_json, say, tmux_of, warn
+from .cli import FORMATTER, ExitCode, add_command, add_json, one_line, say, tmux_of, warn
 from .errors import UsageError
 
 if TYPE_CHECKING:
+    import logging
+
     from .cli import Subparsers
     from .config import Config
     from .deadletter import DeadLetter
@@ -87,7 +89,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         from .config import write_template
 
         path = write_template(args.output)
-        say(path)
+        say(one_line(path))
         warn(f"wrote {path}; edit dead_letter_dir if you want another folder")
         return ExitCode.OK
     return _serve(args)
@@ -122,10 +124,23 @@ def _setup_logging(quiet: bool) -> None:
                                   datefmt="%Y-%m-%dT%H:%M:%S")
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
+    handler.addFilter(_visible_record)
     root = logging.getLogger("tmms")
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING if quiet else logging.INFO)
     root.propagate = False
+
+
+def _visible_record(record: logging.LogRecord) -> bool:
+    """A log filter: the message on one line and a traceback with every control character shown visibly."""
+    import logging
+
+    from .terminal import visible, visible_text
+
+    record.msg, record.args = visible(record.getMessage()), None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = visible_text(logging.Formatter().formatException(record.exc_info))
+    return True
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -182,10 +197,10 @@ def _dead_list(args: argparse.Namespace, entries: list[DeadLetter], dead_dir: st
     now = time.time()
     for d in entries:
         h = d.letter.headers
-        say(f"{age(now - d.dead_at):>4}  {d.letter.short_id}  {h.sender or '?'} → {h.recipient or '?'}  "
-            f"{h.subject or d.letter.name}\n      {d.why}")
+        say(one_line(f"{age(now - d.dead_at):>4}  {d.letter.short_id}  {h.sender or '?'} → {h.recipient or '?'}  "
+                     f"{h.subject or d.letter.name}") + "\n" + one_line(f"      {d.why}"))
     if not entries and sys.stdout.isatty():
-        say(f"dead letter is empty ({dead_dir})")
+        say(one_line(f"dead letter is empty ({dead_dir})"))
     return ExitCode.OK
 
 
@@ -195,10 +210,12 @@ def _dead_show(args: argparse.Namespace, dead: DeadLetter) -> int:
     if args.json:
         say(to_json(_dead_record(dead, with_body=True)))
         return ExitCode.OK
-    say(f"reason:  {dead.why}")
-    say(f"file:    {dead.letter.path}")
+    from .terminal import visible_text
+
+    say(one_line(f"reason:  {dead.why}"))
+    say(one_line(f"file:    {dead.letter.path}"))
     say("")
-    sys.stdout.write(raw_text(dead.letter))
+    sys.stdout.write(visible_text(raw_text(dead.letter)))
     return ExitCode.OK
 
 
@@ -228,7 +245,7 @@ def _dead_retry(args: argparse.Namespace, dead_dir: str) -> int:
         say(to_json({"retried": done, "left": stuck}))
     else:
         for item in done:
-            say(item["path"])
+            say(one_line(item["path"]))
     return ExitCode.NOTHING if stuck and not done else ExitCode.OK
 
 
@@ -248,7 +265,7 @@ def _dead_purge(args: argparse.Namespace, dead_dir: str) -> int:
     if args.json:
         say(to_json([d.letter.path for d in removed]))
     else:
-        say(f"purged {len(removed)} dead letter(s) from {dead_dir}")
+        say(one_line(f"purged {len(removed)} dead letter(s) from {dead_dir}"))
     return ExitCode.OK
 
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .cli import ExitCode, add_command, add_json, add_pane, say, tmux_of, warn
+from .cli import ExitCode, add_command, add_json, add_pane, one_line, say, tmux_of, warn
 from .registry import Mailbox
 
 if TYPE_CHECKING:
@@ -120,13 +120,13 @@ def cmd_register(args: argparse.Namespace) -> int:
                      "groups": list(done.groups), "created": list(done.created), "config_written": config_written,
                      "server_pid": pid, "server_started": started}))
         return ExitCode.OK
-    say(f"registered '{done.name}' on pane {done.pane_id} ({done.location})")
-    say(f"  inbox   {done.inbox}")
-    say(f"  outbox  {done.outbox}")
+    say(one_line(f"registered '{done.name}' on pane {done.pane_id} ({done.location})"))
+    say(one_line(f"  inbox   {done.inbox}"))
+    say(one_line(f"  outbox  {done.outbox}"))
     if done.groups:
-        say(f"  groups  {', '.join(done.groups)}")
+        say(one_line(f"  groups  {', '.join(done.groups)}"))
     if config_written:
-        say(f"  config  {config_written} (written with the defaults)")
+        say(one_line(f"  config  {config_written} (written with the defaults)"))
     if pid is None:
         say("  server  not running (--no-server): start one with 'tmms server &'")
     else:
@@ -139,7 +139,7 @@ def cmd_unregister(args: argparse.Namespace) -> int:
 
     name, pane_id = unregister(tmux_of(args), args.target)
     if name:
-        say(f"unregistered '{name}' from pane {pane_id}; its folders and mail are kept")
+        say(one_line(f"unregistered '{name}' from pane {pane_id}; its folders and mail are kept"))
     else:
         warn(f"pane {pane_id} was not registered; nothing to do")
     return ExitCode.OK
@@ -169,11 +169,11 @@ def cmd_whoami(args: argparse.Namespace) -> int:
 
         say(to_json(info))
         return ExitCode.OK
-    say(f"{info['name']} on pane {info['pane_id']} ({info['location']}): {info['unread']} unread")
+    say(one_line(f"{info['name']} on pane {info['pane_id']} ({info['location']}): {info['unread']} unread"))
     for key in ("inbox", "outbox", "notify_cmd", "reply_to", "groups"):
         value = info[key]
         if value:
-            say(f"  {key:<10} {', '.join(value) if isinstance(value, list) else value}")
+            say(one_line(f"  {key:<10} {', '.join(value) if isinstance(value, list) else value}"))
     pid = info["server_pid"]
     say(f"  server     {'running, pid ' + str(pid) if pid else 'not running'}")
     return ExitCode.OK
@@ -192,12 +192,13 @@ def cmd_peers(args: argparse.Namespace) -> int:
 
         say(to_json({"server_pid": pid, "peers": peers}))
         return ExitCode.OK
-    say(f"tmms server: {'running, pid ' + str(pid) if pid else 'not running'} ({tmux.socket_path})")
+    say(one_line(f"tmms server: {'running, pid ' + str(pid) if pid else 'not running'} ({tmux.socket_path})"))
     if not peers:
         say("no registered panes")
     for peer in peers:
         groups = ",".join(peer["groups"]) or "-"
-        say(f"  {peer['name']:<20} {peer['pane_id']:<5} {peer['location']:<16} {peer['unread']:>4} unread  {groups}")
+        say(one_line(f"  {peer['name']:<20} {peer['pane_id']:<5} {peer['location']:<16} {peer['unread']:>4} "
+                     f"unread  {groups}"))
     return ExitCode.OK
 
 
@@ -214,8 +215,8 @@ def cmd_bind(args: argparse.Namespace) -> int:
             if "unknown key" in exc.stderr:
                 raise UsageError(f"--key: tmux knows no key '{args.key}' (such as M, m, C-m, F5)") from None
             raise
-        say(f"bound prefix+{args.key} on {tmux.socket_path}; to keep it, add this to ~/.tmux.conf:")
-    sys.stdout.write(config_lines([binding]))
+        say(one_line(f"bound prefix+{args.key} on {tmux.socket_path}; to keep it, add this to ~/.tmux.conf:"))
+    sys.stdout.write("".join(one_line(line) + "\n" for line in config_lines([binding]).splitlines()))
     return ExitCode.OK
 
 
@@ -230,7 +231,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             raise
         # in a popup (prefix+M in a pane that is not registered) the error must stay readable
-        print(f"tmms: error: {exc}", file=sys.stderr)
+        print(one_line(f"tmms: error: {exc}"), file=sys.stderr)
         print("press Enter to close", file=sys.stderr)
         sys.stdin.readline()
         return exit_code_for(exc)

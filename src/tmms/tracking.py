@@ -8,6 +8,7 @@ from . import journal, mailbox
 from .errors import AmbiguousMessage, MessageNotFound
 from .mailbox import Letter
 from .registry import Registry
+from .terminal import visible
 
 # The state a message is in, by the folder it sits in (most advanced first).
 _STATE_OF_FOLDER = (("dead", "dead-lettered"), ("read", "read"), ("inbox", "delivered"), ("outbox", "queued"))
@@ -94,7 +95,7 @@ def _state(places: list[Place], events: list[dict[str, str]]) -> str:
 
 
 def describe(status: MessageStatus) -> str:
-    """The status for a person, one fact per line."""
+    """The status for a person, one fact per line (whatever a sender wrote is shown visibly)."""
     lines = [f"message {status.message_id}: {status.state}"]
     letter = status.letter
     if letter is not None:
@@ -108,4 +109,4 @@ def describe(status: MessageStatus) -> str:
         lines.append(f"  {event.get('at', '?')}  {event.get('event', '?'):<13} {who:<12} {detail}".rstrip())
     if not status.events:
         lines.append(f"  (no journal entries in {status.journal_path or '$XDG_STATE_HOME/tmms/journal.jsonl'})")
-    return "\n".join(lines)
+    return "\n".join(visible(line) for line in lines)

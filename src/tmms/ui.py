@@ -14,6 +14,7 @@ from .errors import TmmsError
 from .journal import default_path
 from .mailbox import Letter
 from .post import Here, here, reply
+from .terminal import visible, visible_text
 from .tmux import Tmux
 from .views import letter_line, raw_text, rendered
 
@@ -22,7 +23,11 @@ END_OF_BODY = "."
 
 
 def browse(tmux: Tmux, pane_id: str | None, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
-    """Run the browser until ``q`` or end of input; returns an exit code."""
+    """Run the browser until ``q`` or end of input; returns an exit code.
+
+    A number always names the message shown with it in the last list printed: reading or replying
+    does not renumber, and mail that arrives meanwhile gets a number only when the list is redrawn.
+    """
     at = here(tmux, pane_id)
     show_all = False
     letters = _listing(at, show_all, out)
@@ -42,23 +47,20 @@ def browse(tmux: Tmux, pane_id: str | None, stdin: TextIO = sys.stdin, out: Text
                 show_all = not show_all
                 letters = _listing(at, show_all, out)
             elif command.isdecimal():
-                _read(at, _pick(letters, command), out)
-                letters = _listing(at, show_all, out, quiet=True)
+                index = _pick(letters, command)
+                letters[index] = _read(at, letters[index], out)
             elif command.startswith("r") and command[1:].strip().isdecimal():
-                _reply(at, _pick(letters, command[1:].strip()), stdin, out)
-                letters = _listing(at, show_all, out, quiet=True)
+                _reply(at, letters[_pick(letters, command[1:].strip())], stdin, out)
             else:
                 out.write(HELP + "\n")
         except (TmmsError, IndexError) as exc:
-            out.write(f"tmms: {exc}\n")
+            out.write(visible(f"tmms: {exc}") + "\n")
 
 
-def _listing(at: Here, show_all: bool, out: TextIO, quiet: bool = False) -> list[Letter]:
+def _listing(at: Here, show_all: bool, out: TextIO) -> list[Letter]:
     letters = mailbox.unread(at.me) + (mailbox.already_read(at.me) if show_all else [])
-    if quiet:
-        return letters
     unread = sum(1 for x in letters if x.folder == "inbox")
-    out.write(f"\ntmms · {at.me.name} ({at.me.pane_id}) · {unread} unread\n")
+    out.write("\n" + visible(f"tmms · {at.me.name} ({at.me.pane_id}) · {unread} unread") + "\n")
     now = time.time()
     for number, letter in enumerate(letters, 1):
         out.write(f"{number:>3} {letter_line(letter, now, show_folder=show_all)}\n")
@@ -68,27 +70,33 @@ def _listing(at: Here, show_all: bool, out: TextIO, quiet: bool = False) -> list
     return letters
 
 
-def _pick(letters: list[Letter], number: str) -> Letter:
+def _pick(letters: list[Letter], number: str) -> int:
     index = int(number) - 1
     if not 0 <= index < len(letters):
         raise IndexError(f"no message number {number}")
-    return letters[index]
+    return index
 
 
-def _read(at: Here, letter: Letter, out: TextIO) -> None:
-    if letter.folder == "inbox":
-        try:
+def _read(at: Here, letter: Letter, out: TextIO) -> Letter:
+    """Show a letter (marking it read); returns it at its new place, which its number keeps naming."""
+    try:
+        if letter.folder == "inbox":
             letter = mailbox.take(letter, at.me, default_path(at.tmux.env))
-        except FileNotFoundError:
-            out.write("tmms: that message was moved meanwhile\n")
-            return
-    out.write(rendered(letter) if out.isatty() else raw_text(letter))
+        text = rendered(letter) if out.isatty() else visible_text(raw_text(letter))
+    except FileNotFoundError:
+        out.write("tmms: that message was moved meanwhile\n")
+        return letter
+    except OSError as exc:
+        out.write(visible(f"tmms: cannot show {letter.path}: {exc.strerror or exc}") + "\n")
+        return letter
+    out.write(text)
     out.write("\n")
+    return letter
 
 
 def _reply(at: Here, letter: Letter, stdin: TextIO, out: TextIO) -> None:
     h = letter.headers
-    out.write(f"reply to {h.sender}: type the message; a line with only '{END_OF_BODY}' sends it\n")
+    out.write(visible(f"reply to {h.sender}: type the message; a line with only '{END_OF_BODY}' sends it") + "\n")
     out.flush()
     lines: list[str] = []
     while True:
@@ -100,4 +108,4 @@ def _reply(at: Here, letter: Letter, stdin: TextIO, out: TextIO) -> None:
         out.write("nothing written; not sent\n")
         return
     posted = reply(at, letter, "".join(lines))
-    out.write(f"sent to {h.sender}: {posted.paths[0]}\n")
+    out.write(visible(f"sent to {h.sender}: {posted.paths[0]}") + "\n")

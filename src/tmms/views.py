@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import InputError
 from .mailbox import Letter, body_of, body_text, read_text
+from .terminal import json_visible, visible, visible_text
 
 
 def age(seconds: float) -> str:
@@ -24,7 +25,7 @@ def age(seconds: float) -> str:
 
 
 def _clip(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    text = " ".join(visible(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -33,10 +34,10 @@ def letter_line(letter: Letter, now: float | None = None, show_folder: bool = Fa
     now = time.time() if now is None else now
     h = letter.headers
     subject = h.subject or ("(unreadable: " + letter.error + ")" if letter.error else "(no subject)")
-    thread = h.thread_id.replace("-", "")[:8] if h.thread_id else "-"
+    thread = visible(h.thread_id.replace("-", "")[:8]) if h.thread_id else "-"
     folder = f"{letter.folder:<6} " if show_folder else ""
     return (f"{folder}{age(now - letter.mtime):>4}  {_clip(h.sender or '?', 16):<16}  {_clip(subject, 48):<48}  "
-            f"{thread:<8}  {letter.short_id}")
+            f"{thread:<8}  {visible(letter.short_id)}")
 
 
 def letter_record(letter: Letter, with_body: bool = False) -> dict[str, Any]:
@@ -65,8 +66,8 @@ def letter_record(letter: Letter, with_body: bool = False) -> dict[str, Any]:
 
 
 def to_json(value: object) -> str:
-    """Pretty, stable JSON."""
-    return json.dumps(value, ensure_ascii=False, indent=2)
+    """Pretty, stable JSON; control, bidi and format characters as ``\\uXXXX`` (the values stay exact)."""
+    return json_visible(json.dumps(value, ensure_ascii=False, indent=2))
 
 
 def json_lines(records: Iterable[Mapping[str, Any]]) -> str:
@@ -84,11 +85,15 @@ def header_block(letter: Letter) -> str:
     h = letter.headers
     rows = [("From", h.sender), ("To", h.recipient), ("Date", h.created_at), ("Subject", h.subject),
             ("Thread", h.thread_id), ("In reply to", h.in_reply_to), ("Id", h.message_id)]
-    return "\n".join(f"{k + ':':<13}{v}" for k, v in rows if v)
+    return "\n".join(f"{k + ':':<13}{visible(v)}" for k, v in rows if v)
 
 
 def rendered(letter: Letter, width: int | None = None) -> str:
-    """Headers and the body rendered as Markdown for a terminal (rich), as ANSI text."""
+    """Headers and the body rendered as Markdown for a terminal (rich), as ANSI text.
+
+    rich passes ESC, C1 and bidi characters through, so the body is made visible before rich sees
+    it; links show their target as text instead of a hidden OSC 8 hyperlink.
+    """
     from io import StringIO
 
     from rich.console import Console
@@ -99,7 +104,7 @@ def rendered(letter: Letter, width: int | None = None) -> str:
     console = Console(file=buffer, force_terminal=True, width=width, highlight=False)
     console.print(header_block(letter), style="bold", markup=False)
     console.print(Rule(style="dim"))
-    console.print(Markdown(body_of(letter.path)))
+    console.print(Markdown(visible_text(body_of(letter.path)), hyperlinks=False))
     return buffer.getvalue()
 
 
@@ -110,7 +115,8 @@ def conversation(letters: Iterable[Letter], me: str) -> str:
         h = letter.headers
         arrow = "you" if h.sender == me else h.sender
         target = "you" if h.recipient == me else h.recipient
-        parts.append(f"── {h.created_at}  {arrow} → {target}  {h.subject}  [{letter.short_id}, {letter.folder}]")
-        parts.append(body_of(letter.path).rstrip("\n"))
+        heading = f"── {h.created_at}  {arrow} → {target}  {h.subject}  [{letter.short_id}, {letter.folder}]"
+        parts.append(visible(heading))
+        parts.append(visible_text(body_of(letter.path).rstrip("\n")))
         parts.append("")
     return "\n".join(parts)
