@@ -97,18 +97,26 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     import logging
+    import signal
 
+    # until the server installs its own handlers, SIGTERM ends it like SIGINT: one line, exit 130
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     from . import config as config_mod
+    from .privacy import tighten_own_folders
     from .server import Server
+    from .service import preflight
 
     cfg = config_mod.load(args.config)
+    tmux = tmux_of(args)
+    preflight(tmux)  # no tmux server, no tmux, an unsafe runtime folder, a server running: one line
     _setup_logging(args.quiet)
     log = logging.getLogger("tmms")
     for warning in cfg.warnings:
         log.warning(warning)
     if cfg.source is None:
         log.info("no config file found (%s); using built-in defaults", ", ".join(config_mod.DISCOVERY))
-    server = Server(tmux_of(args), cfg)
+    tighten_own_folders(cfg.dead_letter_dir, tmux.env)
+    server = Server(tmux, cfg)
     server.install_signal_handlers()
     counters = server.run()
     log.info("stopped: %d delivered, %d dead-lettered, %d notified", counters.delivered, counters.dead,
@@ -161,6 +169,20 @@ def _config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def _folders(args: argparse.Namespace) -> tuple[str, str]:
+    """The dead-letter folder and the journal: -c's; else those of the server that runs; else discovery's."""
+    from .journal import default_path
+
+    tmux = tmux_of(args)
+    if args.config is None:
+        from .service import running
+
+        found = running(tmux)
+        if found and found.info:
+            return found.info.dead_letter_dir, found.info.journal
+    return _config(args).dead_letter_dir, default_path(tmux.env)
+
+
 def _dead_record(dead: DeadLetter, with_body: bool = False) -> dict[str, Any]:
     from .views import letter_record
 
@@ -174,7 +196,7 @@ def _dead_record(dead: DeadLetter, with_body: bool = False) -> dict[str, Any]:
 def cmd_dead(args: argparse.Namespace) -> int:
     from . import deadletter
 
-    dead_dir = _config(args).dead_letter_dir
+    dead_dir, journal = _folders(args)
     if args.action == "list":
         if args.ids:
             raise UsageError("'dead list' takes no ids (use 'dead show ID')")
@@ -184,7 +206,7 @@ def cmd_dead(args: argparse.Namespace) -> int:
             raise UsageError("'dead show' takes exactly one id")
         return _dead_show(args, deadletter.find(dead_dir, args.ids[0]))
     if args.action == "retry":
-        return _dead_retry(args, dead_dir)
+        return _dead_retry(args, dead_dir, journal)
     return _dead_purge(args, dead_dir)
 
 
@@ -219,9 +241,9 @@ def _dead_show(args: argparse.Namespace, dead: DeadLetter) -> int:
     return ExitCode.OK
 
 
-def _dead_retry(args: argparse.Namespace, dead_dir: str) -> int:
+def _dead_retry(args: argparse.Namespace, dead_dir: str, journal: str) -> int:
     from . import deadletter
-    from .journal import default_path, record
+    from .journal import record
     from .registry import Registry
     from .views import to_json
 
@@ -240,7 +262,7 @@ def _dead_retry(args: argparse.Namespace, dead_dir: str) -> int:
             continue
         path = deadletter.retry(dead, outbox)
         done.append({"id": dead.letter.message_id, "path": path})
-        record(default_path(tmux.env), "retried", id=dead.letter.message_id, path=path)
+        record(journal, "retried", id=dead.letter.message_id, path=path)
     if args.json:
         say(to_json({"retried": done, "left": stuck}))
     else:
@@ -273,15 +295,14 @@ def _dead_purge(args: argparse.Namespace, dead_dir: str) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .journal import default_path
     from .registry import Registry
     from .tracking import describe, locate
     from .views import letter_record, to_json
 
     tmux = tmux_of(args)
-    dead_dir = _config(args).dead_letter_dir
+    dead_dir, journal = _folders(args)
     registry = Registry.from_panes(tmux.list_panes(), tmux.env)
-    status = locate(args.id, registry, dead_dir, default_path(tmux.env))
+    status = locate(args.id, registry, dead_dir, journal)
     if args.json:
         say(to_json({
             "id": status.message_id, "state": status.state,

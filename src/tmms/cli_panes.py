@@ -13,6 +13,7 @@ from .registry import Mailbox
 
 if TYPE_CHECKING:
     from .cli import Subparsers
+    from .tmux import Tmux
 
 
 def _register_parser(sub: Subparsers) -> None:
@@ -98,12 +99,15 @@ PARSERS: dict[str, Callable[[Subparsers], None]] = {
 
 def cmd_register(args: argparse.Namespace) -> int:
     from . import config as config_mod
+    from .lock import check_runtime_dir
     from .registration import register
     from .service import server_pid, start_detached
 
     tmux = tmux_of(args)
+    if not args.no_server:
+        check_runtime_dir()  # an unsafe runtime folder is refused before the pane is changed
     done = register(tmux, args.name, target=args.target, notify=args.notify, reply_to=args.reply_to,
-                    groups=args.group, inbox=args.inbox, outbox=args.outbox)
+                    groups=args.group, inbox=args.inbox, outbox=args.outbox, dead_letter_dirs=_dead_letters(tmux))
     config_written = None
     if config_mod.discover(tmux.env) is None:
         config_written = config_mod.write_template(env=tmux.env)
@@ -132,6 +136,21 @@ def cmd_register(args: argparse.Namespace) -> int:
     else:
         say(f"  server  {'started' if started else 'running'}, pid {pid}")
     return ExitCode.OK
+
+
+def _dead_letters(tmux: Tmux) -> list[str]:
+    """Every dead-letter folder a server may use: the running one's, the config's, the default."""
+    from . import config as config_mod
+    from .errors import ConfigError
+    from .service import running
+
+    found = running(tmux)
+    folders = [found.info.dead_letter_dir] if found and found.info else []
+    try:
+        folders.append(config_mod.load(env=tmux.env).dead_letter_dir)
+    except ConfigError:
+        pass  # the server will say so when it starts
+    return [*folders, config_mod.default_dead_letter(tmux.env)]
 
 
 def cmd_unregister(args: argparse.Namespace) -> int:
@@ -181,18 +200,26 @@ def cmd_whoami(args: argparse.Namespace) -> int:
 
 def cmd_peers(args: argparse.Namespace) -> int:
     from .registry import Registry
-    from .service import server_pid
+    from .service import running
 
     tmux = tmux_of(args)
     registry = Registry.from_panes(tmux.list_panes(), tmux.env)
-    pid = server_pid(tmux)
+    found = running(tmux)
+    pid = found.pid if found else None
     peers = [_describe(box) for box in registry.mailboxes]
     if args.json:
+        from dataclasses import asdict
+
         from .views import to_json
 
-        say(to_json({"server_pid": pid, "peers": peers}))
+        report: dict[str, Any] = {"server_pid": pid, "peers": peers}
+        if found and found.info:
+            report["server"] = asdict(found.info)  # config, dead_letter_dir, journal, watch, ...
+        say(to_json(report))
         return ExitCode.OK
     say(one_line(f"tmms server: {'running, pid ' + str(pid) if pid else 'not running'} ({tmux.socket_path})"))
+    if found and found.info and found.info.watch != "file events":
+        say(one_line(f"  warning: {found.info.watch}: mail is delivered by the periodic scan only"))
     if not peers:
         say("no registered panes")
     for peer in peers:

@@ -13,7 +13,7 @@ from . import store
 from .errors import BadName, NameTaken, UsageError
 from .paths import data_dir, expand
 from .privacy import tighten_mailboxes
-from .registry import Registry, is_enabled, missing_options
+from .registry import Registry, folder, is_enabled, missing_options, registration_problem, same_folder
 from .tmux import OPTION_NAMES, PaneRecord, Tmux
 
 _NAME = re.compile(r"\w[\w.+-]*")
@@ -42,7 +42,7 @@ class Registration:
 
 
 class FolderClash(UsageError):
-    """A registration whose folders would make mail loop: refused (exit 2)."""
+    """A registration whose folders would make mail loop, or lose it: refused (exit 2)."""
 
 
 def check_name(name: str) -> str:
@@ -115,40 +115,21 @@ def register(
     )
 
 
-def same_folder(a: str, b: str) -> bool:
-    """Whether two paths name one folder: by device and inode when both exist (symlinks, ``..``,
-    bind mounts), else by their real paths."""
-    try:
-        sa, sb = os.stat(a), os.stat(b)
-    except OSError:
-        return os.path.realpath(a) == os.path.realpath(b)
-    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
-
-
 def check_folders(inbox: str, outbox: str, others: Registry, dead_letter_dirs: Iterable[str] = ()) -> None:
-    """FolderClash when mail would loop or be forged: an inbox that is an outbox (its own or another
-    pane's, or an outbox's ``sent``), an outbox that is an inbox (or an inbox's ``read``), or either
-    being a dead-letter folder."""
-    if same_folder(inbox, outbox):
-        raise FolderClash(f"the inbox and the outbox are one folder ({inbox}): every message would be routed "
-                          "again and again; give two folders")
-    for box in others.mailboxes:
-        for mine, kind, theirs, their_kind in (
-                (outbox, "outbox", box.inbox, "inbox"),
-                (outbox, "outbox", os.path.join(box.inbox, store.READ_DIR), "read folder"),
-                (inbox, "inbox", box.outbox, "outbox"),
-                (inbox, "inbox", os.path.join(box.outbox, store.SENT_DIR), "sent folder")):
-            if same_folder(mine, theirs):
-                raise FolderClash(f"the {kind} {mine} is the {their_kind} of '{box.name}' (pane {box.pane_id}): "
-                                  "mail would loop between them; give another folder")
-    if same_folder(outbox, os.path.join(inbox, store.READ_DIR)):
-        raise FolderClash(f"the outbox {outbox} is the inbox's read folder: read mail would be sent again")
-    if same_folder(inbox, os.path.join(outbox, store.SENT_DIR)):
-        raise FolderClash(f"the inbox {inbox} is the outbox's sent folder: every post would arrive as new mail")
-    for dead in dead_letter_dirs:
-        for mine, kind in ((inbox, "inbox"), (outbox, "outbox")):
-            if same_folder(mine, dead):
-                raise FolderClash(f"the {kind} {mine} is the dead-letter folder: give another folder")
+    """FolderClash when mail would loop or be set aside in a mailbox: ``registry.registration_problem``
+    (an inbox that is an outbox, an outbox that is an inbox or its read folder, dead letter in either),
+    for every dead-letter folder a server may use, and an inbox that is an outbox's ``sent`` folder."""
+    for dead in [*dead_letter_dirs] or [""]:
+        problem = registration_problem(inbox, outbox, others.mailboxes, dead)
+        if problem:
+            raise FolderClash(f"refusing these folders: {problem}; mail would loop or be lost, give other folders")
+    mine = folder(inbox)
+    for box in [*others.mailboxes, None]:
+        sent = folder(os.path.join(box.outbox if box else outbox, store.SENT_DIR))
+        if same_folder(mine, sent):
+            whose = f"of pane {box.pane_id} ('{box.name}')" if box else "of this outbox"
+            raise FolderClash(f"refusing these folders: the inbox {inbox} is the sent folder {whose}; "
+                              "every post would arrive as new mail, give another folder")
 
 
 def unregister(tmux: Tmux, target: str | None = None) -> tuple[str, str]:

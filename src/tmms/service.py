@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import ServerStartFailed, StorageError, TmuxServerNotRunning
+from .errors import AlreadyRunning, ServerStartFailed, StorageError, TmuxServerNotRunning
 from .lock import check_runtime_dir, running_pid, serves, socket_key
 from .paths import runtime_dir, state_dir
 from .runinfo import RunInfo, read
@@ -47,6 +47,16 @@ def running(tmux: Tmux, folder: str | None = None) -> Running | None:
     if info is not None and not serves(info, key):
         return None  # it serves a tmux server that is gone (its socket's inode was reused) and stops soon
     return Running(pid, info)
+
+
+def preflight(tmux: Tmux) -> None:
+    """Before a server starts (and logs anything): the tmux server answers, the runtime folder is
+    safe, and no tmms server serves it yet. Each problem is the error it is, as one line."""
+    tmux.list_panes()
+    check_runtime_dir()
+    found = running(tmux)
+    if found is not None:
+        raise AlreadyRunning(found.pid, os.path.join(runtime_dir(), socket_key(tmux.socket_path).name + ".lock"))
 
 
 def server_pid(tmux: Tmux) -> int | None:
