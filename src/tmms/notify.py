@@ -91,7 +91,8 @@ class Notifier:
             self._stopping = True
             self._queue.clear()
             self._cond.notify()
-        self._thread.join(timeout=grace)
+        if self._thread.ident is not None:  # a server that failed to start never started it
+            self._thread.join(timeout=grace)
 
     def _emit(self, event: str, job: Job, **info: object) -> None:
         if self.listener is not None:
