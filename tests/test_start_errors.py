@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,9 @@ import pytest
 
 from conftest import TmuxServer, wait_until
 from tmms import service
+from tmms.config import Config
+from tmms.errors import TmuxServerNotRunning
+from tmms.server import Server
 from tmms.tmux import Tmux
 
 DOCUMENTED = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 130}
@@ -156,3 +160,20 @@ def test_a_signal_while_the_server_starts_is_never_a_traceback(tmux_server: Tmux
         outcomes[proc.returncode] = outcomes.get(proc.returncode, 0) + 1
         assert service.running(Tmux(socket_name=tmux_server.socket)) is None
     assert outcomes.get(130) and outcomes.get(0), outcomes  # both sides of the handlers were hit
+
+
+def test_a_socket_no_tmux_server_answers_on_is_one_line_and_leaves_no_lock(home: Path, tmp_path: Path) -> None:
+    """A socket file left behind (tmux 3.3 leaves it when killed): bound, nobody listening."""
+    path = tmp_path / "left-behind"
+    left = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    left.bind(str(path))
+    try:
+        line = one_error(run(["-S", str(path), "server"], dict(os.environ)), 4)
+        assert line == f"tmms: error: no tmux server is running on {path}"
+        # past the check (the tmux server went away in between): the server itself stops cleanly
+        server = Server(Tmux(socket_path=str(path)), Config(dead_letter_dir=str(tmp_path / "dead")))
+        with pytest.raises(TmuxServerNotRunning):
+            server.run()
+        assert service.running(Tmux(socket_path=str(path))) is None
+    finally:
+        left.close()
