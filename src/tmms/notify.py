@@ -129,7 +129,7 @@ class Notifier:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        except OSError as exc:
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:  # ValueError: a NUL in the command
             self._emit("error", job, error=str(exc))
             return
         self.started += 1

@@ -63,10 +63,7 @@ class Server:
         self.counters = Counters()
         self.lock = ServerLock(tmux.socket_path)  # keyed by the socket's inode, in /tmp/tmms-$UID
         key = ledger_key(tmux.socket_path)
-        self.ledger = NotifyLedger(os.path.join(state_dir(self.env), f"notified-{key}.log"),
-                                   on_error=lambda exc: self._report("ledger", f"cannot write the notify ledger "
-                                                                     f"{self.ledger.path}: {exc}; a restart may "
-                                                                     "run some notify commands again"))
+        self.ledger = NotifyLedger(os.path.join(state_dir(self.env), f"notified-{key}.log"), self._ledger_failed)
         self.journal = Journal(journal_path(self.env))
         self._journal_failed = False
         self._reported: set[tuple[str, str]] = set()  # (subject, line) logged once
@@ -135,9 +132,10 @@ class Server:
         """How new files are found: by file events, or (some folders, or all) by the periodic scan only."""
         reason = self.watcher.degraded
         if not self.watcher.available:
-            return f"polling only ({reason})"
-        return f"file events, but {reason}; those are scanned every {self.config.polling_interval:g}s" if reason \
-            else "file events"
+            return f"polling only: {reason}"
+        if reason:
+            return f"file events, but {reason}; those are scanned every {self.config.polling_interval:g}s"
+        return "file events"
 
     def _loop(self) -> None:
         """Wait for file events, the periodic re-read and scan, and files due for another look."""
@@ -206,7 +204,7 @@ class Server:
                 log.info("%s: no pane owns this outbox any more; draining it as from %s", outbox,
                          ", ".join(self.router.former_owners.get(outbox, ())) or "?")
                 self._route_outbox(outbox)
-            self.notices.scan({b.inbox for b in fresh.mailboxes} - {b.inbox for b in old.mailboxes})
+            self._scan_inboxes({b.inbox for b in fresh.mailboxes} - {b.inbox for b in old.mailboxes})
 
     def _take_up_outboxes(self) -> list[str]:
         """Record the outboxes now served; return those whose panes have just closed (to drain)."""
@@ -250,15 +248,13 @@ class Server:
 
     def _say_if_degraded(self) -> None:
         """Log once (a WARNING) when some folder cannot get file events, and once when all do again."""
-        reason = self.watcher.degraded
-        if reason == self.degraded or (reason is not None and self.degraded is not None and
-                                       reason.split(":", 1)[-1] == self.degraded.split(":", 1)[-1]):
-            self.degraded = reason
+        reason, before = self.watcher.degraded, self.degraded
+        if reason == before:
             return
-        if reason is not None:
-            log.warning("file events are not available: %s; new mail in such folders is found by the full "
+        if before is None:
+            log.warning("file events are not available: %s; new mail in such folders is found only by the full "
                         "scan every %gs (polling_interval)", reason, self.config.polling_interval)
-        else:
+        elif reason is None:
             log.info("file events are available again for every folder")
         self.degraded = reason
         try:
@@ -361,6 +357,10 @@ class Server:
             self._reported.clear()
         self._reported.add((subject, line))
         log.log(level, "%s", line)
+
+    def _ledger_failed(self, exc: OSError) -> None:
+        self._report("ledger", f"cannot write the notify ledger {self.ledger.path}: {exc}; "
+                               "a restart may run some notify commands again")
 
     def _notified(self, event: str, job: Job, info: Mapping[str, object]) -> None:
         if event == "started":

@@ -26,33 +26,63 @@ WATCH_MASK = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_MOVE
 _HEADER = struct.Struct("iIII")
 
 
+WATCH_LIMIT = "the inotify watch limit is reached (raise it: sysctl fs.inotify.max_user_watches=524288)"
+INSTANCE_LIMIT = "the inotify instance limit is reached (raise it: sysctl fs.inotify.max_user_instances=1024)"
+
+
 @dataclass(frozen=True)
 class Batch:
-    """What woke the loop: files that appeared or were closed, folders to rescan, or a wake-up."""
+    """What woke the loop: files that appeared or were closed, folders to rescan, or a wake-up.
+
+    ``written``: the paths among ``paths`` whose last event was a close after writing (a writer
+    filled the file in place under that name); the others last arrived whole (created by a link,
+    or renamed in).
+    """
 
     paths: tuple[str, ...] = ()
     rescan: tuple[str, ...] = ()
     overflow: bool = False
     woken: bool = False
+    written: frozenset[str] = frozenset()
 
 
 class Watcher:
-    """Watches folders for new or finished files; ``wait`` also returns on ``wake``."""
+    """Watches folders for new or finished files; ``wait`` also returns on ``wake``.
 
-    def __init__(self) -> None:
+    ``max_watches`` caps the folders watched at once: a watch beyond it fails as the kernel's own
+    limit (fs.inotify.max_user_watches) makes it fail, so that limit can be met without lowering
+    a machine-wide setting. ``degraded`` says why some folder is only scanned, if one is.
+    """
+
+    def __init__(self, max_watches: int | None = None) -> None:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._libc = _libc()
         self._fd = -1
+        self._init_error = "no inotify here (not Linux)" if self._libc is None else ""
         if self._libc is not None:
             fd = self._libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
             self._fd = fd if fd >= 0 else -1
+            if fd < 0:
+                self._init_error = _init_reason(ctypes.get_errno())
+        self.max_watches = max_watches
         self._dirs: dict[int, str] = {}
         self._wds: dict[str, int] = {}
+        self._refused: dict[str, str] = {}  # folder -> why it could not be watched (a limit)
 
     @property
     def available(self) -> bool:
         """Whether kernel file events work here (else only polling does)."""
         return self._fd >= 0
+
+    @property
+    def degraded(self) -> str | None:
+        """Why some folder gets no file events (only the periodic scan finds its files); None when all do."""
+        if self._fd < 0:
+            return self._init_error or "inotify is closed"
+        if self._refused:
+            reason = next(iter(self._refused.values()))
+            return f"{len(self._refused)} folder(s) not watched: {reason}"
+        return None
 
     @property
     def wake_fd(self) -> int:
@@ -70,20 +100,28 @@ class Watcher:
             pass
 
     def watch(self, directory: str) -> bool:
-        """Start watching a folder; False when that is not possible (missing, no inotify)."""
+        """Start watching a folder; False when that is not possible (missing, no inotify, a limit)."""
         if self._fd < 0 or self._libc is None:
             return False
         if directory in self._wds:
             return True
-        wd = self._libc.inotify_add_watch(self._fd, os.fsencode(directory), WATCH_MASK)
+        if self.max_watches is not None and len(self._wds) >= self.max_watches:
+            wd, err = -1, errno.ENOSPC
+        else:
+            wd = self._libc.inotify_add_watch(self._fd, os.fsencode(directory), WATCH_MASK)
+            err = ctypes.get_errno() if wd < 0 else 0
         if wd < 0:
+            if err in (errno.ENOSPC, errno.ENOMEM):
+                self._refused[directory] = WATCH_LIMIT if err == errno.ENOSPC else "out of kernel memory for watches"
             return False
+        self._refused.pop(directory, None)
         self._dirs[wd] = directory
         self._wds[directory] = wd
         return True
 
     def unwatch(self, directory: str) -> None:
-        """Stop watching a folder."""
+        """Stop watching a folder (or trying to)."""
+        self._refused.pop(directory, None)
         wd = self._wds.pop(directory, None)
         if wd is not None and self._libc is not None:
             self._dirs.pop(wd, None)
@@ -92,6 +130,10 @@ class Watcher:
     def watched(self) -> set[str]:
         """The folders being watched."""
         return set(self._wds)
+
+    def refused(self) -> set[str]:
+        """The folders that could not be watched because of a limit."""
+        return set(self._refused)
 
     def wait(self, timeout: float | None) -> Batch:
         """Block until events, a wake-up or the timeout; return what happened."""
@@ -107,9 +149,14 @@ class Watcher:
             return self._read(woken)
         return Batch(woken=woken)
 
+    def read_now(self) -> Batch:
+        """The events queued so far, without waiting (an empty batch when there are none)."""
+        return self._read(False) if self._fd >= 0 else Batch()
+
     def _read(self, woken: bool) -> Batch:
         paths: list[str] = []
         rescan: list[str] = []
+        written: set[str] = set()
         overflow = False
         while True:
             try:
@@ -136,8 +183,13 @@ class Watcher:
                     self._wds.pop(directory, None)
                     rescan.append(directory)
                 elif name:
-                    paths.append(os.path.join(directory, os.fsdecode(name)))
-        return Batch(tuple(dict.fromkeys(paths)), tuple(rescan), overflow, woken)
+                    path = os.path.join(directory, os.fsdecode(name))
+                    paths.append(path)
+                    if mask & IN_CLOSE_WRITE:
+                        written.add(path)
+                    else:  # created (by a link, or by an open that will be closed later) or renamed in
+                        written.discard(path)
+        return Batch(tuple(dict.fromkeys(paths)), tuple(rescan), overflow, woken, frozenset(written))
 
     def close(self) -> None:
         """Release the inotify descriptor and the pipe.
@@ -149,12 +201,24 @@ class Watcher:
         self._fd = self._wake_r = self._wake_w = -1
         self._dirs.clear()
         self._wds.clear()
+        self._refused.clear()
         for fd in fds:
             if fd >= 0:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
+
+
+def _init_reason(err: int) -> str:
+    """Why inotify_init1 failed, in words."""
+    if err == errno.EMFILE:
+        return INSTANCE_LIMIT
+    if err == errno.ENFILE:
+        return "the system's open file limit is reached (inotify unavailable)"
+    if err == errno.ENOSYS:
+        return "no inotify in this kernel"
+    return f"inotify unavailable: {os.strerror(err) if err else 'unknown error'}"
 
 
 def _drain(fd: int) -> None:
