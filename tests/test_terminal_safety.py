@@ -10,6 +10,7 @@ and ``--json`` keeps every value exact.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import pytest
 
 from conftest import Pane, TmuxServer, messages, wait_until
 from test_mail_cli import on_terminal
+from test_panes_cli import front_matter
 from tmms.mailbox import load
 from tmms.terminal import is_unsafe, json_visible, visible, visible_text
 from tmms.tracking import MessageStatus, Place, describe
@@ -135,10 +137,11 @@ BODY = ("Dear agent,\n\x1b]52;c;cm0gLXJmIH4=\x07clipboard\n\x1b]2;PWNED-TITLE\x1
         "`inline \x1b[5m`\n")
 
 
-def hostile_file(folder: Path, message_id: str, recipient: str = "beta", name: str = "") -> Path:
+def hostile_file(folder: Path, message_id: str, recipient: str = "beta", name: str = "", sender: str = SENDER,
+                 thread: str = THREAD) -> Path:
     """A message whose subject, sender, thread and body carry escape sequences (valid YAML escapes)."""
-    head = {"tmms_id": message_id, "tmms_from": SENDER, "tmms_to": recipient,
-            "tmms_created_at": "2026-03-22T14:30:05.000Z", "tmms_subject": SUBJECT, "tmms_thread_id": THREAD}
+    head = {"tmms_id": message_id, "tmms_from": sender, "tmms_to": recipient,
+            "tmms_created_at": "2026-03-22T14:30:05.000Z", "tmms_subject": SUBJECT, "tmms_thread_id": thread}
     text = "---\n" + "".join(f"{k}: {json.dumps(v)}\n" for k, v in head.items()) + "---\n" + BODY
     path = folder / (name or f"20260322-143005_mallory_to_{recipient}_{message_id[:8]}.md")
     path.write_bytes(text.encode("utf-8", "surrogatepass"))
@@ -191,7 +194,7 @@ SHORT = MESSAGE_ID[:8]
 
 @dataclass
 class Hostile:
-    """Two panes and a beta inbox holding hostile mail: one message, raw bytes in front matter, a hostile name."""
+    """Two panes and a beta inbox of hostile mail: a message, raw bytes in front matter, hostile and non-UTF-8 names."""
 
     server: TmuxServer
     alpha: Pane
@@ -208,6 +211,8 @@ def hostile(tmux_server: TmuxServer) -> Hostile:
         b"tmms_to: beta\ntmms_subject: \x9b31m\xe2\x80\xae raw\n---\nbody \x1b]52;c;eA==\x07\n")
     (beta.inbox / "20260322-143007_m\x1b]0;T\x07\u202e_to_beta_0ddba11.md").write_bytes(
         b"no front matter \x1b[2J\n")
+    with open(os.fsencode(beta.inbox) + b"/20260322-143008_\xff\x9b_to_beta_0badbeef.md", "wb") as bad_name:
+        bad_name.write(b"---\ntmms_id: 0badbeef-4444-4444-8444-444444444444\ntmms_from: x\ntmms_to: beta\n---\nhi\n")
     return Hostile(tmux_server, alpha, beta, message)
 
 
@@ -262,6 +267,9 @@ def test_read_raw_is_byte_exact_only_when_piped(hostile: Hostile) -> None:
 def test_json_output_is_exact_and_carries_nothing_raw(hostile: Hostile, command: list[str]) -> None:
     data = json.loads(safe_output(run(hostile.server, *command, pane=hostile.beta)))
     records = data if isinstance(data, list) else [data]
+    if command[0] == "inbox":  # a file name that is not UTF-8 comes back as the very name os.listdir gives
+        assert os.fsdecode(os.fsencode(hostile.beta.inbox) + b"/20260322-143008_\xff\x9b_to_beta_0badbeef.md") in [
+            r["path"] for r in records]
     mine = [r for r in records if r["id"] == MESSAGE_ID]
     if command[0] != "wait" or mine:
         (record,) = mine
@@ -324,6 +332,43 @@ def test_pane_commands_show_hostile_folders_and_names_visibly(tmux_server: TmuxS
     assert "unregistered 'delta^[[8m'" in gone
 
 
+def test_ask_prints_a_hostile_reply_visibly(tmux_server: TmuxServer) -> None:
+    alpha = tmux_server.register("alpha")
+    tmux_server.register("beta")
+    question_text = tmux_server.root / "question.md"
+    question_text.write_text("question\n")
+    with question_text.open("rb") as stdin:
+        asker = subprocess.Popen([sys.executable, "-m", "tmms", "-L", tmux_server.socket, "ask", "-t", "beta",
+                                  "-s", "Q", "--timeout", "30"], stdin=stdin, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=tmux_server.env(alpha.pane_id))
+    try:
+        wait_until(lambda: messages(alpha.outbox))
+        (question,) = messages(alpha.outbox)
+        hostile_file(alpha.inbox, "7e57ab1e-3333-4333-8333-333333333333", recipient="alpha", sender="beta",
+                     thread=str(front_matter(question)["tmms_id"]))
+        out, err = asker.communicate(timeout=30)
+    finally:
+        if asker.poll() is None:
+            asker.kill()
+            asker.communicate()
+    text = safe_output(subprocess.CompletedProcess(asker.args, asker.returncode, out, err))
+    assert "^[]52;c;cm0gLXJmIH4=^Gclipboard" in text and "ok^MFORGED" in text
+
+
+def test_ui_through_a_pipe_shows_a_hostile_message_and_its_sender_visibly(hostile: Hostile) -> None:
+    out = safe_output(run(hostile.server, "ui", "--pane", hostile.beta.pane_id, text="1\nr 1\nok\n.\nq\n"))
+    assert "^[]0;PWNED-TITLE^G" in out and "ok^MFORGED" in out
+    assert "reply to mallory<U+2067>^[[8m: type the message" in out and "sent to mallory<U+2067>^[[8m: " in out
+
+
+def test_server_init_and_bind_print_hostile_paths_and_keys_visibly(tmux_server: TmuxServer) -> None:
+    target = tmux_server.root / "cfg\x1b]0;PWNED\x07\u202e" / "config.yml"
+    written = safe_output(run(tmux_server, "server", "init", "-o", str(target)))
+    assert "cfg^[]0;PWNED^G<U+202E>/config.yml" in written and target.exists()
+    bound = run(tmux_server, "bind", "--key", "M\x1b[2J")
+    safe_output(bound, bound.returncode)
+
+
 def test_dead_letters_and_the_server_log_show_controls_visibly(tmux_server: TmuxServer) -> None:
     alpha = tmux_server.register("alpha")
     config = tmux_server.config(recipient_grace_seconds=0)
@@ -339,6 +384,10 @@ def test_dead_letters_and_the_server_log_show_controls_visibly(tmux_server: Tmux
     (record,) = json.loads(safe_output(run(tmux_server, "dead", "--json", "-c", str(config))))
     assert record["subject"] == SUBJECT
     assert "^[]0;PWNED-TITLE" in safe_output(run(tmux_server, "status", SHORT, "-c", str(config)))
+    safe_output(run(tmux_server, "dead", "retry", SHORT, "-c", str(config)))
+    wait_until(lambda: messages(dead), timeout=20)  # routed again, dead-lettered again
+    purged = safe_output(run(tmux_server, "dead", "purge", "--older-than", "0", "-c", str(config)))
+    assert purged.startswith("purged 1 dead letter(s)")
     wait_until(lambda: b"ghost" in tmux_server.server_log(server))
     tmux_server.stop(server)
     log = tmux_server.server_log(server).decode("utf-8", "replace")
