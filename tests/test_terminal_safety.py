@@ -361,6 +361,20 @@ def test_ui_through_a_pipe_shows_a_hostile_message_and_its_sender_visibly(hostil
     assert "reply to mallory<U+2067>^[[8m: type the message" in out and "sent to mallory<U+2067>^[[8m: " in out
 
 
+def test_the_demo_agent_prints_what_it_answered_visibly(tmux_server: TmuxServer) -> None:
+    tmux_server.register("beta")
+    inbox, outbox, log = (tmux_server.root / "agent" / "inbox", tmux_server.root / "agent" / "outbox",
+                          tmux_server.root / "agent.log")
+    tmux_server.tmux("new-window", "-d", f"{sys.executable} -m tmms.demo_agent helper --max 1 --inbox {inbox} "
+                                         f"--outbox {outbox} > {log} 2>&1; sleep 60")
+    wait_until(lambda: log.exists() and b"waiting for mail" in log.read_bytes())
+    hostile_file(inbox, MESSAGE_ID, recipient="helper", sender="beta")
+    wait_until(lambda: b"replied" in log.read_bytes())
+    text = log.read_bytes().decode()
+    assert raw_controls(text) == [], text
+    assert "asked '^[]0;PWNED-TITLE^G" in text
+
+
 def test_server_init_and_bind_print_hostile_paths_and_keys_visibly(tmux_server: TmuxServer) -> None:
     target = tmux_server.root / "cfg\x1b]0;PWNED\x07\u202e" / "config.yml"
     written = safe_output(run(tmux_server, "server", "init", "-o", str(target)))

@@ -18,6 +18,7 @@ from . import mailbox
 from .mailbox import Letter
 from .post import Here, here, reply
 from .registration import register
+from .terminal import visible
 from .tmux import Tmux
 from .waiting import Match, wait_for
 
@@ -74,8 +75,9 @@ def _handle(at: Here, letter: Letter, name: str) -> None:
     started = time.monotonic()
     text = answer(h.subject, mailbox.body_of(letter.path), name)
     reply(at, letter, text)
-    print(f"[{name}] {h.sender} asked '{h.subject}' → replied in {(time.monotonic() - started) * 1000:.1f} ms: "
-          f"{text.strip().splitlines()[0] if text.strip() else ''}", flush=True)
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    print(visible(f"[{name}] {h.sender} asked '{h.subject}' → replied in {(time.monotonic() - started) * 1000:.1f} "
+                  f"ms: {first}"), flush=True)
 
 
 if __name__ == "__main__":
