@@ -125,8 +125,8 @@ def test_peers_says_when_delivery_falls_back_to_the_scan(tmux_server: TmuxServer
         held.update(watch="polling only: inotify watches exhausted (raise fs.inotify.max_user_watches)")
         lines = ok(tmux_server.tmms("peers")).splitlines()
         assert lines[0].startswith(f"tmms server: running, pid {os.getpid()} (")
-        assert lines[1] == ("  warning: polling only: inotify watches exhausted (raise fs.inotify.max_user_watches): "
-                            "mail is delivered by the periodic scan only")
+        assert lines[1] == ("  warning: new mail is found by polling only: inotify watches exhausted "
+                            "(raise fs.inotify.max_user_watches)")
         assert as_json(tmux_server.tmms("peers", "--json"))["server"]["watch"].startswith("polling only")
     finally:
         held.release()

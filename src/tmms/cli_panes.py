@@ -219,7 +219,7 @@ def cmd_peers(args: argparse.Namespace) -> int:
         return ExitCode.OK
     say(one_line(f"tmms server: {'running, pid ' + str(pid) if pid else 'not running'} ({tmux.socket_path})"))
     if found and found.info and found.info.watch != "file events":
-        say(one_line(f"  warning: {found.info.watch}: mail is delivered by the periodic scan only"))
+        say(one_line(f"  warning: new mail is found by {found.info.watch}"))  # the scan only, for some folders
     if not peers:
         say("no registered panes")
     for peer in peers:
