@@ -18,14 +18,17 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import REPO, TmuxServer, messages, wait_until
+from test_full_disk import _fill, small_disk  # noqa: F401 (a fixture)
 from tmms import lock, runinfo, service
-from tmms.errors import AlreadyRunning, TmuxServerNotRunning
+from tmms.errors import AlreadyRunning, StorageError, TmuxServerNotRunning
 from tmms.lock import ServerLock, UnsafeRuntimeDir, check_runtime_dir
 from tmms.paths import runtime_dir
 from tmms.tmux import Tmux, socket_of
@@ -151,6 +154,36 @@ def test_a_second_lock_is_refused_naming_the_holder(sock: Path, folder: Path) ->
         first.release()
 
 
+def test_readers_probing_the_lock_never_make_a_starting_server_think_another_runs(sock: Path, folder: Path) -> None:
+    """``peers``/``register`` probe the lock with a shared flock: a server starting just then retries."""
+    key = lock.socket_key(str(sock))
+    path = str(folder / f"{key.name}.lock")
+    stop = threading.Event()
+
+    def probe() -> None:
+        while not stop.is_set():
+            lock.running_pid(path)
+
+    readers = [threading.Thread(target=probe) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    refused = 0
+    try:
+        for _ in range(200):
+            held = ServerLock(str(sock), str(folder))
+            try:
+                held.acquire()
+            except AlreadyRunning:
+                refused += 1
+            finally:
+                held.release()
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    assert refused == 0
+
+
 def test_every_spelling_of_the_socket_finds_the_same_lock(sock: Path, folder: Path, tmp_path: Path) -> None:
     (tmp_path / "link").symlink_to(sock)
     (tmp_path / "sub").mkdir()
@@ -232,7 +265,7 @@ def test_a_planted_symlink_at_the_lock_name_is_refused_and_its_target_untouched(
 def test_a_lock_name_that_is_not_a_file_is_refused_without_blocking(sock: Path, folder: Path, kind: str) -> None:
     path = folder / f"{lock.socket_key(str(sock)).name}.lock"
     os.mkfifo(path) if kind == "fifo" else path.mkdir()
-    with pytest.raises(UnsafeRuntimeDir if kind == "fifo" else Exception):
+    with pytest.raises(UnsafeRuntimeDir if kind == "fifo" else StorageError):
         ServerLock(str(sock), str(folder)).acquire()
     assert lock.running_pid(str(path)) is None
 
@@ -275,6 +308,24 @@ def test_lock_and_run_info_are_0600_and_removed_at_release(sock: Path, folder: P
     held.release()
     assert list(folder.iterdir()) == []
     assert service.running(Tmux(socket_path=str(sock)), str(folder)) is None
+
+
+def test_a_full_runtime_disk_keeps_the_server_and_drops_only_the_run_info(
+        sock: Path, small_disk: Path, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    folder = small_disk / "run"
+    folder.mkdir(mode=0o700)
+    held = ServerLock(str(sock), str(folder))
+    held.acquire()
+    try:
+        held.publish(config=None, dead_letter_dir="/d", journal="/j", watch="file events")
+        _fill(small_disk)
+        held.update(watch="polling only: inotify watches exhausted")  # no room for the new file
+        assert "cannot publish" in caplog.text
+        found = service.running(Tmux(socket_path=str(sock)), str(folder))
+        assert found is not None and found.pid == os.getpid() and found.info is None  # no stale info either
+        assert [p.name for p in folder.iterdir()] == [f"{held.key.name}.lock" if held.key else ""]
+    finally:
+        held.release()
 
 
 def test_a_holder_whose_socket_path_now_names_another_server_is_not_reported(
@@ -524,11 +575,11 @@ def _private_tmp_available() -> bool:
 needs_private_tmp = pytest.mark.skipif(not _private_tmp_available(), reason="needs unshare -m and mount (root)")
 
 
-def in_private_tmp(case: str, server_seconds: float = 4.0) -> dict[str, list[object] | str | None]:
+def in_private_tmp(case: str, server_seconds: float = 4.0) -> dict[str, Any]:
     proc = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable, "-c", PLANT_SCRIPT, case,
                            str(REPO / "src"), str(server_seconds)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    result: dict[str, list[object] | str | None] = json.loads(proc.stdout.splitlines()[-1])
+    result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
     return result
 
 
@@ -547,20 +598,20 @@ def test_a_planted_runtime_folder_is_refused_with_one_line_and_exit_7(case: str,
     # folder of ours (only we could) stops the server, and readers just do not trust it
     refusing = ("server",) if case == "lock-symlink" else ("server", "peers", "dead")
     for command in refusing:
-        code, out, err = results[command]  # type: ignore[misc]
+        code, out, err = results[command]
         assert code == 7, (command, results[command])
         lines = [line for line in str(err).splitlines() if " tmms INFO " not in line]  # the server's log
         assert len(lines) == 1 and lines[0].startswith(f"tmms: error: refusing the runtime folder {folder}"), err
         assert reason in lines[0] and "Traceback" not in str(err)
     if case == "lock-symlink":
         assert results["victim"] == "precious"
-        code, out, _ = results["peers"]  # type: ignore[misc]
+        code, out, _ = results["peers"]
         assert code == 0 and json.loads(str(out))["server_pid"] is None
 
 
 @needs_private_tmp
 def test_a_fake_lock_holder_in_the_real_folder_does_not_stop_the_server() -> None:
     results = in_private_tmp("fake-holder", server_seconds=3.0)
-    code, _, err = results["server"]  # type: ignore[misc]
+    code, _, err = results["server"]
     assert code == "running", results  # still serving when the test stopped waiting
     assert "serving" in str(err)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import stat
 import time
@@ -26,6 +27,7 @@ DIR_MODE = 0o700
 BUSY_WAIT = 0.5  # a reader's probe holds the lock for microseconds: retry this long before giving up
 STALE_WAIT = 3.0  # a server whose tmux server is gone stops within a second: wait this long for it
 _OPEN = os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+log = logging.getLogger("tmms.lock")
 
 
 class UnsafeRuntimeDir(StorageError):
@@ -207,8 +209,10 @@ class ServerLock:
         path = self._file(self.key, ".json")
         try:
             runinfo.write(path, self._info)
-        except OSError as exc:
-            raise StorageError(path, exc.strerror or str(exc)) from None
+        except OSError as exc:  # /tmp full: serving matters more; the commands use their own config meanwhile
+            runinfo.remove(path)
+            log.warning("cannot publish %s (%s): dead, status and peers use their own config", path,
+                        exc.strerror or exc)
 
     def follow(self) -> None:
         """If another tmux server now listens on our socket path, move the lock (and run info) to it.
