@@ -328,6 +328,60 @@ def test_a_full_runtime_disk_keeps_the_server_and_drops_only_the_run_info(
         held.release()
 
 
+def test_a_starting_server_removes_the_locks_killed_servers_left_and_keeps_live_ones(
+        sock: Path, folder: Path, tmp_path: Path) -> None:
+    live_sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    live_sock.bind(str(tmp_path / "live-sock"))
+    live = ServerLock(str(tmp_path / "live-sock"), str(folder))
+    live.acquire()
+    live.publish(config=None, dead_letter_dir="/d", journal="/j", watch="file events")
+    for n in range(5):  # what servers killed with SIGKILL leave: a lock nobody holds, its run info
+        (folder / f"server-1-{n}.lock").write_text("12345\n")
+        (folder / f"server-1-{n}.json").write_text("{}")
+    held = ServerLock(str(sock), str(folder))
+    try:
+        held.acquire()
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            [f"{live.key.name}.lock", f"{live.key.name}.json", f"{held.key.name}.lock"] if live.key and held.key
+            else [])
+        assert service.running(Tmux(socket_path=str(tmp_path / "live-sock")), str(folder)) is not None
+    finally:
+        held.release()
+        live.release()
+        live_sock.close()
+
+
+def test_sweeping_never_takes_a_lock_from_under_a_server_that_starts_meanwhile(
+        sock: Path, folder: Path, tmp_path: Path) -> None:
+    """Two servers of two tmux servers start and stop over and over; each start sweeps the other's
+    lock file whenever it is free. Count starts refused, and holds whose file was swept away."""
+    other_sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    other_sock.bind(str(tmp_path / "other-sock"))
+    counts = {"refused": 0, "lost": 0, "held": 0}
+
+    def churn(path: str) -> None:
+        for _ in range(150):
+            held = ServerLock(path, str(folder))
+            try:
+                held.acquire()
+            except AlreadyRunning:
+                counts["refused"] += 1
+                continue
+            lock_file = held.path or ""
+            if held_by(Path(lock_file)) != os.getpid() or not os.path.exists(lock_file):
+                counts["lost"] += 1
+            counts["held"] += 1
+            held.release()
+
+    workers = [threading.Thread(target=churn, args=(p,)) for p in (str(sock), str(tmp_path / "other-sock"))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    other_sock.close()
+    assert counts == {"refused": 0, "lost": 0, "held": 300}
+
+
 def test_a_holder_whose_socket_path_now_names_another_server_is_not_reported(
         sock: Path, folder: Path, tmp_path: Path) -> None:
     """A socket's inode can be reused by a later tmux server: the holder serves a server that is gone."""

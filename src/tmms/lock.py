@@ -165,6 +165,7 @@ class ServerLock:
         check_runtime_dir(self.folder)
         self._fd = self._take(key)
         self.key = key
+        sweep_stale(self.folder)
 
     def _take(self, key: ServerKey, patience: float = BUSY_WAIT) -> int:
         path = self._file(key, ".lock")
@@ -249,6 +250,36 @@ class ServerLock:
             except OSError:
                 pass
         os.close(fd)
+
+
+def sweep_stale(folder: str) -> int:
+    """Remove the locks (and run info) that servers killed with SIGKILL left: those no one holds.
+
+    Each is removed under a shared flock: no server holds it then, one starting on it meanwhile
+    retries on a new file, and a reader probing it (also shared) sees no server, which is true.
+    """
+    removed = 0
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith("server-") and n.endswith(".lock")]
+    except OSError:
+        return 0
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            fd = open_private(path, os.O_RDONLY)
+        except StorageError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)  # a live server's
+            continue
+        if _names(path, fd):
+            runinfo.remove(path.removesuffix(".lock") + ".json")
+            runinfo.remove(path)
+            removed += 1
+        os.close(fd)
+    return removed
 
 
 def _names(path: str, fd: int) -> bool:
