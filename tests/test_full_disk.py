@@ -85,3 +85,88 @@ def test_a_full_inbox_disk_keeps_the_message_in_the_outbox_until_there_is_room(
     assert [p.name for p in delivered] == [sent.name]  # type: ignore[union-attr]
     assert delivered[0].read_text().endswith(body)  # type: ignore[index]
     assert not sent.exists()
+
+
+# -- issue #7 item 10: every writer of the server writes all or nothing ------------------------------------
+
+
+def _leave_free(filler: Path, free: int) -> None:
+    """Give back ``free`` bytes of a disk filled to the last byte."""
+    os.truncate(filler, max(filler.stat().st_size - free, 0))
+
+
+def _forged(body: str) -> str:
+    return f"---\ntmms_id: 0c6f1a3e-8d2b-4f4e-9a61-2b7d9e0f5a11\ntmms_from: carol\ntmms_to: beta\n---\n{body}"
+
+
+def test_a_sender_correction_on_a_nearly_full_outbox_disk_waits_and_delivers_the_whole_message(
+    tmux_server: TmuxServer, small_disk: Path
+) -> None:
+    alpha = tmux_server.register("alpha")
+    beta = tmux_server.register("beta")
+    tmux_server.register("carol")
+    outbox = small_disk / "outbox"
+    outbox.mkdir()
+    tmux_server.tmux("set-option", "-p", "-t", alpha.pane_id, "@tmms_outbox", str(outbox))
+    body = "z" * 20000 + "\n"
+    forged = outbox / "forged.md"
+    forged.write_text(_forged(body))  # 20 KB, claiming carol: the router must rewrite it as from alpha
+    filler = _fill(small_disk)
+    _leave_free(filler, 8192)
+    proc = tmux_server.start_server(polling_interval=0.3, settle_seconds=0)
+    wait_until(lambda: b"No space left on device" in tmux_server.server_log(proc))
+    assert messages(beta.inbox) == [], "no truncated (or any) copy may be delivered while the disk is full"
+    assert forged.read_text() == _forged(body), "the message waits in the outbox, untouched"
+    assert not [p for p in outbox.iterdir() if p.name.startswith(".")], "no temporary or staged file is left"
+    filler.unlink()
+    [delivered] = wait_until(lambda: messages(beta.inbox), timeout=15)  # type: ignore[misc]
+    text = delivered.read_text()
+    assert text == _forged(body).replace("tmms_from: carol", "tmms_from: alpha")
+    assert not forged.exists()
+    assert proc.poll() is None
+
+
+def test_a_corrected_message_copied_to_a_full_inbox_disk_waits_and_is_delivered_whole(
+    tmux_server: TmuxServer, small_disk: Path
+) -> None:
+    alpha = tmux_server.register("alpha")
+    beta = tmux_server.register("beta", inbox=small_disk / "inbox")
+    tmux_server.register("carol")
+    filler = _fill(small_disk)
+    _leave_free(filler, 8192)
+    proc = tmux_server.start_server(polling_interval=0.3, settle_seconds=0)
+    body = "q" * 20000 + "\n"
+    forged = alpha.outbox / "forged.md"
+    temp = alpha.outbox / ".forged.md.writing"
+    temp.write_text(_forged(body))
+    os.rename(temp, forged)
+    wait_until(lambda: b"No space left on device" in tmux_server.server_log(proc))
+    assert messages(beta.inbox) == []
+    assert not list(beta.inbox.glob(".*")), "no partial copy may be left in the inbox"
+    filler.unlink()
+    [delivered] = wait_until(lambda: messages(beta.inbox), timeout=15)  # type: ignore[misc]
+    assert delivered.read_text() == _forged(body).replace("tmms_from: carol", "tmms_from: alpha")
+    assert messages(alpha.outbox) == []
+
+
+def test_a_dead_letter_on_a_full_disk_waits_and_is_set_aside_whole_with_its_reason(
+    tmux_server: TmuxServer, small_disk: Path
+) -> None:
+    alpha = tmux_server.register("alpha")
+    dead = small_disk / "dead"
+    filler = _fill(small_disk)
+    config = tmux_server.config(dead_letter_dir=str(dead), polling_interval=0.3, settle_seconds=0,
+                                recipient_grace_seconds=0)
+    proc = tmux_server.start_server(config=config)
+    body = "d" * 20000 + "\n"
+    (alpha.outbox / ".x.writing").write_text(_forged(body).replace("tmms_to: beta", "tmms_to: nobody"))
+    os.rename(alpha.outbox / ".x.writing", alpha.outbox / "x.md")
+    wait_until(lambda: b"cannot move into dead letter" in tmux_server.server_log(proc))
+    assert messages(dead) == [] and not list(dead.glob(".*"))
+    filler.unlink()
+    [letter] = wait_until(lambda: messages(dead), timeout=15)  # type: ignore[misc]
+    assert letter.read_text().endswith(body)
+    reason = Path(str(letter) + ".reason.json")
+    wait_until(reason.exists)
+    assert "unknown recipient" in reason.read_text()
+    assert messages(alpha.outbox) == []

@@ -8,17 +8,23 @@ mail folder; the true sender on dead letters) and the privacy of delivered files
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 
+from conftest import wait_until
 from routerkit import Mail, drop, front, leftovers, mail, message, pane, reason_of
-from tmms import registry, router, store
+from tmms import handover, registry, router, store
+from tmms import message as message_module
+from tmms.handover import Held
+from tmms.message import Headers
 from tmms.names import NAME_MAX
 from tmms.router import FAIL_LIMIT, Status
 from tmms.seen_ids import SeenIds
@@ -54,9 +60,9 @@ RAISED = [
 def test_a_file_whose_parsing_raises_anything_goes_to_dead_letter_and_the_rest_flows(
     box: Mail, monkeypatch: pytest.MonkeyPatch, case: Raised
 ) -> None:
-    real = router.read_headers
+    real = message_module.read_headers
 
-    def parse(text: str) -> router.Headers:  # the parser raises on one file only, as a hostile file makes it
+    def parse(text: str) -> Headers:  # the parser raises on one file only, as a hostile file makes it
         if "poison" in text:
             raise case.error
         return real(text)
@@ -76,14 +82,14 @@ def test_a_file_whose_parsing_raises_anything_goes_to_dead_letter_and_the_rest_f
 def test_an_exception_while_moving_goes_to_dead_letter_not_out_of_the_router(
     box: Mail, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = router.handover.place
+    real = handover.place
 
-    def place(held: router.Held, directory: str, data: bytes | None = None, **kw: tuple[str, ...]) -> str:
+    def place(held: Held, directory: str, data: bytes | None = None, **kw: tuple[str, ...]) -> str:
         if directory == str(box.boxes["beta"].inbox) and held.path.endswith("000-bad.md"):
             raise RecursionError("deep")
         return real(held, directory, data, **kw)
 
-    monkeypatch.setattr(router.handover, "place", place)
+    monkeypatch.setattr(handover, "place", place)
     drop(box.boxes["alpha"].outbox, "000-bad.md", ALPHA_TO_BETA)
     good = drop(box.boxes["alpha"].outbox, "zzz-good.md", message("alpha", "beta"))
     box.route()
@@ -189,28 +195,40 @@ def test_a_folder_named_like_a_message_is_left_alone_and_reported_once(
     assert sum("notes.md is a folder" in r.getMessage() for r in caplog.records) == 1
 
 
-def test_a_failure_that_keeps_coming_ends_in_dead_letter_after_the_limit(box: Mail) -> None:
-    inbox = box.boxes["beta"].inbox
+def _when_due(m: Mail, path: Path) -> router.Outcome:
+    """Route a file again once its pause after a failure is over."""
+    due = m.router.next_recheck()  # inf before the first try
+    wait_until(lambda: due == math.inf or time.monotonic() >= due, timeout=30)
+    return m.router.route_path(str(path))
+
+
+def _inbox_that_is_a_file(m: Mail) -> None:
+    inbox = m.boxes["beta"].inbox
     inbox.rmdir()
     inbox.write_text("an inbox that is a file\n")  # every move into it fails with ENOTDIR
-    path = drop(box.boxes["alpha"].outbox, "m.md", ALPHA_TO_BETA)
-    outcomes = [box.router.route_path(str(path)) for _ in range(FAIL_LIMIT)]
+
+
+def test_a_failure_that_keeps_coming_ends_in_dead_letter_after_the_limit(tmp_path: Path) -> None:
+    m = mail(tmp_path, polling_interval=0.05)  # pauses between tries are at most polling_interval
+    _inbox_that_is_a_file(m)
+    path = drop(m.boxes["alpha"].outbox, "m.md", ALPHA_TO_BETA)
+    outcomes = [_when_due(m, path) for _ in range(FAIL_LIMIT)]
     assert [o.status for o in outcomes] == [Status.FAILED] * (FAIL_LIMIT - 1) + [Status.DEAD]
     assert "Not a directory" in outcomes[0].reason
-    [dead] = box.dead_letters()
+    [dead] = m.dead_letters()
     assert f"tried {FAIL_LIMIT} times" in reason_of(dead)["reason"]
     assert front(dead)["tmms_from"] == "alpha"
 
 
-def test_a_failed_file_is_looked_at_again_later_with_a_growing_pause(box: Mail) -> None:
-    inbox = box.boxes["beta"].inbox
-    inbox.rmdir()
-    inbox.write_text("x\n")
+def test_a_failed_file_waits_a_growing_pause_and_its_own_events_do_not_retry_it(box: Mail) -> None:
+    _inbox_that_is_a_file(box)
     path = drop(box.boxes["alpha"].outbox, "m.md", ALPHA_TO_BETA)
     pauses = []
     for _ in range(3):
-        box.router.route_path(str(path))
-        pauses.append(box.router.next_recheck())
+        assert _when_due(box, path).status is Status.FAILED
+        pauses.append(box.router.next_recheck() - time.monotonic())
+        early = box.router.route_path(str(path))  # an event (its put-back) before the pause is over
+        assert early.status is Status.PENDING and "tried again" in early.reason
     assert pauses[0] < pauses[1] < pauses[2]
 
 

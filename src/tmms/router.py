@@ -220,6 +220,8 @@ class Router:
 
     def route(self, entry: store.Entry, outbox: str) -> Outcome:
         """Route one outbox file, or leave it for later when it is not ready."""
+        if self._waits_after_failure(entry):  # e.g. the event of its own put-back: not due yet
+            return Outcome(Status.PENDING, entry.path, reason="waiting to be tried again after a failure")
         try:
             outcome = self._route(entry, outbox)
         except TmuxServerNotRunning:
@@ -229,6 +231,11 @@ class Router:
         if outcome.status is Status.FAILED:
             outcome = self._after_failure(entry, outcome)
         return self._book(entry.path, outcome)
+
+    def _waits_after_failure(self, entry: store.Entry) -> bool:
+        seen = self._failures.get(entry.path)
+        due = self._recheck.get(entry.path, -math.inf)
+        return seen is not None and seen[0] == (entry.size, entry.mtime_ns, entry.inode) and due > time.monotonic()
 
     def _book(self, path: str, outcome: Outcome) -> Outcome:
         """Remember when to look at a file again, by what became of it."""
@@ -240,7 +247,8 @@ class Router:
             self._recheck[path] = time.monotonic() + RECHECK_INTERVAL
         elif outcome.status is Status.FAILED:
             tries = self._failures.get(path, ((0, 0, 0), 1))[1]
-            self._recheck[path] = time.monotonic() + min(RECHECK_INTERVAL * 2 ** min(tries - 1, 16), RETRY_MAX)
+            pause = min(RECHECK_INTERVAL * 2 ** min(tries - 1, 16), RETRY_MAX, self.config.polling_interval)
+            self._recheck[path] = time.monotonic() + pause
         else:
             self._recheck.pop(path, None)
         return outcome
