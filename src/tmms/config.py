@@ -38,8 +38,9 @@ notify_repeat_interval: 0
 # Messages larger than this many bytes go to dead letter (0: no limit).
 max_message_bytes: 67108864
 
-# Seconds an unparseable outbox file must stay unchanged before it goes to dead letter
-# (a writer may still be filling it in).
+# The quiet period: seconds an outbox file written in place (not renamed in whole, as tmms post
+# does) must stay unchanged before it is routed, and an unparseable one before it goes to dead
+# letter (a writer may still be filling it in).
 settle_seconds: 2
 
 # Seconds a message for an unknown recipient waits for a pane with that @tmms_name (one may be

@@ -153,7 +153,7 @@ class Server:
             if now >= next_refresh or now >= self.router.next_reread():
                 next_refresh = now + REGISTRY_REFRESH
                 self._refresh()
-                self._record_all(self.router.retry_held())
+                self._guarded("held messages", lambda: self._record_all(self.router.retry_held()))
             if now >= self._next_recheck():
                 self._recheck(now)
             if now >= next_scan:
@@ -274,7 +274,7 @@ class Server:
             if name.startswith(".") or not name.endswith(store.SUFFIX):
                 continue
             if self.router.serves(directory):
-                self._record(self.router.route_path(path))
+                self._guarded(path, self._route_path, path)
             if directory in inboxes:
                 self._guarded(path, self.notices.file, path, directory)
         for directory in batch.rescan:
@@ -292,11 +292,11 @@ class Server:
             self._forget_former(outbox)
         self._scan_inboxes({b.inbox for b in self.registry.mailboxes}, complete=True)
 
+    def _route_path(self, path: str) -> None:
+        self._record(self.router.route_path(path))
+
     def _route_outbox(self, outbox: str) -> None:
-        try:
-            self._record_all(self.router.route_outbox(outbox))
-        except OSError as exc:  # an outbox that is no folder, or not ours to read
-            self._report(outbox, f"cannot list outbox {outbox}: {exc.strerror or exc}")
+        self._guarded(outbox, self._record_all, self.router.route_outbox(outbox))
         self.arrivals.prune(outbox)
 
     def _scan_inboxes(self, inboxes: set[str], *, complete: bool = False) -> None:
@@ -311,7 +311,7 @@ class Server:
 
     def _recheck(self, now: float) -> None:
         """Look again at outbox files that were not ready and inbox files that were being written."""
-        self._record_all(self.router.recheck())
+        self._guarded("outboxes", lambda: self._record_all(self.router.recheck()))
         self._guarded("inboxes", self.notices.recheck, now)
 
     def _record(self, outcome: Outcome) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import select
@@ -27,7 +26,8 @@ _HEADER = struct.Struct("iIII")
 
 
 WATCH_LIMIT = "the inotify watch limit is reached (raise it: sysctl fs.inotify.max_user_watches=524288)"
-INSTANCE_LIMIT = "the inotify instance limit is reached (raise it: sysctl fs.inotify.max_user_instances=1024)"
+INSTANCE_LIMIT = ("the inotify instance limit (raise it: sysctl fs.inotify.max_user_instances=1024) or this "
+                  "process's open file limit is reached")
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class Watcher:
         if directory in self._wds:
             return True
         if self.max_watches is not None and len(self._wds) >= self.max_watches:
-            wd, err = -1, errno.ENOSPC
+            wd, err = -1, errno.ENOSPC if os.path.isdir(directory) else errno.ENOENT  # the kernel looks first
         else:
             wd = self._libc.inotify_add_watch(self._fd, os.fsencode(directory), WATCH_MASK)
             err = ctypes.get_errno() if wd < 0 else 0
@@ -230,8 +230,9 @@ def _drain(fd: int) -> None:
 
 
 def _libc() -> ctypes.CDLL | None:
+    """The C library's inotify calls (looked up in the running process: no helper program is run)."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)
         libc.inotify_init1.argtypes = [ctypes.c_int]
         libc.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
         libc.inotify_rm_watch.argtypes = [ctypes.c_int, ctypes.c_int]
