@@ -21,7 +21,7 @@ import pytest
 
 from conftest import wait_until
 from routerkit import Mail, drop, front, leftovers, mail, message, pane, reason_of
-from tmms import handover, registry, router, store
+from tmms import corrections, handover, registry, router, store
 from tmms import message as message_module
 from tmms.handover import Held
 from tmms.message import Headers
@@ -67,7 +67,7 @@ def test_a_file_whose_parsing_raises_anything_goes_to_dead_letter_and_the_rest_f
             raise case.error
         return real(text)
 
-    monkeypatch.setattr(router, "read_headers", parse)
+    monkeypatch.setattr(corrections, "read_headers", parse)
     drop(box.boxes["alpha"].outbox, "000-bad.md", message("alpha", "beta", body="poison\n"))
     good = drop(box.boxes["alpha"].outbox, "zzz-good.md", ALPHA_TO_BETA)
     outcomes = box.route()

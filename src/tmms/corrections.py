@@ -1,4 +1,4 @@
-"""What the router changes in a message before it hands it on: the true sender and a unique id.
+"""What the router reads in a message, and changes before it hands it on: the true sender, a unique id.
 
 The sender is the outbox's owner (a different ``tmms_from`` is corrected, the claim kept in the
 journal and in a dead letter's reason). An id the server has delivered already is replaced by a
@@ -7,11 +7,14 @@ fresh one, the old one kept as ``tmms_original_id``. Every other byte stays as t
 
 from __future__ import annotations
 
+import logging
 from typing import NamedTuple
 
 from . import frontmatter
 from .errors import MessageError
-from .message import Headers, new_id
+from .message import Headers, new_id, read_headers
+
+log = logging.getLogger("tmms.router")
 
 ORIGINAL_ID = "tmms_original_id"
 
@@ -37,10 +40,39 @@ class Fixes(NamedTuple):
             extra.update(original_id=headers.message_id, new_id=self.message_id)
         return extra
 
+    def log(self, name: str, headers: Headers) -> None:
+        """Say what was corrected (WARNING)."""
+        if self.sender:
+            log.warning("%s: tmms_from '%s' corrected to the outbox owner '%s'", name, headers.sender, self.sender)
+        if self.message_id:
+            log.warning("%s: tmms_id '%s' was delivered before; this message is given the id %s "
+                        "(tmms_original_id keeps the old one)", name, headers.message_id[:80], self.message_id)
+
     def apply(self, headers: Headers) -> Headers:
         """The headers as they are after the corrections."""
         return headers._replace(sender=self.sender or headers.sender,
                                 message_id=self.message_id or headers.message_id)
+
+
+def headers_of(raw: bytes, limit: int) -> Headers:
+    """The routing facts of an outbox file's bytes; MessageError for anything but a readable message,
+    whatever the parser raised."""
+    if limit and len(raw) > limit:
+        raise MessageError(f"too large: it grew past {limit} bytes (max_message_bytes) while being read")
+    if b"\x00" in raw:
+        raise MessageError("binary content (NUL bytes)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MessageError(f"not UTF-8 text (bad byte at offset {exc.start})") from None
+    try:
+        return read_headers(text)
+    except MessageError:
+        raise
+    except RecursionError:
+        raise MessageError("front matter nested too deeply to be read") from None
+    except Exception as exc:  # whatever a parser raises on hostile text: a bad message
+        raise MessageError(f"front matter cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
 def fixes_for(headers: Headers, owners: tuple[str, ...], known_id: bool) -> Fixes:

@@ -7,7 +7,6 @@ growing pause; a file that keeps failing for another reason goes to dead letter 
 
 from __future__ import annotations
 
-import errno
 import logging
 import math
 import os
@@ -20,12 +19,15 @@ from typing import TYPE_CHECKING, TypeVar
 
 from . import handover, store
 from .config import Config
-from .corrections import Fixes, corrected, fixes_for
+from .corrections import Fixes, corrected, fixes_for, headers_of
 from .errors import MessageError, TmuxServerNotRunning
 from .guard import Guard
 from .handover import Changed, Held
-from .message import Headers, read_headers
+from .message import Headers
 from .registry import Mailbox, Registry
+from .retries import FAIL_LIMIT as FAIL_LIMIT
+from .retries import FINAL, Schedule
+from .retries import RECHECK_INTERVAL as RECHECK_INTERVAL
 from .seen_ids import SeenIds
 from .setaside import set_aside
 
@@ -35,16 +37,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("tmms.router")
 _T = TypeVar("_T")
 REREAD_INTERVAL = 0.25  # least seconds between two pane re-reads on behalf of held messages
-RECHECK_INTERVAL = 0.5  # seconds before a file that was not ready (open, unparseable) is looked at again
 WRITER_OPEN = "a writer has it open"
 WRITTEN_IN_PLACE = "written in place: waits to stay unchanged for settle_seconds"
 ROUTE_BATCH = 4096
 NOT_A_FILE = "a folder"
-FAIL_LIMIT = 5  # tries of a file that keeps failing (not for want of space) before it goes to dead letter
-RETRY_MAX = 30.0  # most seconds between two tries of a file that failed
-TRANSIENT = frozenset({errno.ENOSPC, errno.EDQUOT, errno.ENOMEM, errno.ENFILE, errno.EMFILE, errno.EAGAIN,
-                       errno.EINTR, errno.EBUSY})
-_FINAL = -1  # Outcome.error of a failure that dead letter cannot help (dead-lettering itself failed)
 
 
 class Status(Enum):
@@ -106,8 +102,7 @@ class Router:
         self._tried_at = -math.inf  # when the last read started, successful or not
         self._unsettled: dict[str, tuple[tuple[int, int, int], float]] = {}
         self._held: dict[str, _Held] = {}
-        self._recheck: dict[str, float] = {}  # a file not ready yet: when to look at it again
-        self._failures: dict[str, tuple[tuple[int, int, int], int]] = {}  # a failing file: its tries
+        self._schedule = Schedule(config.polling_interval)  # files not ready or failed: when to look again
         self._told: set[str] = set()  # folders named *.md in an outbox, reported once
         self.arrivals: Arrivals | None = None  # how outbox files arrived (None: each is taken as whole)
         self.former_owners: dict[str, tuple[str, ...]] = {}  # outboxes of closed panes, being drained
@@ -117,8 +112,11 @@ class Router:
     def refresh_registry(self) -> Registry:
         """Re-read the panes (so a pane registered a moment ago is known)."""
         started = self._tried_at = time.monotonic()
-        self.registry = self._refresh()
+        old, self.registry = self.registry, self._refresh()
         self._refreshed_at = started
+        for outbox, boxes in old.by_outbox.items():  # a pane closed: its outbox is drained as from it
+            if outbox not in self.registry.by_outbox and outbox not in self.registry.by_inbox:
+                self.former_owners.setdefault(outbox, tuple(sorted({box.name for box in boxes})))
         return self.registry
 
     def next_reread(self) -> float:
@@ -127,15 +125,15 @@ class Router:
 
     def next_recheck(self) -> float:
         """When a file that was not ready is due for another look (monotonic); inf when none is."""
-        return min(self._recheck.values(), default=math.inf)
+        return self._schedule.next()
 
     def recheck(self) -> list[Outcome]:
         """Route again the files that were not ready and are due for another look."""
         now = time.monotonic()
         due = []
-        for path, at in list(self._recheck.items()):
+        for path, at in list(self._schedule.due.items()):
             if not self.serves(os.path.dirname(path)):
-                del self._recheck[path]
+                self._schedule.drop(path)
             elif at <= now:
                 due.append(path)
         return [self.route_path(path) for path in due]
@@ -185,8 +183,8 @@ class Router:
                 break
         _forget_gone(self._unsettled, outbox)
         _forget_gone(self._held, outbox)
-        _forget_gone(self._recheck, outbox)
-        _forget_gone(self._failures, outbox)
+        _forget_gone(self._schedule.due, outbox)
+        _forget_gone(self._schedule.failures, outbox)
 
     def route_path(self, path: str) -> Outcome:
         """Route one file given by path (from a file event). An error raised while this one file
@@ -212,7 +210,7 @@ class Router:
 
     def _unroutable(self, entry: store.Entry, exc: Exception) -> Outcome:
         """Dead-letter a file whose routing raised ``exc``; FAILED (tried again later) if even that fails."""
-        self._recheck.pop(entry.path, None)
+        self._schedule.drop(entry.path)
         self._held.pop(entry.path, None)
         log.error("%s: routing it raised %s: %s", entry.path, type(exc).__name__, str(exc)[:200])
         reason = f"cannot be routed: {type(exc).__name__}: {str(exc)[:200]}"
@@ -220,7 +218,7 @@ class Router:
 
     def route(self, entry: store.Entry, outbox: str) -> Outcome:
         """Route one outbox file, or leave it for later when it is not ready."""
-        if self._waits_after_failure(entry):  # e.g. the event of its own put-back: not due yet
+        if self._schedule.waiting(entry):  # e.g. the event of its own put-back: not due yet
             return Outcome(Status.PENDING, entry.path, reason="waiting to be tried again after a failure")
         try:
             outcome = self._route(entry, outbox)
@@ -232,36 +230,23 @@ class Router:
             outcome = self._after_failure(entry, outcome)
         return self._book(entry.path, outcome)
 
-    def _waits_after_failure(self, entry: store.Entry) -> bool:
-        seen = self._failures.get(entry.path)
-        due = self._recheck.get(entry.path, -math.inf)
-        return seen is not None and seen[0] == (entry.size, entry.mtime_ns, entry.inode) and due > time.monotonic()
-
     def _book(self, path: str, outcome: Outcome) -> Outcome:
         """Remember when to look at a file again, by what became of it."""
         if outcome.status is not Status.HELD:
             self._held.pop(path, None)
-        if outcome.status is not Status.FAILED:
-            self._failures.pop(path, None)
         if outcome.status is Status.PENDING and outcome.reason != NOT_A_FILE:
-            self._recheck[path] = time.monotonic() + RECHECK_INTERVAL
+            self._schedule.soon(path)
         elif outcome.status is Status.FAILED:
-            tries = self._failures.get(path, ((0, 0, 0), 1))[1]
-            pause = min(RECHECK_INTERVAL * 2 ** min(tries - 1, 16), RETRY_MAX, self.config.polling_interval)
-            self._recheck[path] = time.monotonic() + pause
+            self._schedule.later(path)
         else:
-            self._recheck.pop(path, None)
+            self._schedule.drop(path)
         return outcome
 
     def _after_failure(self, entry: store.Entry, outcome: Outcome) -> Outcome:
-        """Count a failure; the FAIL_LIMIT-th one that a retry would not cure goes to dead letter."""
-        signature = (entry.size, entry.mtime_ns, entry.inode)
-        seen = self._failures.get(entry.path)
-        tries = seen[1] + 1 if seen is not None and seen[0] == signature else 1
-        self._failures[entry.path] = (signature, tries)
-        if outcome.error in TRANSIENT or outcome.error == _FINAL or tries < FAIL_LIMIT:
+        """Count a failure; the FAIL_LIMIT-th one that another try would not cure goes to dead letter."""
+        if self._schedule.failed(entry, outcome.error):
             return outcome
-        return self._dead(entry, f"{outcome.reason} (tried {tries} times)", None)
+        return self._dead(entry, f"{outcome.reason} (tried {FAIL_LIMIT} times)", None)
 
     def _route(self, entry: store.Entry, outbox: str) -> Outcome:
         if stat.S_ISDIR(entry.mode):
@@ -295,7 +280,7 @@ class Router:
 
     def _route_held(self, entry: store.Entry, outbox: str, held: Held, whole: bool) -> Outcome:
         try:
-            headers = self._parse(held.data, self.config.max_message_bytes)
+            headers = headers_of(held.data, self.config.max_message_bytes)
         except MessageError as exc:
             if not self._settled(entry):
                 return Outcome(Status.PENDING, entry.path, reason=exc.reason)
@@ -316,25 +301,6 @@ class Router:
             return False
         same = (st.st_ino, st.st_size, st.st_mtime_ns) == (entry.inode, entry.size, entry.mtime_ns)
         return same and self._settled(entry)
-
-    @staticmethod
-    def _parse(raw: bytes, limit: int) -> Headers:
-        if limit and len(raw) > limit:
-            raise MessageError(f"too large: it grew past {limit} bytes (max_message_bytes) while being read")
-        if b"\x00" in raw:
-            raise MessageError("binary content (NUL bytes)")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise MessageError(f"not UTF-8 text (bad byte at offset {exc.start})") from None
-        try:
-            return read_headers(text)
-        except MessageError:
-            raise
-        except RecursionError:
-            raise MessageError("front matter nested too deeply to be read") from None
-        except Exception as exc:  # whatever a parser raises on hostile text: a bad message
-            raise MessageError(f"front matter cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from None
 
     def _settled(self, entry: store.Entry) -> bool:
         signature = (entry.size, entry.mtime_ns, entry.inode)
@@ -379,7 +345,7 @@ class Router:
         except OSError as exc:
             return Outcome(Status.FAILED, entry.path, reason=f"cannot move into {box.inbox}: {exc.strerror or exc}",
                            error=exc.errno or 0)
-        self._log_fixes(entry, headers, fixes)
+        fixes.log(entry.name, headers)
         final = fixes.apply(headers)
         self.seen_ids.add(final.message_id)
         return Outcome(Status.DELIVERED, entry.path, path=path, headers=final, recipient=box,
@@ -389,15 +355,6 @@ class Router:
         owners = tuple(sorted({box.name for box in self.registry.by_outbox.get(outbox, [])}
                               or self.former_owners.get(outbox, ())))
         return fixes_for(headers, owners, headers.message_id in self.seen_ids)
-
-    @staticmethod
-    def _log_fixes(entry: store.Entry, headers: Headers, fixes: Fixes) -> None:
-        if fixes.sender:
-            log.warning("%s: tmms_from '%s' corrected to the outbox owner '%s'", entry.name, headers.sender,
-                        fixes.sender)
-        if fixes.message_id:
-            log.warning("%s: tmms_id '%s' was delivered before; this message is given the id %s "
-                        "(tmms_original_id keeps the old one)", entry.name, headers.message_id[:80], fixes.message_id)
 
     def _wait_for_recipient(self, entry: store.Entry, headers: Headers, held_file: Held) -> Outcome | None:
         """Hold a message whose recipient is unknown; None once re-read panes know the name.
@@ -445,7 +402,7 @@ class Router:
             return Outcome(Status.GONE, entry.path)
         except Exception as exc:  # dead letter is the last resort: report, retry later
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            return Outcome(Status.FAILED, entry.path, reason=f"cannot move into dead letter: {detail}", error=_FINAL)
+            return Outcome(Status.FAILED, entry.path, reason=f"cannot move into dead letter: {detail}", error=FINAL)
         self._unsettled.pop(entry.path, None)
         return Outcome(Status.DEAD, entry.path, path=path, reason=reason, headers=shown)
 
