@@ -10,6 +10,8 @@ import stat
 import uuid
 from pathlib import Path
 
+import pytest
+
 from conftest import TmuxServer, messages, wait_until
 from test_server_events import Served, StartServer, ids_in, reason_of, start_server
 from tmms import store
@@ -74,14 +76,24 @@ def test_tmms_post_then_kill_pane_is_delivered_each_time(tmux_server: TmuxServer
     assert sorted(_senders(beta.inbox).values()) == sorted(names)
 
 
-def test_a_file_that_lands_in_the_outbox_after_its_pane_closed_is_drained_on_its_event(
-    tmux_server: TmuxServer, start_server: StartServer
+LEAVINGS = {
+    "pane-killed": ["kill-pane", "-t", "{pane}"],
+    "pane-disabled": ["set-option", "-p", "-t", "{pane}", "@tmms_enabled", "false"],
+    "outbox-moved": ["set-option", "-p", "-t", "{pane}", "@tmms_outbox", "{moved}"],
+}
+
+
+@pytest.mark.parametrize("leaving", list(LEAVINGS))
+def test_a_file_that_lands_in_an_outbox_after_its_pane_left_it_is_drained_on_its_event(
+    tmux_server: TmuxServer, start_server: StartServer, leaving: str
 ) -> None:
     beta = tmux_server.register("beta")
     alpha = tmux_server.register("alpha")
     served = start_server(polling_interval=3600)  # no scan: only the watch of the former outbox finds it
     wait_until(lambda: _served(served, alpha.outbox))
-    tmux_server.tmux("kill-pane", "-t", alpha.pane_id)
+    moved = tmux_server.root / "elsewhere"
+    moved.mkdir()
+    tmux_server.tmux(*[a.format(pane=alpha.pane_id, moved=moved) for a in LEAVINGS[leaving]])
     wait_until(lambda: str(alpha.outbox) in served.server.router.former_owners)
     late = _write(alpha.outbox, "forged", "beta")  # a background job of the closed pane, say
     wait_until(lambda: ids_in(beta.inbox) == [late])
