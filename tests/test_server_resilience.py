@@ -245,7 +245,10 @@ def test_exhausted_watches_are_logged_once_published_and_mail_still_flows(
     served.settle()
     info = runinfo.read(served.server.lock.info_path or "")
     mode = served.server.watch_mode()
+    peers = tmux_server.tmms("peers", pane=boxes[0].pane_id)
     served.stop()
+    assert peers.returncode == 0, peers.stderr
+    assert "fs.inotify.max_user_watches" in peers.stdout + peers.stderr
     assert served.server.degraded is not None and "max_user_watches" in served.server.degraded
     assert len(_logged(caplog, "fs.inotify.max_user_watches", logging.WARNING)) == 1
     assert mode.startswith("file events, but 6 folder(s) not watched") and "max_user_watches" in mode
