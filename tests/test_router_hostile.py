@@ -528,7 +528,7 @@ def test_an_unparseable_dead_letter_keeps_its_bytes_and_its_reason_names_the_own
 
 def test_a_file_left_staged_by_a_crash_is_put_back_and_delivered_once(box: Mail) -> None:
     outbox = box.boxes["alpha"].outbox
-    staged = drop(outbox, ".tmms-routing-0123abcd-m.md", ALPHA_TO_BETA)
+    staged = drop(outbox, ".tmms-routing-0123456789abcdef-m.md", ALPHA_TO_BETA)
     box.route()
     assert [p.name for p in box.inbox("beta")] == ["m.md"]
     assert not staged.exists()

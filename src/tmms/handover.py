@@ -31,7 +31,16 @@ from .names import byte_length, fit, fresh_name
 
 log = logging.getLogger("tmms.router")
 STAGE_PREFIX = ".tmms-routing-"
-_STAGE_TAG = len(STAGE_PREFIX) + 9  # the prefix, 8 hex digits and a dash
+_STAGE_TAG = len(STAGE_PREFIX) + 17  # the prefix, 16 hex digits and a dash
+_salt = int.from_bytes(os.urandom(8), "big")
+_count = 0
+
+
+def _stage_tag() -> str:
+    """16 hex digits that no other staged file has: a random salt per process, plus a counter."""
+    global _count
+    _count += 1
+    return f"{(_salt + _count) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
 
 
 class Changed(Exception):
@@ -129,8 +138,8 @@ def place(held: Held, directory: str, data: bytes | None = None, *, companions: 
 def _claim(held: Held, outbox: str, name: str) -> str:
     """Rename the path to a staging name; check it is what was read (else put it back, Changed)."""
     clean = name.replace(store.TEMP_MARK, ".tmp_")  # a staged file is never taken for a writer's leftover
-    stage = os.path.join(outbox, f"{STAGE_PREFIX}{os.urandom(4).hex()}-{fit(clean, _STAGE_TAG)}")
-    store.rename_noreplace(held.path, stage)
+    stage = os.path.join(outbox, f"{STAGE_PREFIX}{_stage_tag()}-{fit(clean, _STAGE_TAG)}")
+    os.rename(held.path, stage)  # a name no one else makes: this process's salt and a counter
     problem = _mismatch(held, stage)
     if problem:
         _put_back(stage, outbox, name)
@@ -248,7 +257,7 @@ def recover(outbox: str) -> int:
     except OSError:
         return 0
     for staged in names:
-        original = staged[_STAGE_TAG:] or "recovered.md"
+        original = staged[len(STAGE_PREFIX):].partition("-")[2] or "recovered.md"
         log.warning("%s: putting back a file left while it was being routed", os.path.join(outbox, original))
         _put_back(os.path.join(outbox, staged), outbox, original)
     return len(names)

@@ -40,12 +40,13 @@ class SeenIds:
         self._lines = 0
         self._loaded = path is None
         self._failed = False
+        self._last: tuple[str, int] = ("", 0)
 
     def __contains__(self, message_id: object) -> bool:
         if not isinstance(message_id, str) or not message_id:
             return False
         self._load()
-        return digest(message_id) in self._set
+        return self._digest(message_id) in self._set
 
     def __len__(self) -> int:
         self._load()
@@ -56,11 +57,17 @@ class SeenIds:
         if not message_id:
             return
         self._load()
-        key = digest(message_id)
+        key = self._digest(message_id)
         if key in self._set:
             return
         self._append(key)  # first: a compaction writes the ids before this one
         self._remember(key)
+
+    def _digest(self, message_id: str) -> int:
+        """``digest``, remembered for the last id (a lookup is followed by an add of the same id)."""
+        if message_id != self._last[0]:
+            self._last = (message_id, digest(message_id))
+        return self._last[1]
 
     def close(self) -> None:
         """Close the file (it is reopened when needed)."""
