@@ -551,3 +551,17 @@ def test_dead_letters_and_reasons_are_private_under_umask_022(box: Mail, umask_0
     assert stat.S_IMODE(dead.stat().st_mode) == 0o600
     assert stat.S_IMODE(Path(str(dead) + ".reason.json").stat().st_mode) == 0o600
     assert stat.S_IMODE(box.dead.stat().st_mode) == 0o700
+
+
+def test_a_file_read_only_in_part_is_moved_whole_never_copied_from_the_part(tmp_path: Path) -> None:
+    outbox, dead = tmp_path / "outbox", tmp_path / "dead"
+    outbox.mkdir()
+    data = ALPHA_TO_BETA + b"x" * 5000
+    path = drop(outbox, "big.md", data)
+    os.link(path, tmp_path / "second-link")  # a copy would be made for a file with other links...
+    held = handover.hold(str(path), 100)  # ...but only 100 bytes were read (it grew past the limit)
+    assert held is not None
+    with held:
+        final = handover.place(held, str(dead))
+    assert Path(final).read_bytes() == data
+    assert leftovers(outbox) == []

@@ -116,14 +116,16 @@ def place(held: Held, directory: str, data: bytes | None = None, *, companions: 
     back in the outbox, untouched).
     """
     outbox, name = os.path.split(held.path)
+    whole = len(held.data) == held.stat.st_size  # False: read only in part (too large), never copied from
     stage = _claim(held, outbox, name)
     try:
-        copied = data is not None or held.stat.st_nlink != 1
+        copied = data is not None or (held.stat.st_nlink != 1 and whole)
         if copied:
             _swap(stage, held.data if data is None else data)
         else:
             _make_private(held)
-        final, across = _move(stage, directory, name, companions, held.data if data is None else data)
+        payload = data if data is not None else held.data if whole else None
+        final, across = _move(stage, directory, name, companions, payload)
     except BaseException:
         _put_back(stage, outbox, name)
         raise
@@ -156,7 +158,7 @@ def _mismatch(held: Held, stage: str) -> str:
         return "it was replaced or rewritten while being routed"
     if held.leased:
         return "" if store.lease_intact(held.fd) else "a writer opened it while it was being routed"
-    if os.pread(held.fd, len(held.data) + 1, 0) != held.data:  # no lease here: compare the bytes
+    if os.pread(held.fd, len(held.data), 0) != held.data:  # no lease here: compare the bytes
         return "it was rewritten while being routed"
     return ""
 
@@ -188,7 +190,7 @@ def _make_private(held: Held) -> None:
         log.debug("%s: cannot make it private: %s", held.path, exc.strerror)
 
 
-def _move(stage: str, directory: str, name: str, companions: tuple[str, ...], data: bytes) -> tuple[str, bool]:
+def _move(stage: str, directory: str, name: str, companions: tuple[str, ...], data: bytes | None) -> tuple[str, bool]:
     """Rename the staged file into ``directory`` under a free name; (its path, whether it was copied
     across filesystems instead)."""
     try:
@@ -215,8 +217,11 @@ def _make_dirs(directory: str) -> None:
         raise OSError(errno.EACCES, f"cannot make {directory}: {exc.reason}") from None
 
 
-def _copy_in(stage: str, directory: str, name: str, companions: tuple[str, ...], data: bytes) -> str:
-    """Across filesystems: write ``data`` as a new file there, then drop the staged one."""
+def _copy_in(stage: str, directory: str, name: str, companions: tuple[str, ...], data: bytes | None) -> str:
+    """Across filesystems: write ``data`` (None: the staged file's bytes) as a new file there, then
+    drop the staged one."""
+    if data is None:
+        data = store.read_regular(stage)[0]
     reserve = max((byte_length(suffix) for suffix in companions), default=0)
     earlier = os.path.join(directory, fresh_name(name, 0, reserve))
     if _holds(earlier, data):  # a copy landed there before a crash
