@@ -565,3 +565,11 @@ def test_a_file_read_only_in_part_is_moved_whole_never_copied_from_the_part(tmp_
         final = handover.place(held, str(dead))
     assert Path(final).read_bytes() == data
     assert leftovers(outbox) == []
+
+
+def test_the_router_says_which_dead_letter_folder_it_uses(tmp_path: Path) -> None:
+    m = mail(tmp_path)
+    assert m.router.dead_letter_dir() == str(m.dead)
+    m.dead.symlink_to(m.boxes["beta"].inbox)
+    m.router.refresh_registry()
+    assert m.router.dead_letter_dir() == str(tmp_path / "state" / "dead-letter")

@@ -153,6 +153,13 @@ class Router:
                 due.append(path)
         return [self.route_path(path) for path in due]
 
+    def dead_letter_dir(self) -> str:
+        """The folder dead letters go to now: ``dead_letter_dir``, or the fallback when that is unsafe."""
+        try:
+            return self.guard.dead_letter_dir(self.registry)
+        except OSError:
+            return self.config.dead_letter_dir
+
     def serves(self, outbox: str) -> bool:
         """Whether ``outbox`` is routed: a pane's outbox, or a closed pane's outbox being drained."""
         return outbox in self.registry.by_outbox or outbox in self.former_owners
