@@ -212,3 +212,35 @@ def test_a_writer_opening_a_held_file_waits_for_the_router_and_signals_nothing(t
     finally:
         signal.signal(signal.SIGIO, previous)
     assert signals == []  # a lease break never sends SIGIO, which would end a process that ignores nothing
+
+
+LEASE_LOOP = r"""
+import sys
+from tmms import handover
+path, rounds = sys.argv[1], int(sys.argv[2])
+taken = 0
+for _ in range(rounds):
+    held = handover.hold(path)
+    if held is not None:
+        taken += held.leased
+        held.close()
+print(taken)
+"""
+
+
+def test_a_process_taking_leases_while_a_writer_hammers_the_file_is_never_killed_by_a_signal(
+    tmp_path: Path, attacker_factory: list[Attacker]
+) -> None:
+    path = tmp_path / "m.md"
+    path.write_bytes(message("alpha", "beta"))
+    attacker = Attacker("in-place", tmp_path)
+    attacker_factory.append(attacker)
+    attacker.start(path)
+    try:  # a reader with default signal dispositions (SIGIO's default action would end it)
+        reader = subprocess.run([sys.executable, "-c", LEASE_LOOP, str(path), "20000"], capture_output=True,
+                                text=True, timeout=300)
+    finally:
+        attacker.halt()
+        attacker.close()
+    assert reader.returncode == 0, f"the reader ended with {reader.returncode} ({reader.stderr.strip()[-200:]})"
+    assert int(reader.stdout) > 0  # it did take leases while the writer kept opening the file

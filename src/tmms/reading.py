@@ -62,12 +62,17 @@ def take_read_lease(fd: int) -> bool | None:
     The kernel grants a read lease only when no one has the file open for writing.
     """
     import fcntl
+    import signal
 
+    # A writer that opens the file breaks the lease, and the kernel signals the lease holder: SIGIO
+    # by default, whose default action ends the process. So the signal is SIGURG (ignored unless a
+    # handler is set) and, once the lease is ours, it goes to no one at all.
     try:
+        fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
         fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
     except OSError as exc:
         return False if exc.errno == errno.EAGAIN else None
-    try:  # no SIGIO when a writer breaks the lease (its default action ends the process)
+    try:
         fcntl.fcntl(fd, fcntl.F_SETOWN, 0)
     except OSError:
         pass
