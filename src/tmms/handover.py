@@ -83,7 +83,12 @@ def hold(path: str, most: int = -1) -> Held | None:
     FileNotFoundError when it is gone, store.NotRegularFile for any other type, Changed when it
     changed while being read (where leases are not available), other OSErrors as they come.
     """
-    fd, before = store.open_regular(path)
+    try:
+        fd, before = store.open_regular(path)
+    except store.NotRegularFile:
+        if stat.S_ISREG(os.lstat(path).st_mode):  # regular, but replaced again and again meanwhile
+            raise Changed("it was replaced while being opened") from None
+        raise
     try:
         leased = store.take_read_lease(fd)
         if leased is False:

@@ -28,9 +28,19 @@ def open_regular(path: str) -> tuple[int, os.stat_result]:
     """Open a mail file for reading: never blocks, never follows a symlink, only a regular file.
 
     The type is checked before the open (so a device or FIFO is never opened) and again on the
-    descriptor (so a file swapped in between is caught). Raises FileNotFoundError when the file
-    is gone, NotRegularFile for any other type, and OSError as the open gives it.
+    descriptor (so a file swapped in between is caught; a regular file replaced by another one is
+    opened again). Raises FileNotFoundError when the file is gone, NotRegularFile for any other
+    type (or a file that keeps being replaced), and OSError as the open gives it.
     """
+    for _ in range(3):
+        fd, st, replaced = _open_once(path)
+        if not replaced:
+            return fd, st
+    raise NotRegularFile(errno.EINVAL, "it was replaced each time it was opened", path)
+
+
+def _open_once(path: str) -> tuple[int, os.stat_result, bool]:
+    """(descriptor, its status, False) or (-1, status, True) when another regular file took its place."""
     before = os.lstat(path)
     if not stat.S_ISREG(before.st_mode):
         raise NotRegularFile(errno.EINVAL, f"not a regular file ({kind_of(before.st_mode)})", path)
@@ -41,10 +51,12 @@ def open_regular(path: str) -> tuple[int, os.stat_result]:
             raise NotRegularFile(errno.EINVAL, "not a regular file (a symlink)", path) from None
         raise
     st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (before.st_dev, before.st_ino):
-        os.close(fd)
+    if stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) == (before.st_dev, before.st_ino):
+        return fd, st, False
+    os.close(fd)
+    if not stat.S_ISREG(st.st_mode):
         raise NotRegularFile(errno.EINVAL, f"not a regular file ({kind_of(st.st_mode)})", path)
-    return fd, st
+    return -1, st, True
 
 
 def read_regular(path: str, limit: int = -1) -> tuple[bytes, os.stat_result]:
