@@ -116,8 +116,13 @@ def attacker_factory(tmp_path: Path) -> Iterator[list[Attacker]]:
 
 def audit(inbox: Path, owner: str) -> tuple[list[str], list[str], list[str]]:
     """(spoofed deliveries, non-regular files, files holding the symlink's target) in ``inbox``."""
+    return audit_files(sorted(inbox.iterdir()), owner)
+
+
+def audit_files(paths: list[Path], owner: str) -> tuple[list[str], list[str], list[str]]:
+    """(files claiming a sender other than ``owner``, non-regular files, files holding the secret)."""
     spoofed, odd, leaked = [], [], []
-    for path in sorted(inbox.iterdir()):
+    for path in paths:
         st = os.lstat(path)
         if not stat.S_ISREG(st.st_mode):
             odd.append(path.name)
@@ -160,6 +165,8 @@ def test_an_attacker_racing_the_router_never_gets_a_forged_sender_or_a_symlink_d
     assert spoofed == [], f"{len(spoofed)} of {delivered} deliveries claim another sender: {spoofed[:5]}"
     assert odd == [], f"{len(odd)} non-regular files in the inbox"
     assert leaked == []
+    spoofed_dead, _symlinks, leaked_dead = audit_files(m.dead_letters(), "alpha")
+    assert spoofed_dead == [] and leaked_dead == [], "a dead letter carries the true sender too"
     assert leftovers(outbox) == []
     if mode != "symlink-over":  # only regular, whole messages were ever there: none is set aside
         assert dead == 0, [reason_of(p)["reason"] for p in m.dead_letters()][:5]

@@ -132,12 +132,12 @@ def place(held: Held, directory: str, data: bytes | None = None, *, companions: 
         payload = data if data is not None else held.data if whole else None
         final, across = _move(stage, directory, name, companions, payload)
     except BaseException:
-        _put_back(stage, outbox, name)
+        put_back(stage, outbox, name)
         raise
     if not (copied or across) and held.leased and not store.lease_intact(held.fd):
         # A writer began opening the file in the outbox just before it was claimed; it waits for our
         # lease. The file goes back to the outbox, so whatever that writer writes is routed again.
-        _put_back(final, outbox, name)
+        put_back(final, outbox, name)
         raise Changed("a writer opened it while it was being routed")
     return final
 
@@ -149,7 +149,7 @@ def _claim(held: Held, outbox: str, name: str) -> str:
     os.rename(held.path, stage)  # a name no one else makes: this process's salt and a counter
     problem = _mismatch(held, stage)
     if problem:
-        _put_back(stage, outbox, name)
+        put_back(stage, outbox, name)
         raise Changed(problem)
     return stage
 
@@ -248,8 +248,8 @@ def _holds(path: str, data: bytes) -> bool:
         return False
 
 
-def _put_back(path: str, outbox: str, name: str) -> None:
-    """Give a staged (or just delivered) file its outbox name back, to be routed again."""
+def put_back(path: str, outbox: str, name: str) -> None:
+    """Give a staged (or just moved) file its outbox name back, to be routed again."""
     try:
         store.take_name(outbox, name, (), lambda final: store.rename_noreplace(path, final))
     except FileNotFoundError:
@@ -269,7 +269,7 @@ def recover(outbox: str) -> int:
     for staged in names:
         original = staged[len(STAGE_PREFIX):].partition("-")[2] or "recovered.md"
         log.warning("%s: putting back a file left while it was being routed", os.path.join(outbox, original))
-        _put_back(os.path.join(outbox, staged), outbox, original)
+        put_back(os.path.join(outbox, staged), outbox, original)
     return len(names)
 
 

@@ -402,7 +402,7 @@ class Router:
         try:
             dead_dir = self.guard.dead_letter_dir(self.registry)
             fixes = self._fixes(os.path.dirname(entry.path), headers or Headers())
-            path, shown = set_aside(entry.path, reason, dead_dir, headers, fixes, held)
+            path, shown = set_aside(entry.path, reason, dead_dir, headers, fixes, held, entry)
         except Changed as exc:
             return Outcome(Status.PENDING, entry.path, reason=str(exc))
         except FileNotFoundError:

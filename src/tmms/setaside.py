@@ -25,15 +25,21 @@ REASON_SUFFIX = ".reason.json"
 
 
 def set_aside(source: str, reason: str, dead_dir: str, headers: Headers | None, fixes: Fixes,
-              held: Held | None) -> tuple[str, Headers | None]:
+              held: Held | None, entry: store.Entry | None = None) -> tuple[str, Headers | None]:
     """Move ``source`` into ``dead_dir`` and write its reason; (its path there, its headers as set aside).
 
+    ``held``: the file as read; else it is moved unread, and must still be ``entry`` (inode, type,
+    size and mtime: an inode number alone may have been reused by a file put in its place).
     Raises handover.Changed, FileNotFoundError (gone) and OSError/StorageError as moving gives them.
     """
     if held is None:
         store.ensure_dir(dead_dir)
         # A name whose .reason.json is free too: a stale reason never sits next to a new message.
         path = store.move_no_clobber(source, dead_dir, companions=(REASON_SUFFIX,))
+        if entry is not None and _signature(os.lstat(path)) != _signature(entry):  # another took its place
+            outbox, name = os.path.split(source)
+            handover.put_back(path, outbox, name)
+            raise handover.Changed("it was replaced while being set aside")
         _make_private(path)
         fixes = Fixes(fixes.owners)
     else:
@@ -85,3 +91,9 @@ def _make_private(path: str) -> None:
             os.chmod(path, store.FILE_MODE, follow_symlinks=False)
     except (OSError, NotImplementedError):
         pass
+
+
+def _signature(st: os.stat_result | store.Entry) -> tuple[int, int, int, int]:
+    if isinstance(st, store.Entry):
+        return (st.inode, stat.S_IFMT(st.mode), st.size, st.mtime_ns)
+    return (st.st_ino, stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns)
