@@ -27,7 +27,7 @@ from types import TracebackType
 
 from . import store
 from .errors import StorageError
-from .names import byte_length, fit, fresh_name
+from .names import byte_length, fit, fresh_name, generated
 
 log = logging.getLogger("tmms.router")
 STAGE_PREFIX = ".tmms-routing-"
@@ -146,7 +146,13 @@ def _claim(held: Held, outbox: str, name: str) -> str:
     """Rename the path to a staging name; check it is what was read (else put it back, Changed)."""
     clean = name.replace(store.TEMP_MARK, ".tmp_")  # a staged file is never taken for a writer's leftover
     stage = os.path.join(outbox, f"{STAGE_PREFIX}{_stage_tag()}-{fit(clean, _STAGE_TAG)}")
-    os.rename(held.path, stage)  # a name no one else makes: this process's salt and a counter
+    try:
+        os.rename(held.path, stage)  # a name no one else makes: this process's salt and a counter
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:  # a filesystem with shorter names: a short one
+            raise
+        stage = os.path.join(outbox, f"{STAGE_PREFIX}{_stage_tag()}-{generated(name)}")
+        os.rename(held.path, stage)
     problem = _mismatch(held, stage)
     if problem:
         put_back(stage, outbox, name)
