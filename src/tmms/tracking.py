@@ -68,7 +68,9 @@ def locate(ref: str, registry: Registry, dead_dir: str, journal_path: str) -> Me
         raise AmbiguousMessage(ref, [f"{x.short_id} ({x.folder}: {x.path})" for x in different],
                                hint="different messages carry the same id")
     places = [Place(owner, x.folder, x.path) for owner, x in copies if x.message_id == message_id]
-    events = journal.events_for(journal_path, {message_id})
+    # The server can journal a delivery before ``tmms post`` journals its post (it writes its line
+    # after the file is in the outbox); a message's life begins with its post all the same.
+    events = sorted(journal.events_for(journal_path, {message_id}), key=lambda r: r.get("event") != "posted")
     letter = next((x for _, x in copies if x.message_id == message_id and x.folder != "sent"),
                   next((x for _, x in copies if x.message_id == message_id), None))
     return MessageStatus(message_id, _state(places, events), places, events, letter, journal_path)
