@@ -273,13 +273,15 @@ class Router:
             held = handover.hold(entry.path, limit + 1 if limit else -1)
         except FileNotFoundError:
             return Outcome(Status.GONE, entry.path)
-        except store.NotRegularFile as exc:  # swapped since it was listed: set aside what is there now
+        except store.NotRegularFile:  # swapped since it was listed: set aside what is there now, if odd
             try:
                 st = os.lstat(entry.path)
             except FileNotFoundError:
                 return Outcome(Status.GONE, entry.path)
+            if stat.S_ISREG(st.st_mode):
+                return Outcome(Status.PENDING, entry.path, reason="it was replaced while being opened")
             now = entry._replace(size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino, mode=st.st_mode)
-            return self._dead(now, exc.strerror or "not a regular file", None)
+            return self._dead(now, f"not a regular file ({store.kind_of(st.st_mode)})", None)
         except Changed as exc:
             return Outcome(Status.PENDING, entry.path, reason=str(exc))
         except OSError as exc:
