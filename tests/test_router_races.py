@@ -196,6 +196,8 @@ def test_the_real_server_under_attack_never_delivers_a_forged_sender_or_a_symlin
     wait_until(lambda: not leftovers(alpha.outbox), timeout=30)
     spoofed, odd, leaked = audit(beta.inbox, "alpha")
     assert spoofed == [] and odd == [] and leaked == []
+    spoofed_dead, _symlinks, leaked_dead = audit_files(messages(tmux_server.root / "dead"), "alpha")
+    assert spoofed_dead == [] and leaked_dead == []
     delivered, dead = len(messages(beta.inbox)), len(messages(tmux_server.root / "dead"))
     print(f"{mode} against the server: {delivered} delivered, {dead} dead-lettered")
     assert delivered + dead >= trials
