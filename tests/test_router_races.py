@@ -29,6 +29,7 @@ PASSES = 12  # routing passes while the attacker runs, per trial
 ATTACKER = r"""
 import os, sys, uuid
 mode, stop, secret = sys.argv[1], sys.argv[2], sys.argv[3]
+parent = os.getppid()
 FORGED = "---\ntmms_id: %s\ntmms_from: carol\ntmms_to: beta\n---\nforged by carol\n"
 
 def forged():
@@ -71,6 +72,8 @@ for line in sys.stdin:
     attack(path)
     print("go", flush=True)
     while not os.path.exists(stop):
+        if os.getppid() != parent:  # the test is gone: never spin on as an orphan
+            sys.exit(1)
         attack(path)
     os.unlink(stop)
     print("done", flush=True)
