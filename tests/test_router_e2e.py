@@ -111,6 +111,8 @@ def test_a_dead_letter_folder_that_is_a_symlink_to_an_inbox_is_never_used(tmux_s
     assert stat.S_IMODE(fallback.stat().st_mode) == 0o700
     assert _log(tmux_server).count("is not safe") == 1
     assert proc.poll() is None
+    listed = json.loads(tmux_server.tmms("dead", "--json").stdout)  # the run info names the fallback
+    assert [Path(x["path"]) for x in listed] == [letter]
 
 
 def test_a_255_byte_name_needing_a_correction_is_delivered_not_stuck(tmux_server: TmuxServer) -> None:

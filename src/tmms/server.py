@@ -71,6 +71,7 @@ class Server:
         self.notifier = self.notices.notifier
         self.outboxes = ServedOutboxes(os.path.join(state_dir(self.env), f"outboxes-{key}.json"))
         self.arrivals = Arrivals(self.watcher)
+        self._dead_letter_published = config.dead_letter_dir
         self.degraded: str | None = None  # why some folder gets no file events, once the log has said so
         self.registry = Registry([])
         self.router = Router(config, self.registry, self._read_registry, state_dir=state_dir(self.env),
@@ -110,6 +111,7 @@ class Server:
 
     def _serve(self) -> None:
         self.registry = self.router.refresh_registry()
+        self._publish_dead_letter()
         self._warn_dead_letter()
         try:
             self.ledger.open()
@@ -196,6 +198,7 @@ class Server:
                 continue
             log.info("panes changed: serving %d mailbox(es)", len(fresh.mailboxes))
             self.notices.registry = fresh
+            self._publish_dead_letter()
             orphaned = self._take_up_outboxes()
             self._sync_watches()
             for outbox in set(fresh.outboxes()) - set(old.outboxes()):
@@ -382,11 +385,24 @@ class Server:
                 log.warning("cannot write the journal (status will miss events): %s", exc)
             self._journal_failed = True
 
-    def _warn_dead_letter(self) -> None:
+    def _publish_dead_letter(self) -> None:
+        """Keep the run info naming the folder dead letters go to now (a fallback when the
+        configured one resolves into a pane's folder), so ``tmms dead`` lists the right one."""
+        folder = self.router.dead_letter_dir()
+        if folder == self._dead_letter_published:
+            return
+        self._dead_letter_published = folder
         try:
-            count = sum(1 for _ in store.messages(self.config.dead_letter_dir))
+            self.lock.update(dead_letter_dir=folder)
+        except (OSError, StorageError) as exc:
+            self._report("runinfo", f"cannot update the run info: {exc}")
+
+    def _warn_dead_letter(self) -> None:
+        folder = self._dead_letter_published
+        try:
+            count = sum(1 for _ in store.messages(folder))
         except OSError as exc:
-            log.warning("cannot list dead letter %s: %s", self.config.dead_letter_dir, exc.strerror or exc)
+            log.warning("cannot list dead letter %s: %s", folder, exc.strerror or exc)
             return
         if count:
-            log.warning("dead letter holds %d message(s) in %s", count, self.config.dead_letter_dir)
+            log.warning("dead letter holds %d message(s) in %s", count, folder)
