@@ -483,11 +483,20 @@ def _unsafe_dead_letter(m: Mail, kind: str) -> None:
     elif kind == "read-folder":
         (beta.inbox / "read").mkdir()
         m.dead.symlink_to(beta.inbox / "read")
+    elif kind == "a-file":
+        m.dead.write_text("not a folder\n")
+    elif kind == "a-fifo":
+        os.mkfifo(m.dead)
+    elif kind == "dangling-symlink":
+        m.dead.symlink_to(m.root / "nowhere" / "dead")
+    elif kind == "under-a-file":  # the configured folder is m.dead / "sub"
+        m.dead.write_text("not a folder\n")
 
 
-@pytest.mark.parametrize("kind", ["symlink-to-inbox", "inside-inbox", "symlink-to-outbox", "read-folder"])
+@pytest.mark.parametrize("kind", ["symlink-to-inbox", "inside-inbox", "symlink-to-outbox", "read-folder",
+                                  "a-file", "a-fifo", "dangling-symlink", "under-a-file"])
 def test_dead_letter_never_goes_into_a_mail_folder(tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture) -> None:
-    m = mail(tmp_path)
+    m = mail(tmp_path, dead_letter_dir=str(tmp_path / "dead" / "sub")) if kind == "under-a-file" else mail(tmp_path)
     _unsafe_dead_letter(m, kind)
     with caplog.at_level(logging.ERROR, logger="tmms.router"):
         for n in range(3):

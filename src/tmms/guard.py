@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import time
 
 from .paths import state_dir
+from .reading import kind_of
 from .registry import Folders, Registry
 
 log = logging.getLogger("tmms.router")
@@ -47,7 +49,7 @@ class Guard:
     def dead_letter_dir(self, registry: Registry) -> str:
         """The folder dead letters go to now; NoSafeDeadLetter when none is safe."""
         self._update(registry)
-        problem = self._folders.dead_letter_problem(self.configured)
+        problem = self._folders.dead_letter_problem(self.configured) or unusable(self.configured)
         if problem != self._dead_problem:
             self._dead_problem = problem
             if problem:
@@ -57,7 +59,7 @@ class Guard:
                 log.info("dead_letter_dir %s is safe again", self.configured)
         if not problem:
             return self.configured
-        fallback_problem = self._folders.dead_letter_problem(self.fallback)
+        fallback_problem = self._folders.dead_letter_problem(self.fallback) or unusable(self.fallback)
         if fallback_problem:
             raise NoSafeDeadLetter(0, f"no safe dead-letter folder ({self.configured}: {problem}; "
                                       f"{self.fallback}: {fallback_problem})")
@@ -85,3 +87,30 @@ class Guard:
         for outbox in {o for o, p in self._refused.items() if p and o in registry.by_outbox} - set(refused):
             log.info("routing %s again: it is no longer an inbox or dead-letter folder", outbox)
         self._refused = refused
+
+
+def unusable(path: str) -> str:
+    """Why ``path`` can never hold dead letters ('' when it can, or can be made): a file, FIFO,
+    dangling symlink or the like where the folder (or a parent to be made) should be.
+
+    A full disk is not such a reason: the move is retried and waits for room.
+    """
+    probe = os.path.abspath(path)
+    while True:
+        try:
+            st = os.stat(probe)
+        except FileNotFoundError:
+            if os.path.islink(probe):
+                return f"{probe} is a symlink to nothing"
+            parent = os.path.dirname(probe)
+            if parent == probe:
+                return ""
+            probe = parent
+            continue
+        except OSError as exc:
+            return f"{probe}: {exc.strerror or exc}"
+        if not stat.S_ISDIR(st.st_mode):
+            return f"{probe} is {kind_of(st.st_mode)}, not a folder"
+        if not os.access(probe, os.W_OK | os.X_OK):
+            return f"{probe} cannot be written"
+        return ""
