@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from typing import NamedTuple
 
-from . import frontmatter
 from .errors import MessageError
-from .message import Headers, new_id, read_headers
+from .message import Headers, new_id, read_headers, set_keys
 
 log = logging.getLogger("tmms.router")
 
@@ -90,20 +89,3 @@ def corrected(data: bytes, fixes: Fixes, headers: Headers) -> bytes:
     if fixes.message_id:
         values += [("tmms_id", fixes.message_id), (ORIGINAL_ID, headers.message_id)]
     return set_keys(text, values).encode("utf-8")
-
-
-def set_keys(text: str, values: list[tuple[str, str]]) -> str:
-    """The message with each top-level key set to its string value; every other byte untouched.
-
-    The fences, a BOM and the body are kept; a new line uses the file's line ending.
-    """
-    doc = frontmatter.split(text)
-    if doc.front_matter is None:
-        raise MessageError("no front matter")
-    start = text.index("\n") + 1  # the front matter begins after the opening fence line
-    end = start + len(doc.front_matter)
-    newline = frontmatter.line_ending(doc.front_matter, frontmatter.line_ending(text[:start]))
-    front = doc.front_matter
-    for key, value in values:
-        front = frontmatter.replace_key(front, key, value, newline=newline)
-    return text[:start] + front + text[end:]

@@ -175,9 +175,14 @@ def _text(value: object) -> str:
 
 
 def replace_sender(text: str, sender: str) -> str:
-    """Return the message with ``tmms_from`` set to ``sender``; every other byte untouched.
+    """Return the message with ``tmms_from`` set to ``sender``; every other byte untouched."""
+    return set_keys(text, [("tmms_from", sender)])
 
-    The fences, a BOM and the body are kept as they are; the new line uses the file's line ending.
+
+def set_keys(text: str, values: list[tuple[str, str]]) -> str:
+    """The message with each top-level key set to its string value; every other byte untouched.
+
+    The fences, a BOM and the body are kept as they are; a new line uses the file's line ending.
     """
     doc = frontmatter.split(text)
     if doc.front_matter is None:
@@ -185,5 +190,7 @@ def replace_sender(text: str, sender: str) -> str:
     start = text.index("\n") + 1  # the front matter begins after the opening fence line
     end = start + len(doc.front_matter)
     newline = frontmatter.line_ending(doc.front_matter, frontmatter.line_ending(text[:start]))
-    fixed = frontmatter.replace_key(doc.front_matter, "tmms_from", sender, newline=newline)
-    return text[:start] + fixed + text[end:]
+    front = doc.front_matter
+    for key, value in values:
+        front = frontmatter.replace_key(front, key, value, newline=newline)
+    return text[:start] + front + text[end:]

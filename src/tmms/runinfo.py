@@ -13,6 +13,8 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from . import store
+
 FILE_MODE = 0o600
 MAX_BYTES = 64 * 1024
 _FLAGS = os.O_CLOEXEC | os.O_NOFOLLOW
@@ -37,13 +39,10 @@ def write(path: str, info: Mapping[str, object]) -> None:
     """Replace ``path`` with ``info`` as JSON, 0600, in one rename (readers never see half a file)."""
     temp = f"{path}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
     data = (json.dumps(dict(info), sort_keys=True) + "\n").encode("utf-8")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _FLAGS, FILE_MODE)
+    fd = store.create_private(temp)
     try:
         try:
-            os.fchmod(fd, FILE_MODE)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            store.write_all(fd, data)
         finally:
             os.close(fd)
         os.replace(temp, path)
