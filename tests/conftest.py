@@ -160,7 +160,7 @@ def tmux_server(home: Path, tmp_path: Path) -> Iterator[TmuxServer]:
 def detached_servers(socket_path: str) -> list[int]:
     """Pids of tmms servers that this test's commands started (``tmms register``): the holder of the
     lock of this test's own tmux server (the lock folder is shared; the lock is keyed by the socket)."""
-    from tmms.service import running
+    from tmms.server.service import running
     from tmms.tmux import Tmux
 
     if not socket_path:

@@ -17,7 +17,7 @@ import yaml
 
 from tmms.config import Config
 from tmms.registry import Registry
-from tmms.router import Outcome, Router, Status
+from tmms.server.router import Outcome, Router, Status
 from tmms.tmux import PaneRecord
 
 UNFINISHED = frozenset({Status.PENDING, Status.HELD, Status.FAILED})

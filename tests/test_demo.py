@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tmms.demo_agent import answer
+from tmms.cli.demo_agent import answer
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 

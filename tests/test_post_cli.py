@@ -371,7 +371,9 @@ def test_version_prints_the_package_version(tmux_server: TmuxServer) -> None:
 
 
 def _every_command() -> list[list[str]]:
-    from tmms import cli_mail, cli_ops, cli_panes
+    from tmms.cli import mail as cli_mail
+    from tmms.cli import ops as cli_ops
+    from tmms.cli import panes as cli_panes
 
     names = [name for module in (cli_mail, cli_panes, cli_ops) for name in module.PARSERS]
     return [[], *([name] for name in names), ["server", "init"], ["help"]]

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from conftest import TmuxServer, messages, wait_until
-from tmms import service
-from tmms.lock import socket_key
+from tmms.server import service
+from tmms.server.lock import socket_key
 from tmms.tmux import Tmux
 
 

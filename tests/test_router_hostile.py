@@ -21,13 +21,14 @@ import pytest
 
 from conftest import wait_until
 from routerkit import Mail, drop, front, leftovers, mail, message, pane, reason_of
-from tmms import corrections, handover, registry, router, store
 from tmms import message as message_module
-from tmms.handover import Held
+from tmms import registry, store
 from tmms.message import Headers
 from tmms.names import NAME_MAX
-from tmms.router import FAIL_LIMIT, Status
-from tmms.seen_ids import SeenIds
+from tmms.server import corrections, handover, router
+from tmms.server.handover import Held
+from tmms.server.router import FAIL_LIMIT, Status
+from tmms.server.seen_ids import SeenIds
 
 ALPHA_TO_BETA = message("alpha", "beta")
 

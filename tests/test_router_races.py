@@ -21,7 +21,8 @@ import pytest
 
 from conftest import TmuxServer, messages, wait_until
 from routerkit import Mail, drop, leftovers, mail, message, reason_of
-from tmms import handover, store
+from tmms import store
+from tmms.server import handover
 
 TRIALS = 200
 PASSES = 12  # routing passes while the attacker runs, per trial

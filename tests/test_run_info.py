@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from conftest import TmuxServer, messages, wait_until
-from tmms import service
-from tmms.lock import ServerLock
+from tmms.server import service
+from tmms.server.lock import ServerLock
 from tmms.tmux import Tmux
 
 

@@ -27,10 +27,10 @@ import pytest
 
 from conftest import REPO, TmuxServer, messages, wait_until
 from test_full_disk import _fill, small_disk  # noqa: F401 (a fixture)
-from tmms import lock, runinfo, service
 from tmms.errors import AlreadyRunning, StorageError, TmuxServerNotRunning
-from tmms.lock import ServerLock, UnsafeRuntimeDir, check_runtime_dir
 from tmms.paths import runtime_dir
+from tmms.server import lock, runinfo, service
+from tmms.server.lock import ServerLock, UnsafeRuntimeDir, check_runtime_dir
 from tmms.tmux import Tmux, socket_of
 
 OTHER_UID = 65534  # "nobody": another user, for folders planted by someone else

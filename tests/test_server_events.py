@@ -21,9 +21,9 @@ from conftest import TmuxServer, messages, wait_until
 from tmms import store
 from tmms.config import Config
 from tmms.message import read_headers
-from tmms.notify import Job
-from tmms.router import Outcome, Status
-from tmms.server import Server
+from tmms.server.loop import Server
+from tmms.server.notify import Job
+from tmms.server.router import Outcome, Status
 from tmms.tmux import Tmux
 from tmms.watch import Batch, Watcher
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from test_full_disk import _fill, small_disk
-from tmms import ledger
-from tmms.ledger import NotifyLedger
+from tmms.server import ledger
+from tmms.server.ledger import NotifyLedger
 
 __all__ = ["small_disk"]  # the fixture, shared with test_full_disk
 

@@ -16,7 +16,7 @@ from conftest import TmuxServer, messages, wait_until
 from test_server_events import Served, StartServer, ids_in, reason_of, start_server
 from tmms import store
 from tmms.message import read_headers
-from tmms.router import Status
+from tmms.server.router import Status
 
 __all__ = ["start_server"]  # the fixture, shared with test_server_events
 

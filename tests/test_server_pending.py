@@ -13,7 +13,7 @@ from conftest import TmuxServer, messages, wait_until
 from test_server_events import StartServer, ids_in, message_text, reason_of, start_server, write_message
 from tmms import config, store
 from tmms.errors import ConfigError
-from tmms.router import Status
+from tmms.server.router import Status
 
 __all__ = ["start_server"]  # the fixture, shared with test_server_events
 

@@ -16,8 +16,8 @@ import pytest
 from conftest import TmuxServer, messages, wait_until
 from test_server_events import StartServer, message_text, start_server, write_message
 from tmms import store
-from tmms.arrivals import Arrivals
-from tmms.router import WRITTEN_IN_PLACE, Status
+from tmms.server.arrivals import Arrivals
+from tmms.server.router import WRITTEN_IN_PLACE, Status
 from tmms.watch import Batch, Watcher
 
 __all__ = ["start_server"]  # the fixture, shared with test_server_events

@@ -16,12 +16,13 @@ import pytest
 
 from conftest import TmuxServer, messages, wait_until
 from test_server_events import StartServer, ids_in, reason_of, start_server, write_message
-from tmms import runinfo, store
+from tmms import store
 from tmms.errors import MessageError
 from tmms.message import read_headers
-from tmms.notices import Notices
 from tmms.registry import Mailbox
-from tmms.router import Outcome, Router, Status
+from tmms.server import runinfo
+from tmms.server.followup import Notices
+from tmms.server.router import Outcome, Router, Status
 from tmms.watch import INSTANCE_LIMIT, WATCH_LIMIT, Watcher, _init_reason
 
 __all__ = ["start_server"]  # the fixture, shared with test_server_events

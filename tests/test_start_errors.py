@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from conftest import TmuxServer, wait_until
-from tmms import service
 from tmms.config import Config
 from tmms.errors import TmuxServerNotRunning
-from tmms.server import Server
+from tmms.server import service
+from tmms.server.loop import Server
 from tmms.tmux import Tmux
 
 DOCUMENTED = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 130}

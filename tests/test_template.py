@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import pytest
 
-from tmms import template
+from tmms.server import template
 
 HOSTILE = [
     "$(touch X)",

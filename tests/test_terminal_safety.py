@@ -365,7 +365,7 @@ def test_the_demo_agent_prints_what_it_answered_visibly(tmux_server: TmuxServer)
     tmux_server.register("beta")
     inbox, outbox, log = (tmux_server.root / "agent" / "inbox", tmux_server.root / "agent" / "outbox",
                           tmux_server.root / "agent.log")
-    tmux_server.tmux("new-window", "-d", f"{sys.executable} -m tmms.demo_agent helper --max 1 --inbox {inbox} "
+    tmux_server.tmux("new-window", "-d", f"{sys.executable} -m tmms.cli.demo_agent helper --max 1 --inbox {inbox} "
                                          f"--outbox {outbox} > {log} 2>&1; sleep 60")
     wait_until(lambda: log.exists() and b"waiting for mail" in log.read_bytes())
     hostile_file(inbox, MESSAGE_ID, recipient="helper", sender="beta")

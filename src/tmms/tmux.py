@@ -7,13 +7,7 @@ import select
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from .errors import (
-    NotInsideTmux,
-    PaneNotFound,
-    TmuxCommandError,
-    TmuxNotFound,
-    TmuxServerNotRunning,
-)
+from .errors import NotInsideTmux, PaneNotFound, TmuxCommandError, TmuxNotFound, TmuxServerNotRunning
 
 OPTION_NAMES = (
     "@tmms_enabled",

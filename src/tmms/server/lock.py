@@ -18,9 +18,9 @@ import time
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from ..errors import AlreadyRunning, StorageError, TmmsError, TmuxServerNotRunning
+from ..paths import runtime_dir
 from . import runinfo
-from .errors import AlreadyRunning, StorageError, TmmsError, TmuxServerNotRunning
-from .paths import runtime_dir
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import os
 
-from . import store
-from .registry import Registry
+from .. import store
+from ..registry import Registry
 
 MAX_BYTES = 16 * 1024 * 1024
 

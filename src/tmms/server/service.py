@@ -9,11 +9,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import AlreadyRunning, ServerStartFailed, StorageError, TmuxServerNotRunning
+from ..errors import AlreadyRunning, ServerStartFailed, StorageError, TmuxServerNotRunning
+from ..paths import runtime_dir, state_dir
+from ..tmux import Tmux
 from .lock import check_runtime_dir, running_pid, serves, socket_key
-from .paths import runtime_dir, state_dir
 from .runinfo import RunInfo, read
-from .tmux import Tmux
 
 START_TIMEOUT = 10.0
 
@@ -103,8 +103,8 @@ def start_detached(tmux: Tmux, config: str | None = None, env: Mapping[str, str]
 
 def open_log(path: str) -> int:
     """Open a server log for appending: its folder private, the file 0600, never through a symlink."""
-    from . import store
-    from .journal import open_private
+    from .. import store
+    from ..journal import open_private
 
     store.ensure_dir(os.path.dirname(path))
     store.tighten(os.path.dirname(path))

@@ -25,9 +25,9 @@ import stat
 from dataclasses import dataclass
 from types import TracebackType
 
-from . import store
-from .errors import StorageError
-from .names import byte_length, fit, fresh_name, generated
+from .. import store
+from ..errors import StorageError
+from ..names import byte_length, fit, fresh_name, generated
 
 log = logging.getLogger("tmms.router")
 STAGE_PREFIX = ".tmms-routing-"

@@ -13,14 +13,14 @@ import os
 import time
 from collections.abc import Callable, Mapping
 
-from . import store
-from .config import Config
+from .. import store
+from ..config import Config
+from ..message import Headers
+from ..registry import Mailbox, Registry
+from ..tmux import Tmux
 from .ledger import NotifyLedger, identity, identity_of
-from .message import Headers
 from .notify import Job, Listener, Notifier, build_job
-from .registry import Mailbox, Registry
 from .router import RECHECK_INTERVAL, Outcome
-from .tmux import Tmux
 
 log = logging.getLogger("tmms.server")
 LOG_EACH = 20  # a burst of more deliveries is logged as one line
@@ -180,8 +180,8 @@ def values_of(path: str, headers: Headers | None, report: Report | None = None) 
     """
     if headers is not None:
         return _values(path, headers)
-    from .errors import MessageError
-    from .message import read_headers
+    from ..errors import MessageError
+    from ..message import read_headers
 
     try:
         raw = store.read_when_closed(path, READ_LIMIT)

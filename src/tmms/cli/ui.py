@@ -9,14 +9,14 @@ import sys
 import time
 from typing import TextIO
 
-from . import mailbox
-from .errors import TmmsError
-from .journal import default_path
-from .mailbox import Letter
-from .post import Here, here, reply
-from .terminal import visible, visible_text
-from .tmux import Tmux
-from .views import letter_line, raw_text, rendered
+from .. import mailbox
+from ..errors import TmmsError
+from ..journal import default_path
+from ..mailbox import Letter
+from ..post import Here, here, reply
+from ..terminal import visible, visible_text
+from ..tmux import Tmux
+from ..views import letter_line, raw_text, rendered
 
 HELP = "number: read · r NUMBER: reply · a: all/unread · g: refresh · q: quit"
 END_OF_BODY = "."

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from . import __version__
-from .errors import (
+from .. import __version__
+from ..errors import (
     AlreadyRunning,
     AmbiguousMessage,
     BadName,
@@ -40,7 +40,7 @@ from .errors import (
 if TYPE_CHECKING:
     from typing import TypeAlias
 
-    from .tmux import Tmux
+    from ..tmux import Tmux
 
 
 class ExitCode(IntEnum):
@@ -116,7 +116,7 @@ FORMATTER = argparse.RawDescriptionHelpFormatter
 
 def tmux_of(args: argparse.Namespace) -> Tmux:
     """The tmux server the global options (or ``$TMUX``) choose."""
-    from .tmux import Tmux
+    from ..tmux import Tmux
 
     return Tmux(socket_name=args.socket_name, socket_path=args.socket_path)
 
@@ -149,7 +149,7 @@ def add_body(parser: argparse.ArgumentParser) -> None:
 
 def body_of(args: argparse.Namespace) -> str:
     """The body the user gave."""
-    from .post import decode_body, read_body_file
+    from ..post import decode_body, read_body_file
 
     if args.file_opt and args.file and args.file_opt != args.file:
         raise UsageError("give the body as [file] or -f, not both")
@@ -173,7 +173,7 @@ def one_line(text: str) -> str:
     """The text with every control character (a newline too) shown visibly: never raw on a terminal."""
     if text.isascii() and text.isprintable():
         return text  # nothing to escape: no import on the fast path
-    from .terminal import visible
+    from ..terminal import visible
 
     return visible(text)
 
@@ -194,7 +194,9 @@ examples:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser: every command, or just ``only`` (what ``main`` does; it starts faster)."""
-    from . import cli_mail, cli_ops, cli_panes
+    from . import mail as cli_mail
+    from . import ops as cli_ops
+    from . import panes as cli_panes
 
     parser = Parser(prog="tmms", description="Mail between tmux panes (TMMS-compatible).",
                     epilog=EPILOG_MAIN, formatter_class=FORMATTER)
@@ -233,7 +235,9 @@ def command_name(argv: Sequence[str]) -> str | None:
 
 
 def _is_command(name: str) -> bool:
-    from . import cli_mail, cli_ops, cli_panes
+    from . import mail as cli_mail
+    from . import ops as cli_ops
+    from . import panes as cli_panes
 
     return any(name in module.PARSERS for module in (cli_mail, cli_panes, cli_ops))
 

@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, TypeVar
 
-from . import handover, store
-from .config import Config
+from .. import store
+from ..config import Config
+from ..errors import MessageError, TmuxServerNotRunning
+from ..message import Headers
+from ..registry import Mailbox, Registry
+from . import handover
 from .corrections import Fixes, corrected, fixes_for, headers_of
-from .errors import MessageError, TmuxServerNotRunning
 from .guard import Guard
 from .handover import Changed, Held
-from .message import Headers
-from .registry import Mailbox, Registry
 from .retries import FAIL_LIMIT as FAIL_LIMIT
 from .retries import FINAL, Schedule
 from .retries import RECHECK_INTERVAL as RECHECK_INTERVAL

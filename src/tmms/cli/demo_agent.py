@@ -1,6 +1,6 @@
 """A small scripted agent for the demo: it registers its pane, waits for mail and replies.
 
-    python -m tmms.demo_agent NAME [--group G] [--inbox DIR --outbox DIR] [--max N]
+    python -m tmms.cli.demo_agent NAME [--group G] [--inbox DIR --outbox DIR] [--max N]
 
 It understands a few subjects ("count words", "sort lines", "sum numbers", "status"); anything
 else gets an acknowledgement. It stands in for an AI agent that calls the tmms command line:
@@ -14,13 +14,13 @@ import sys
 import time
 from collections.abc import Sequence
 
-from . import mailbox
-from .mailbox import Letter
-from .post import Here, here, reply
-from .registration import register
-from .terminal import visible
-from .tmux import Tmux
-from .waiting import Match, wait_for
+from .. import mailbox
+from ..mailbox import Letter
+from ..post import Here, here, reply
+from ..registration import register
+from ..terminal import visible
+from ..tmux import Tmux
+from ..waiting import Match, wait_for
 
 
 def answer(subject: str, body: str, name: str) -> str:
@@ -48,7 +48,7 @@ def _is_number(text: str) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Register, then answer mail until killed or ``--max`` messages."""
-    parser = argparse.ArgumentParser(prog="python -m tmms.demo_agent", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tmms.cli.demo_agent", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name")
     parser.add_argument("--group", action="append")

@@ -8,25 +8,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .cli import (
-    ExitCode,
-    Parser,
-    add_body,
-    add_command,
-    add_json,
-    add_pane,
-    body_of,
-    one_line,
-    say,
-    tmux_of,
-    warn,
-)
-from .errors import UsageError
-from .post import Here, Posted
+from ..errors import UsageError
+from ..post import Here, Posted
+from . import ExitCode, Parser, add_body, add_command, add_json, add_pane, body_of, one_line, say, tmux_of, warn
 
 if TYPE_CHECKING:
-    from .cli import Subparsers
-    from .mailbox import Letter
+    from ..mailbox import Letter
+    from . import Subparsers
 
 
 def _post_parser(sub: Subparsers) -> None:
@@ -164,7 +152,7 @@ class _IntermixedParser(Parser):
 
 
 def _here(args: argparse.Namespace) -> Here:
-    from .post import here
+    from ..post import here
 
     return here(tmux_of(args), args.pane)
 
@@ -178,7 +166,7 @@ def _warn_unknown(posted: Posted) -> None:
 def _report_posted(args: argparse.Namespace, posted: Posted) -> None:
     _warn_unknown(posted)
     if args.json:
-        from .views import to_json
+        from ..views import to_json
 
         say(to_json([{"id": i, "to": r, "path": p, "thread_id": posted.thread_id}
                      for i, r, p in zip(posted.message_ids, posted.recipients, posted.paths, strict=True)]))
@@ -188,7 +176,7 @@ def _report_posted(args: argparse.Namespace, posted: Posted) -> None:
 
 
 def cmd_post(args: argparse.Namespace) -> int:
-    from .post import post
+    from ..post import post
 
     text = body_of(args)
     tmux = tmux_of(args)
@@ -200,8 +188,8 @@ def cmd_post(args: argparse.Namespace) -> int:
 
 
 def cmd_reply(args: argparse.Namespace) -> int:
-    from . import mailbox
-    from .post import reply
+    from .. import mailbox
+    from ..post import reply
 
     at = _here(args)
     original = mailbox.find(mailbox.unread(at.me) + mailbox.already_read(at.me), args.id,
@@ -212,8 +200,8 @@ def cmd_reply(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .post import post
-    from .waiting import Match, wait_for
+    from ..post import post
+    from ..waiting import Match, wait_for
 
     at = _here(args)
     text = body_of(args)
@@ -241,8 +229,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
-    from . import mailbox
-    from .views import json_lines, letter_line, letter_record
+    from .. import mailbox
+    from ..views import json_lines, letter_line, letter_record
 
     at = _here(args)
     letters = mailbox.unread(at.me) + (mailbox.already_read(at.me) if args.all else [])
@@ -275,7 +263,7 @@ def _read_next(at: Here, keep: bool) -> Letter | None:
     Files that cannot be read (a FIFO, a folder, a symlink) are never picked; a malformed message
     only when nothing else is unread. None when no message is left.
     """
-    from . import mailbox
+    from .. import mailbox
 
     lost: set[str] = set()
     while True:
@@ -293,8 +281,8 @@ def _read_next(at: Here, keep: bool) -> Letter | None:
 
 def _read_id(at: Here, ref: str, keep: bool) -> Letter:
     """The message ``ref`` names, taken unless ``keep``; if another reader took it first, its read copy."""
-    from . import mailbox
-    from .errors import InputError
+    from .. import mailbox
+    from ..errors import InputError
 
     where = f"the inbox of {at.me.name}"
     letter = mailbox.find(mailbox.unread(at.me) + mailbox.already_read(at.me), ref, where)
@@ -309,14 +297,14 @@ def _read_id(at: Here, ref: str, keep: bool) -> Letter:
 
 
 def _journal(at: Here) -> str:
-    from .journal import default_path
+    from ..journal import default_path
 
     return default_path(at.tmux.env)
 
 
 def _print_letters(args: argparse.Namespace, letters: list[Letter], many: bool = False) -> None:
     """JSON; rendered Markdown on a terminal; the file with its controls shown visibly; --raw piped: its bytes."""
-    from .views import letter_record, to_json
+    from ..views import letter_record, to_json
 
     if args.json:
         records = [letter_record(x, with_body=True) for x in letters]
@@ -328,19 +316,19 @@ def _print_letters(args: argparse.Namespace, letters: list[Letter], many: bool =
         try:
             _print_letter(letter, getattr(args, "raw", False))
         except OSError as exc:
-            from .errors import InputError
+            from ..errors import InputError
 
             raise InputError(letter.path, exc.strerror or str(exc)) from None
     sys.stdout.flush()
 
 
 def _print_letter(letter: Letter, raw: bool) -> None:
-    from .terminal import visible_text
-    from .views import raw_text, rendered
+    from ..terminal import visible_text
+    from ..views import raw_text, rendered
 
     terminal = sys.stdout.isatty()
     if raw and not terminal:  # the exact bytes, only where no terminal acts on them
-        from .store import read_regular
+        from ..store import read_regular
 
         sys.stdout.flush()
         sys.stdout.buffer.write(read_regular(letter.path)[0])
@@ -351,8 +339,8 @@ def _print_letter(letter: Letter, raw: bool) -> None:
 
 
 def cmd_thread(args: argparse.Namespace) -> int:
-    from . import mailbox
-    from .views import conversation, json_lines, letter_record
+    from .. import mailbox
+    from ..views import conversation, json_lines, letter_record
 
     at = _here(args)
     letters = mailbox.everything(at.me)
@@ -366,7 +354,7 @@ def cmd_thread(args: argparse.Namespace) -> int:
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
-    from .waiting import Match, wait_for
+    from ..waiting import Match, wait_for
 
     at = _here(args)
     senders = frozenset(n.strip() for item in args.sender or () for n in item.split(",") if n.strip())
@@ -383,8 +371,8 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 def _thread_root(at: Here, ref: str) -> str:
     """A thread given by a (prefix of a) message id that this mailbox knows, else taken as given."""
-    from . import mailbox
-    from .errors import AmbiguousMessage, MessageNotFound
+    from .. import mailbox
+    from ..errors import AmbiguousMessage, MessageNotFound
 
     try:
         return mailbox.find(mailbox.everything(at.me), ref, "").thread_root

@@ -13,7 +13,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import store
+from .. import store
 
 FILE_MODE = 0o600
 MAX_BYTES = 64 * 1024

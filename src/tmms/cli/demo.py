@@ -1,6 +1,6 @@
 """``tmms demo``: a private tmux server, an orchestrator pane and two scripted agents, a timeline.
 
-The orchestrator ``ask``s the agents (``python -m tmms.demo_agent``, each running in its own pane)
+The orchestrator ``ask``s the agents (``python -m tmms.cli.demo_agent``, each running in its own pane)
 for work; they ``wait`` for mail and ``reply`` in the thread. One message goes to a name nobody
 holds and ends in dead letter. The demo prints when each message was delivered and notified.
 """
@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
 
-from .config import Config
-from .errors import TmuxNotFound
-from .notify import Job
-from .registration import register
-from .router import Outcome, Status
-from .server import Server
-from .tmux import Tmux
+from ..config import Config
+from ..errors import TmuxNotFound
+from ..registration import register
+from ..server.loop import Server
+from ..server.notify import Job
+from ..server.router import Outcome, Status
+from ..tmux import Tmux
 
 LEAD = "lead"
 WORKERS = ("worker-1", "worker-2")
@@ -173,7 +173,7 @@ def _make_panes(tmux: Tmux, root: str) -> dict[str, str]:
     panes = {LEAD: lead}
     for index, name in enumerate(WORKERS):
         box = os.path.join(root, name)
-        agent = [sys.executable, "-m", "tmms.demo_agent", name, "--group", "workers",
+        agent = [sys.executable, "-m", "tmms.cli.demo_agent", name, "--group", "workers",
                  "--inbox", os.path.join(box, "inbox"), "--outbox", os.path.join(box, "outbox")]
         pane = tmux.run(["split-window", "-t", "demo:mail", "-h" if index == 0 else "-v", "-P", "-F", "#{pane_id}",
                          " ".join(shlex.quote(a) for a in agent)]).strip()
@@ -184,7 +184,7 @@ def _make_panes(tmux: Tmux, root: str) -> dict[str, str]:
 
 
 def _wait_registered(tmux: Tmux, names: set[str], timeout: float = 15.0) -> None:
-    from .registry import Registry
+    from ..registry import Registry
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

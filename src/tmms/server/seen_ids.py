@@ -14,8 +14,8 @@ import logging
 import os
 from collections import deque
 
-from . import store
-from .errors import StorageError
+from .. import store
+from ..errors import StorageError
 
 log = logging.getLogger("tmms.router")
 CAP = 20_000  # ids remembered (about 1.5 MB of memory, 340 KB on disk at most)

@@ -13,9 +13,9 @@ import os
 import stat
 import time
 
-from .paths import state_dir
-from .reading import kind_of
-from .registry import Folders, Registry
+from ..paths import state_dir
+from ..reading import kind_of
+from ..registry import Folders, Registry
 
 log = logging.getLogger("tmms.router")
 RECHECK_SECONDS = 10.0  # folders are resolved again this often (a folder may become a symlink)

@@ -9,23 +9,23 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from . import store
+from .. import store
+from ..config import Config
+from ..errors import StorageError, TmuxServerNotRunning
+from ..journal import Journal
+from ..journal import default_path as journal_path
+from ..message import Headers
+from ..paths import state_dir
+from ..registry import Registry
+from ..tmux import Tmux
+from ..watch import Batch, Watcher
 from .arrivals import Arrivals
-from .config import Config
-from .errors import StorageError, TmuxServerNotRunning
-from .journal import Journal
-from .journal import default_path as journal_path
+from .followup import Notices
 from .ledger import NotifyLedger
 from .lock import ServerLock, ledger_key
-from .message import Headers
-from .notices import Notices
 from .notify import Job
-from .paths import state_dir
-from .registry import Registry
 from .router import Outcome, Router, Status
 from .served import ServedOutboxes
-from .tmux import Tmux
-from .watch import Batch, Watcher
 
 log = logging.getLogger("tmms.server")
 REGISTRY_REFRESH = 1.0

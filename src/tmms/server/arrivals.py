@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 
-from . import store
-from .watch import Batch, Watcher
+from .. import store
+from ..watch import Batch, Watcher
 
 
 class Arrivals:

@@ -11,7 +11,7 @@ import re
 import threading
 from collections.abc import Callable, Collection
 
-from . import store
+from .. import store
 
 COMPACT_SLACK = 1024  # stale lines the file may hold beyond twice the live keys before a rewrite
 _IDENTITY = re.compile(r"[0-9]+:[0-9]+")

@@ -8,15 +8,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .cli import FORMATTER, ExitCode, add_command, add_json, one_line, say, tmux_of, warn
-from .errors import UsageError
+from ..errors import UsageError
+from . import FORMATTER, ExitCode, add_command, add_json, one_line, say, tmux_of, warn
 
 if TYPE_CHECKING:
     import logging
 
-    from .cli import Subparsers
-    from .config import Config
-    from .deadletter import DeadLetter
+    from ..config import Config
+    from ..deadletter import DeadLetter
+    from . import Subparsers
 
 
 def _server_parser(sub: Subparsers) -> None:
@@ -86,7 +86,7 @@ PARSERS: dict[str, Callable[[Subparsers], None]] = {
 
 def cmd_server(args: argparse.Namespace) -> int:
     if args.server_command == "init":
-        from .config import write_template
+        from ..config import write_template
 
         path = write_template(args.output)
         say(one_line(path))
@@ -101,10 +101,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     # until the server installs its own handlers, SIGTERM ends it like SIGINT: one line, exit 130
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    from . import config as config_mod
-    from .privacy import tighten_own_folders
-    from .server import Server
-    from .service import preflight
+    from .. import config as config_mod
+    from ..privacy import tighten_own_folders
+    from ..server.loop import Server
+    from ..server.service import preflight
 
     cfg = config_mod.load(args.config)
     tmux = tmux_of(args)
@@ -143,7 +143,7 @@ def _visible_record(record: logging.LogRecord) -> bool:
     """A log filter: the message on one line and a traceback with every control character shown visibly."""
     import logging
 
-    from .terminal import visible, visible_text
+    from ..terminal import visible, visible_text
 
     record.msg, record.args = visible(record.getMessage()), None
     if record.exc_info and not record.exc_text:
@@ -161,7 +161,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    from . import config as config_mod
+    from .. import config as config_mod
 
     cfg = config_mod.load(args.config)
     for warning in cfg.warnings:
@@ -171,11 +171,11 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _folders(args: argparse.Namespace) -> tuple[str, str]:
     """The dead-letter folder and the journal: -c's; else those of the server that runs; else discovery's."""
-    from .journal import default_path
+    from ..journal import default_path
 
     tmux = tmux_of(args)
     if args.config is None:
-        from .service import running
+        from ..server.service import running
 
         found = running(tmux)
         if found and found.info:
@@ -184,7 +184,7 @@ def _folders(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def _dead_record(dead: DeadLetter, with_body: bool = False) -> dict[str, Any]:
-    from .views import letter_record
+    from ..views import letter_record
 
     record = letter_record(dead.letter, with_body=with_body)
     record["reason"] = dead.why
@@ -194,7 +194,7 @@ def _dead_record(dead: DeadLetter, with_body: bool = False) -> dict[str, Any]:
 
 
 def cmd_dead(args: argparse.Namespace) -> int:
-    from . import deadletter
+    from .. import deadletter
 
     dead_dir, journal = _folders(args)
     if args.action == "list":
@@ -211,7 +211,7 @@ def cmd_dead(args: argparse.Namespace) -> int:
 
 
 def _dead_list(args: argparse.Namespace, entries: list[DeadLetter], dead_dir: str) -> int:
-    from .views import age, to_json
+    from ..views import age, to_json
 
     if args.json:
         say(to_json([_dead_record(d) for d in entries]))
@@ -227,12 +227,12 @@ def _dead_list(args: argparse.Namespace, entries: list[DeadLetter], dead_dir: st
 
 
 def _dead_show(args: argparse.Namespace, dead: DeadLetter) -> int:
-    from .views import raw_text, to_json
+    from ..views import raw_text, to_json
 
     if args.json:
         say(to_json(_dead_record(dead, with_body=True)))
         return ExitCode.OK
-    from .terminal import visible_text
+    from ..terminal import visible_text
 
     say(one_line(f"reason:  {dead.why}"))
     say(one_line(f"file:    {dead.letter.path}"))
@@ -242,10 +242,10 @@ def _dead_show(args: argparse.Namespace, dead: DeadLetter) -> int:
 
 
 def _dead_retry(args: argparse.Namespace, dead_dir: str, journal: str) -> int:
-    from . import deadletter
-    from .journal import record
-    from .registry import Registry
-    from .views import to_json
+    from .. import deadletter
+    from ..journal import record
+    from ..registry import Registry
+    from ..views import to_json
 
     tmux = tmux_of(args)
     registry = Registry.from_panes(tmux.list_panes(), tmux.env)
@@ -272,8 +272,8 @@ def _dead_retry(args: argparse.Namespace, dead_dir: str, journal: str) -> int:
 
 
 def _dead_purge(args: argparse.Namespace, dead_dir: str) -> int:
-    from . import deadletter
-    from .views import to_json
+    from .. import deadletter
+    from ..views import to_json
 
     if args.older_than is None:
         raise UsageError("'dead purge' needs --older-than AGE (such as 7d; 0 purges everything)")
@@ -295,9 +295,9 @@ def _dead_purge(args: argparse.Namespace, dead_dir: str) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .registry import Registry
-    from .tracking import describe, locate
-    from .views import letter_record, to_json
+    from ..registry import Registry
+    from ..tracking import describe, locate
+    from ..views import letter_record, to_json
 
     tmux = tmux_of(args)
     dead_dir, journal = _folders(args)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from typing import NamedTuple
 
-from .errors import MessageError
-from .message import Headers, new_id, read_headers, set_keys
+from ..errors import MessageError
+from ..message import Headers, new_id, read_headers, set_keys
 
 log = logging.getLogger("tmms.router")
 

@@ -7,7 +7,7 @@ import errno
 import math
 import time
 
-from . import store
+from .. import store
 
 RECHECK_INTERVAL = 0.5  # seconds before a file that was not ready (open, unparseable) is looked at again
 FAIL_LIMIT = 5  # tries of a file that keeps failing (not for want of space) before it goes to dead letter

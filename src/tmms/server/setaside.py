@@ -14,11 +14,12 @@ import os
 import stat
 from datetime import UTC, datetime
 
-from . import handover, store
+from .. import store
+from ..errors import StorageError
+from ..message import Headers
+from . import handover
 from .corrections import Fixes, corrected
-from .errors import StorageError
 from .handover import Held
-from .message import Headers
 
 log = logging.getLogger("tmms.router")
 REASON_SUFFIX = ".reason.json"

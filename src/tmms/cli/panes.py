@@ -8,12 +8,12 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .cli import ExitCode, add_command, add_json, add_pane, one_line, say, tmux_of, warn
-from .registry import Mailbox
+from ..registry import Mailbox
+from . import ExitCode, add_command, add_json, add_pane, one_line, say, tmux_of, warn
 
 if TYPE_CHECKING:
-    from .cli import Subparsers
-    from .tmux import Tmux
+    from ..tmux import Tmux
+    from . import Subparsers
 
 
 def _register_parser(sub: Subparsers) -> None:
@@ -98,10 +98,10 @@ PARSERS: dict[str, Callable[[Subparsers], None]] = {
 
 
 def cmd_register(args: argparse.Namespace) -> int:
-    from . import config as config_mod
-    from .lock import check_runtime_dir
-    from .registration import register
-    from .service import server_pid, start_detached
+    from .. import config as config_mod
+    from ..registration import register
+    from ..server.lock import check_runtime_dir
+    from ..server.service import server_pid, start_detached
 
     tmux = tmux_of(args)
     if not args.no_server:
@@ -117,7 +117,7 @@ def cmd_register(args: argparse.Namespace) -> int:
         pid = start_detached(tmux)
         started = True
     if args.json:
-        from .views import to_json
+        from ..views import to_json
 
         say(to_json({"name": done.name, "pane_id": done.pane_id, "location": done.location, "inbox": done.inbox,
                      "outbox": done.outbox, "notify_cmd": done.notify_cmd, "reply_to": done.reply_to,
@@ -140,9 +140,9 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 def _dead_letters(tmux: Tmux) -> list[str]:
     """Every dead-letter folder a server may use: the running one's, the config's, the default."""
-    from . import config as config_mod
-    from .errors import ConfigError
-    from .service import running
+    from .. import config as config_mod
+    from ..errors import ConfigError
+    from ..server.service import running
 
     found = running(tmux)
     folders = [found.info.dead_letter_dir] if found and found.info else []
@@ -154,7 +154,7 @@ def _dead_letters(tmux: Tmux) -> list[str]:
 
 
 def cmd_unregister(args: argparse.Namespace) -> int:
-    from .registration import unregister
+    from ..registration import unregister
 
     name, pane_id = unregister(tmux_of(args), args.target)
     if name:
@@ -165,7 +165,7 @@ def cmd_unregister(args: argparse.Namespace) -> int:
 
 
 def _unread(box: Mailbox) -> int:
-    from . import store
+    from .. import store
 
     return sum(1 for _ in store.messages(box.inbox))
 
@@ -177,14 +177,14 @@ def _describe(box: Mailbox) -> dict[str, Any]:
 
 
 def cmd_whoami(args: argparse.Namespace) -> int:
-    from .post import here
-    from .service import server_pid
+    from ..post import here
+    from ..server.service import server_pid
 
     at = here(tmux_of(args), args.pane)
     info = _describe(at.me)
     info["server_pid"] = server_pid(at.tmux)
     if args.json:
-        from .views import to_json
+        from ..views import to_json
 
         say(to_json(info))
         return ExitCode.OK
@@ -199,8 +199,8 @@ def cmd_whoami(args: argparse.Namespace) -> int:
 
 
 def cmd_peers(args: argparse.Namespace) -> int:
-    from .registry import Registry
-    from .service import running
+    from ..registry import Registry
+    from ..server.service import running
 
     tmux = tmux_of(args)
     registry = Registry.from_panes(tmux.list_panes(), tmux.env)
@@ -210,7 +210,7 @@ def cmd_peers(args: argparse.Namespace) -> int:
     if args.json:
         from dataclasses import asdict
 
-        from .views import to_json
+        from ..views import to_json
 
         report: dict[str, Any] = {"server_pid": pid, "peers": peers}
         if found and found.info:
@@ -230,8 +230,8 @@ def cmd_peers(args: argparse.Namespace) -> int:
 
 
 def cmd_bind(args: argparse.Namespace) -> int:
-    from .errors import TmuxCommandError, UsageError
-    from .keys import config_lines, popup_binding
+    from ..errors import TmuxCommandError, UsageError
+    from ..keys import config_lines, popup_binding
 
     binding = popup_binding(args.key)
     if args.install:
@@ -248,8 +248,8 @@ def cmd_bind(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from .cli import exit_code_for
-    from .errors import TmmsError
+    from ..errors import TmmsError
+    from . import exit_code_for
     from .ui import browse
 
     try:
@@ -265,7 +265,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_alert(args: argparse.Namespace) -> int:
-    from .alert import alert
+    from ..alert import alert
 
     tmux = tmux_of(args)
     alert(tmux, os.path.abspath(args.path), tmux.current_pane_id())

@@ -1,0 +1,1 @@
+"""The server: the loop, the router, what follows a delivery, and how a message reaches an inbox."""
