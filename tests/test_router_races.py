@@ -231,7 +231,7 @@ def test_a_writer_opening_a_held_file_waits_for_the_router_and_signals_nothing(t
 
 LEASE_LOOP = r"""
 import sys
-from tmms import handover
+from tmms.server import handover
 path, rounds = sys.argv[1], int(sys.argv[2])
 taken = 0
 for _ in range(rounds):

@@ -18,6 +18,22 @@ log = logging.getLogger("tmms.router")
 ORIGINAL_ID = "tmms_original_id"
 
 
+class Corrections(NamedTuple):
+    """What was corrected in one message ('' : that part was kept as written)."""
+
+    claimed_from: str = ""  # the tmms_from it was written with, when the outbox owner's replaced it
+    corrected_to: str = ""  # ... and that owner
+    original_id: str = ""  # the tmms_id it was written with, when a fresh one replaced it
+    new_id: str = ""  # ... and the fresh id
+
+    def as_dict(self) -> dict[str, str]:
+        """The parts that were corrected, by name."""
+        return {key: value for key, value in self._asdict().items() if value}
+
+
+NONE = Corrections()
+
+
 class Fixes(NamedTuple):
     """The corrections one message needs, and what to record about them."""
 
@@ -30,14 +46,10 @@ class Fixes(NamedTuple):
         """Whether the file's bytes must change."""
         return bool(self.sender or self.message_id)
 
-    def extra(self, headers: Headers) -> dict[str, str]:
-        """What the journal and the outcome record about the corrections."""
-        extra: dict[str, str] = {}
-        if self.sender:
-            extra.update(claimed_from=headers.sender, corrected_to=self.sender)
-        if self.message_id:
-            extra.update(original_id=headers.message_id, new_id=self.message_id)
-        return extra
+    def record(self, headers: Headers) -> Corrections:
+        """What the journal, the outcome and a dead letter's reason record about the corrections."""
+        return Corrections(claimed_from=headers.sender if self.sender else "", corrected_to=self.sender,
+                           original_id=headers.message_id if self.message_id else "", new_id=self.message_id)
 
     def log(self, name: str, headers: Headers) -> None:
         """Say what was corrected (WARNING)."""

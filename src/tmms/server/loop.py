@@ -331,7 +331,8 @@ class Server:
             log.debug("delivered %s: %s -> %s", os.path.basename(outcome.path), h.sender if h else "?",
                       outcome.recipient.name)
             self._journal("delivered", h, outcome.path, mailbox=outcome.recipient.name,
-                          claimed_from=outcome.extra.get("claimed_from"), original_id=outcome.extra.get("original_id"))
+                          claimed_from=outcome.corrections.claimed_from or None,
+                          original_id=outcome.corrections.original_id or None)
             self.notices.delivered(outcome, outcome.recipient)
         elif outcome.status is Status.DEAD:
             self.counters.dead += 1

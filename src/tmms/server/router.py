@@ -13,7 +13,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, TypeVar
 
@@ -22,8 +22,8 @@ from ..config import Config
 from ..errors import MessageError, TmuxServerNotRunning
 from ..message import Headers
 from ..registry import Mailbox, Registry
-from . import handover
-from .corrections import Fixes, corrected, fixes_for, headers_of
+from . import corrections, handover
+from .corrections import Corrections, Fixes, corrected, fixes_for, headers_of
 from .guard import Guard
 from .handover import Changed, Held
 from .retries import FAIL_LIMIT as FAIL_LIMIT
@@ -31,6 +31,7 @@ from .retries import FINAL, Schedule
 from .retries import RECHECK_INTERVAL as RECHECK_INTERVAL
 from .seen_ids import SeenIds
 from .setaside import set_aside
+from .transport import LocalTransport, Transport
 
 if TYPE_CHECKING:
     from .arrivals import Arrivals
@@ -69,8 +70,13 @@ class Outcome:
     reason: str = ""
     headers: Headers | None = None
     recipient: Mailbox | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    corrections: Corrections = corrections.NONE  # DELIVERED: what was corrected in it
     error: int = 0  # FAILED: the errno, which says whether another try may help (0: unknown)
+
+    @property
+    def extra(self) -> dict[str, str]:
+        """The corrections by name (claimed_from, corrected_to, original_id, new_id), those made only."""
+        return self.corrections.as_dict()
 
 
 @dataclass
@@ -91,12 +97,14 @@ class Router:
     writer's process can keep the file open a moment longer): ``next_recheck``/``recheck`` for
     files that were open, unparseable or failed, ``next_reread``/``retry_held`` for held messages.
     ``state_dir`` holds the fallback dead-letter folder; ``ids_file`` the ids delivered (else
-    they are remembered in memory only).
+    they are remembered in memory only); ``transport`` how a message reaches an inbox (local).
     """
 
     def __init__(self, config: Config, registry: Registry, refresh: Callable[[], Registry], *,
-                 state_dir: str | None = None, ids_file: str | None = None) -> None:
+                 state_dir: str | None = None, ids_file: str | None = None,
+                 transport: Transport | None = None) -> None:
         self.config = config
+        self.transport: Transport = transport or LocalTransport()
         self.registry = registry
         self._refresh = refresh
         self._refreshed_at = -math.inf  # when the last successful read of the panes started
@@ -352,7 +360,7 @@ class Router:
             return self._dead(entry, f"its tmms_from/tmms_id cannot be corrected: {exc}", headers, held)
         box = self.registry.by_name[recipient][0]
         try:
-            path = handover.place(held, box.inbox, data)
+            path = self.transport.deliver(held, box, data)
         except Changed as exc:
             return Outcome(Status.PENDING, entry.path, reason=str(exc))
         except FileNotFoundError:
@@ -364,7 +372,7 @@ class Router:
         final = fixes.apply(headers)
         self.seen_ids.add(final.message_id)
         return Outcome(Status.DELIVERED, entry.path, path=path, headers=final, recipient=box,
-                       extra=fixes.extra(headers))
+                       corrections=fixes.record(headers))
 
     def _fixes(self, outbox: str, headers: Headers) -> Fixes:
         owners = tuple(sorted({box.name for box in self.registry.by_outbox.get(outbox, [])}

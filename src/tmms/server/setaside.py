@@ -68,8 +68,8 @@ def record(source: str, reason: str, headers: Headers | None, fixes: Fixes) -> d
     if headers is not None:
         shown = fixes.apply(headers)
         entry.update(tmms_id=shown.message_id, tmms_from=shown.sender, tmms_to=",".join(headers.recipients))
-        extra = fixes.extra(headers)
-        entry.update({k: v for k, v in extra.items() if k in ("claimed_from", "original_id")})
+        done = fixes.record(headers)
+        entry.update({k: v for k, v in done.as_dict().items() if k in ("claimed_from", "original_id")})
     if fixes.owners:
         entry["outbox_owner"] = ",".join(fixes.owners)
     return entry
