@@ -1,28 +1,76 @@
-"""The exception tree of tmms: one root, subclasses carry their context in fields."""
+"""The exception tree of tmms: one root, families that carry their exit code, fields for the context.
+
+Every class names its exit code (``exit_code``, inherited from its family unless it says otherwise);
+a subclass without one is refused when it is defined, so no error can exit with an unplanned code.
+The codes are README.md's "Exit codes" table.
+"""
 
 from __future__ import annotations
 
+from enum import IntEnum
+from typing import ClassVar
+
+
+class ExitCode(IntEnum):
+    """Documented exit codes (README.md, "Exit codes")."""
+
+    OK = 0
+    NOTHING = 1
+    USAGE = 2
+    CONFIG = 3
+    TMUX = 4
+    NOT_REGISTERED = 5
+    INPUT = 6
+    STORAGE = 7
+    ALREADY_RUNNING = 8
+    EXISTS = 9
+    NAME_TAKEN = 10
+    NO_SUCH_MESSAGE = 11
+    SERVER_FAILED = 12
+    INTERRUPTED = 130
+
 
 class TmmsError(Exception):
-    """Root of every error tmms raises on purpose."""
+    """Root of every error tmms raises on purpose; every subclass carries its exit code."""
+
+    exit_code: ClassVar[ExitCode]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if not isinstance(getattr(cls, "exit_code", None), ExitCode):
+            raise TypeError(f"{cls.__name__} must carry an exit_code (an ExitCode)")
+
+
+# --- config -------------------------------------------------------------------------------------
 
 
 class ConfigError(TmmsError):
     """The config file is missing a value, malformed or invalid."""
+
+    exit_code = ExitCode.CONFIG
 
     def __init__(self, message: str, path: str | None = None) -> None:
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
 
 
-class TmuxNotFound(TmmsError):
+# --- tmux ---------------------------------------------------------------------------------------
+
+
+class TmuxError(TmmsError):
+    """The family of tmux failures: no tmux, no server, a failed command, no pane."""
+
+    exit_code = ExitCode.TMUX
+
+
+class TmuxNotFound(TmuxError):
     """The tmux binary is not installed or not on PATH."""
 
     def __init__(self) -> None:
         super().__init__("tmux is not installed or not on PATH")
 
 
-class TmuxServerNotRunning(TmmsError):
+class TmuxServerNotRunning(TmuxError):
     """No tmux server answers on the chosen socket."""
 
     def __init__(self, socket: str) -> None:
@@ -30,24 +78,24 @@ class TmuxServerNotRunning(TmmsError):
         self.socket = socket
 
 
-class TmuxCommandError(TmmsError):
-    """A tmux command exited non-zero."""
+class TmuxCommandError(TmuxError):
+    """A tmux command exited non-zero; ``command`` is its argv (after ``tmux`` and the socket)."""
 
-    def __init__(self, args: list[str], stderr: str) -> None:
+    def __init__(self, command: list[str], stderr: str) -> None:
         detail = stderr.strip().splitlines()[-1] if stderr.strip() else "failed"
-        super().__init__(f"tmux {' '.join(args[:1])}: {detail}")
-        self.args_ = args
+        super().__init__(f"tmux {' '.join(command[:1])}: {detail}")
+        self.command = command
         self.stderr = stderr
 
 
-class NotInsideTmux(TmmsError):
+class NotInsideTmux(TmuxError):
     """The command needs to know its pane, but $TMUX_PANE is not set."""
 
     def __init__(self) -> None:
         super().__init__("not inside a tmux pane ($TMUX_PANE is not set); run this in a tmux pane")
 
 
-class PaneNotFound(TmmsError):
+class PaneNotFound(TmuxError):
     """A pane id does not exist on the tmux server."""
 
     def __init__(self, pane_id: str) -> None:
@@ -55,25 +103,41 @@ class PaneNotFound(TmmsError):
         self.pane_id = pane_id
 
 
-class PaneNotRegistered(TmmsError):
-    """The pane lacks the @tmms_* options that make it a mailbox."""
-
-    def __init__(self, pane_id: str, missing: list[str]) -> None:
-        super().__init__(
-            f"pane {pane_id} is not a tmms mailbox: missing {', '.join(missing)}"
-        )
-        self.pane_id = pane_id
-        self.missing = missing
+# --- usage --------------------------------------------------------------------------------------
 
 
-class NoRecipient(TmmsError):
+class UsageError(TmmsError):
+    """Arguments that parse but do not make sense together (the family of usage errors)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class NoRecipient(UsageError):
     """Neither -t nor @tmms_reply_to names a recipient."""
 
     def __init__(self, detail: str = "pass -t NAME or set @tmms_reply_to on this pane") -> None:
         super().__init__(f"no recipient: {detail}")
 
 
-class MessageError(TmmsError):
+class BadName(UsageError):
+    """A mailbox name that cannot be used as an address."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"'{name}' cannot be a mailbox name: use letters, digits and _ . + - "
+                         "(at most 64, not starting with . + -)")
+        self.name = name
+
+
+# --- input --------------------------------------------------------------------------------------
+
+
+class BadInput(TmmsError):
+    """The family of input that cannot be used: an unreadable file, a message that does not parse."""
+
+    exit_code = ExitCode.INPUT
+
+
+class MessageError(BadInput):
     """A message file cannot be parsed or is not a valid tmms message."""
 
     def __init__(self, reason: str, path: str | None = None) -> None:
@@ -82,7 +146,7 @@ class MessageError(TmmsError):
         self.path = path
 
 
-class InputError(TmmsError):
+class InputError(BadInput):
     """An input file cannot be read."""
 
     def __init__(self, path: str, reason: str) -> None:
@@ -90,46 +154,56 @@ class InputError(TmmsError):
         self.path = path
         self.reason = reason
 
+    @classmethod
+    def from_os(cls, path: str, exc: OSError) -> InputError:
+        """The error for an OSError met while reading ``path``."""
+        return cls(path, os_reason(exc))
+
+
+# --- storage ------------------------------------------------------------------------------------
+
+
+def os_reason(exc: OSError) -> str:
+    """An OSError in words: its strerror, else its text."""
+    return exc.strerror or str(exc)
+
 
 class StorageError(TmmsError):
     """Writing or moving a message failed (full disk, permissions, ...)."""
+
+    exit_code = ExitCode.STORAGE
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"cannot write {path}: {reason}")
         self.path = path
         self.reason = reason
 
-
-class AlreadyRunning(TmmsError):
-    """Another tmms server already serves this tmux server."""
-
-    def __init__(self, pid: int | None, lock_path: str) -> None:
-        who = f"pid {pid}" if pid else "another process"
-        super().__init__(f"a tmms server is already running for this tmux server ({who} holds {lock_path})")
-        self.pid = pid
-        self.lock_path = lock_path
+    @classmethod
+    def from_os(cls, path: str, exc: OSError) -> StorageError:
+        """The error for an OSError met while writing ``path``."""
+        return cls(path, os_reason(exc))
 
 
 class FileExists(TmmsError):
     """Refusing to overwrite an existing file."""
+
+    exit_code = ExitCode.EXISTS
 
     def __init__(self, path: str) -> None:
         super().__init__(f"{path} already exists; refusing to overwrite it")
         self.path = path
 
 
-class NameTaken(TmmsError):
-    """Another live pane already holds the name being registered."""
-
-    def __init__(self, name: str, pane_id: str, location: str) -> None:
-        super().__init__(f"the name '{name}' is already held by pane {pane_id} ({location}); "
-                         "pick another name or run 'tmms unregister' in that pane")
-        self.name = name
-        self.pane_id = pane_id
-        self.location = location
+# --- mailboxes ----------------------------------------------------------------------------------
 
 
-class MessageNotFound(TmmsError):
+class MailboxError(TmmsError):
+    """The family of mailbox lookups that fail: no such message (its code), an unregistered pane, a taken name."""
+
+    exit_code = ExitCode.NO_SUCH_MESSAGE
+
+
+class MessageNotFound(MailboxError):
     """No message matches the given id (or id prefix)."""
 
     def __init__(self, ref: str, where: str) -> None:
@@ -138,7 +212,7 @@ class MessageNotFound(TmmsError):
         self.where = where
 
 
-class AmbiguousMessage(TmmsError):
+class AmbiguousMessage(MailboxError):
     """An id prefix matches more than one message."""
 
     def __init__(self, ref: str, matches: list[str], hint: str = "give more of the id") -> None:
@@ -148,7 +222,42 @@ class AmbiguousMessage(TmmsError):
         self.matches = matches
 
 
-class ServerStartFailed(TmmsError):
+class PaneNotRegistered(MailboxError):
+    """The pane lacks the @tmms_* options that make it a mailbox."""
+
+    exit_code = ExitCode.NOT_REGISTERED
+
+    def __init__(self, pane_id: str, missing: list[str]) -> None:
+        super().__init__(
+            f"pane {pane_id} is not a tmms mailbox: missing {', '.join(missing)}"
+        )
+        self.pane_id = pane_id
+        self.missing = missing
+
+
+class NameTaken(MailboxError):
+    """Another live pane already holds the name being registered."""
+
+    exit_code = ExitCode.NAME_TAKEN
+
+    def __init__(self, name: str, pane_id: str, location: str) -> None:
+        super().__init__(f"the name '{name}' is already held by pane {pane_id} ({location}); "
+                         "pick another name or run 'tmms unregister' in that pane")
+        self.name = name
+        self.pane_id = pane_id
+        self.location = location
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+class ServerError(TmmsError):
+    """The family of a background server that cannot start (its code) or already runs."""
+
+    exit_code = ExitCode.SERVER_FAILED
+
+
+class ServerStartFailed(ServerError):
     """A background tmms server could not be started."""
 
     def __init__(self, detail: str) -> None:
@@ -156,14 +265,26 @@ class ServerStartFailed(TmmsError):
         self.detail = detail
 
 
-class BadName(TmmsError):
-    """A mailbox name that cannot be used as an address."""
+class AlreadyRunning(ServerError):
+    """Another tmms server already serves this tmux server."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__(f"'{name}' cannot be a mailbox name: use letters, digits and _ . + - "
-                         "(at most 64, not starting with . + -)")
-        self.name = name
+    exit_code = ExitCode.ALREADY_RUNNING
+
+    def __init__(self, pid: int | None, lock_path: str) -> None:
+        who = f"pid {pid}" if pid else "another process"
+        super().__init__(f"a tmms server is already running for this tmux server ({who} holds {lock_path})")
+        self.pid = pid
+        self.lock_path = lock_path
 
 
-class UsageError(TmmsError):
-    """Arguments that parse but do not make sense together."""
+# --- the demo -----------------------------------------------------------------------------------
+
+
+class DemoFailed(TmmsError):
+    """``tmms demo`` could not finish: its agents did not come up or answer (exit 1, as before it was one)."""
+
+    exit_code = ExitCode.NOTHING
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail

@@ -10,79 +10,17 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from .. import __version__
-from ..errors import (
-    AlreadyRunning,
-    AmbiguousMessage,
-    BadName,
-    ConfigError,
-    FileExists,
-    InputError,
-    MessageError,
-    MessageNotFound,
-    NameTaken,
-    NoRecipient,
-    NotInsideTmux,
-    PaneNotFound,
-    PaneNotRegistered,
-    ServerStartFailed,
-    StorageError,
-    TmmsError,
-    TmuxCommandError,
-    TmuxNotFound,
-    TmuxServerNotRunning,
-    UsageError,
-)
+from ..errors import ExitCode as ExitCode  # re-exported: tmms.cli.ExitCode stays importable
+from ..errors import TmmsError, UsageError
 
 if TYPE_CHECKING:
     from typing import TypeAlias
 
     from ..tmux import Tmux
 
-
-class ExitCode(IntEnum):
-    """Documented exit codes (README.md, "Exit codes")."""
-
-    OK = 0
-    NOTHING = 1
-    USAGE = 2
-    CONFIG = 3
-    TMUX = 4
-    NOT_REGISTERED = 5
-    INPUT = 6
-    STORAGE = 7
-    ALREADY_RUNNING = 8
-    EXISTS = 9
-    NAME_TAKEN = 10
-    NO_SUCH_MESSAGE = 11
-    SERVER_FAILED = 12
-    INTERRUPTED = 130
-
-
-_ERROR_CODES: list[tuple[type[TmmsError], ExitCode]] = [
-    (ConfigError, ExitCode.CONFIG),
-    (TmuxNotFound, ExitCode.TMUX),
-    (TmuxServerNotRunning, ExitCode.TMUX),
-    (TmuxCommandError, ExitCode.TMUX),
-    (NotInsideTmux, ExitCode.TMUX),
-    (PaneNotFound, ExitCode.TMUX),
-    (PaneNotRegistered, ExitCode.NOT_REGISTERED),
-    (NoRecipient, ExitCode.USAGE),
-    (BadName, ExitCode.USAGE),
-    (InputError, ExitCode.INPUT),
-    (MessageError, ExitCode.INPUT),
-    (StorageError, ExitCode.STORAGE),
-    (AlreadyRunning, ExitCode.ALREADY_RUNNING),
-    (FileExists, ExitCode.EXISTS),
-    (NameTaken, ExitCode.NAME_TAKEN),
-    (MessageNotFound, ExitCode.NO_SUCH_MESSAGE),
-    (AmbiguousMessage, ExitCode.NO_SUCH_MESSAGE),
-    (ServerStartFailed, ExitCode.SERVER_FAILED),
-    (UsageError, ExitCode.USAGE),
-]
 
 EXIT_CODES_HELP = """\
 exit codes: 0 ok, 1 nothing came (wait/ask timeout, no unread mail), 2 usage, 3 config, 4 tmux,
@@ -93,11 +31,8 @@ exit codes: 0 ok, 1 nothing came (wait/ask timeout, no unread mail), 2 usage, 3 
 
 
 def exit_code_for(error: TmmsError) -> ExitCode:
-    """The exit code of a library error."""
-    for kind, code in _ERROR_CODES:
-        if isinstance(error, kind):
-            return code
-    return ExitCode.USAGE
+    """The exit code of a library error: the one its class (or family) carries."""
+    return error.exit_code
 
 
 class Parser(argparse.ArgumentParser):

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
 
+from .. import api
 from ..config import Config
-from ..errors import TmuxNotFound
-from ..registration import register
+from ..errors import DemoFailed, TmuxNotFound
 from ..server.loop import Server
 from ..server.notify import Job
 from ..server.router import Outcome, Status
@@ -167,8 +167,8 @@ def _make_panes(tmux: Tmux, root: str) -> dict[str, str]:
     """The orchestrator pane (a shell) and one pane per scripted agent (the agent is the pane's program)."""
     lead = tmux.run(["display-message", "-p", "-t", "demo:mail", "#{pane_id}"]).strip()
     box = os.path.join(root, LEAD)
-    register(tmux, LEAD, target=lead, notify=NOTIFY, inbox=os.path.join(box, "inbox"),
-             outbox=os.path.join(box, "outbox"))
+    api.register(tmux, LEAD, target=lead, notify=NOTIFY, inbox=os.path.join(box, "inbox"),
+                 outbox=os.path.join(box, "outbox"), start_server=False, write_config=False)
     tmux.run(["select-pane", "-t", lead, "-T", LEAD])
     panes = {LEAD: lead}
     for index, name in enumerate(WORKERS):
@@ -191,7 +191,7 @@ def _wait_registered(tmux: Tmux, names: set[str], timeout: float = 15.0) -> None
         if names <= set(Registry.from_panes(tmux.list_panes(), tmux.env).by_name):
             return
         time.sleep(0.05)
-    raise RuntimeError("the demo agents did not register in time")
+    raise DemoFailed("the demo agents did not register in time")
 
 
 def _ask(tmux: Tmux, pane: str, ask: Ask, env: Mapping[str, str]) -> tuple[float, list[dict[str, str]]]:
@@ -202,7 +202,7 @@ def _ask(tmux: Tmux, pane: str, ask: Ask, env: Mapping[str, str]) -> tuple[float
     proc = subprocess.run(argv, input=ask.body.encode(), capture_output=True, env={**env, "TMUX_PANE": pane})
     took = time.monotonic() - started
     if proc.returncode != 0:
-        raise RuntimeError(f"tmms ask failed: {proc.stderr.decode().strip()}")
+        raise DemoFailed(f"tmms ask failed: {proc.stderr.decode().strip()}")
     return took, json.loads(proc.stdout)
 
 
