@@ -40,7 +40,7 @@ def alert(tmux: Tmux, path: str, pane_id: str) -> int:
     The file is read as every reader reads mail (never blocking, regular files only); only
     regular files count as unread mail.
     """
-    letter = mailbox.load(path, "inbox")
+    letter = mailbox.load(path, mailbox.Folder.INBOX)
     unread = sum(1 for entry in store.messages(os.path.dirname(path)) if stat.S_ISREG(entry.mode))
     tmux.run([
         "set-option", "-p", "-t", pane_id, "@tmms_unread", str(unread), ";",

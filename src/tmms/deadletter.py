@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import mailbox, store
 from .errors import StorageError
-from .mailbox import Letter
+from .mailbox import Folder, Letter
 from .registry import Registry
 
 REASON_SUFFIX = ".reason.json"
@@ -67,7 +66,7 @@ def _reason(path: str) -> dict[str, Any]:
 
 def listing(dead_dir: str) -> list[DeadLetter]:
     """Every dead letter, oldest first."""
-    letters = [mailbox.load(entry.path, "dead") for entry in store.messages(dead_dir)]
+    letters = [mailbox.load(entry.path, Folder.DEAD) for entry in store.messages(dead_dir)]
     entries = [_load(letter) for letter in letters]
     return sorted(entries, key=lambda d: (d.dead_at, d.letter.name))
 
@@ -96,7 +95,7 @@ def retry(dead: DeadLetter, outbox: str) -> str:
     try:
         path = store.move_no_clobber(dead.letter.path, outbox)
     except OSError as exc:
-        raise StorageError(outbox, exc.strerror or str(exc)) from None
+        raise StorageError.from_os(outbox, exc) from None
     try:
         os.unlink(dead.reason_path)
     except FileNotFoundError:
@@ -117,7 +116,7 @@ def purge(dead_dir: str, older_than: float, now: float | None = None) -> list[De
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                raise StorageError(path, exc.strerror or str(exc)) from None
+                raise StorageError.from_os(path, exc) from None
         removed.append(dead)
     return removed
 
@@ -133,7 +132,3 @@ def parse_duration(text: str) -> float:
         raise ValueError(text)
     return value * (scale or 1)
 
-
-def dead_ids(entries: Sequence[DeadLetter]) -> list[str]:
-    """The short ids of dead letters, for messages."""
-    return [d.letter.short_id for d in entries]

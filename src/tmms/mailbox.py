@@ -12,17 +12,29 @@ import errno
 import os
 import stat
 from collections.abc import Iterable
+from enum import StrEnum
 from typing import NamedTuple
 
 from . import frontmatter, store
-from .errors import AmbiguousMessage, InputError, MessageError, MessageNotFound, StorageError
-from .message import Headers, read_headers
+from .errors import AmbiguousMessage, InputError, MessageError, MessageNotFound, StorageError, os_reason
+from .message import Headers, read_headers, short_id
+from .names import SUFFIX
 from .registry import Mailbox
 
 READ_DIR = store.READ_DIR
 SENT_DIR = store.SENT_DIR
 HEAD_BYTES = 4 * frontmatter.MAX_CHARS + 64  # the longest front matter frontmatter.load takes, as UTF-8
 TEXT_LIMIT = 64 * 1024 * 1024  # the most of one file a reader shows (as max_message_bytes' default)
+
+
+class Folder(StrEnum):
+    """Where a letter was found; each is its own string, so ``folder == "inbox"`` still holds."""
+
+    INBOX = "inbox"
+    READ = "read"
+    OUTBOX = "outbox"
+    SENT = "sent"
+    DEAD = "dead"
 
 
 class Letter(NamedTuple):
@@ -33,7 +45,7 @@ class Letter(NamedTuple):
     """
 
     path: str
-    folder: str  # inbox | read | outbox | sent | dead
+    folder: Folder
     headers: Headers
     mtime: float
     error: str = ""
@@ -53,8 +65,8 @@ class Letter(NamedTuple):
     def short_id(self) -> str:
         """The first eight hex digits of the id (as in file names), or the file name's."""
         if self.message_id:
-            return self.message_id.replace("-", "")[:8]
-        stem = self.name.removesuffix(".md")
+            return short_id(self.message_id)
+        stem = self.name.removesuffix(SUFFIX)
         return stem.rsplit("_", 1)[-1][:8] if "_" in stem else stem[:8]
 
     @property
@@ -63,7 +75,12 @@ class Letter(NamedTuple):
         return self.headers.thread_id or self.message_id
 
 
-def load(path: str, folder: str) -> Letter:
+def by_date(letter: Letter) -> tuple[str, str]:
+    """The order of letters: by creation time (undated last), then by file name."""
+    return (letter.headers.created_at or "~", letter.name)
+
+
+def load(path: str, folder: Folder) -> Letter:
     """Read one message file's headers, never blocking; a file that cannot be read or parsed keeps why.
 
     Only a regular file is opened (store.read_regular), and at most HEAD_BYTES of it is read.
@@ -72,7 +89,7 @@ def load(path: str, folder: str) -> Letter:
     try:
         raw, st = store.read_regular(path, HEAD_BYTES)
     except OSError as exc:
-        return Letter(path, folder, Headers(), _mtime(path), error=exc.strerror or str(exc), readable=False)
+        return Letter(path, folder, Headers(), _mtime(path), error=os_reason(exc), readable=False)
     try:
         headers = read_headers(_decode_head(raw, truncated=len(raw) >= HEAD_BYTES))
     except UnicodeDecodeError as exc:
@@ -101,7 +118,7 @@ def _mtime(path: str) -> float:
         return 0.0
 
 
-def scan(directory: str, folder: str) -> list[Letter]:
+def scan(directory: str, folder: Folder) -> list[Letter]:
     """Every message of one folder, oldest first (by creation time, then name).
 
     A missing folder, or a path that is not a folder, holds no mail; a folder that cannot be
@@ -112,14 +129,14 @@ def scan(directory: str, folder: str) -> list[Letter]:
     except (FileNotFoundError, NotADirectoryError):
         return []
     except OSError as exc:
-        raise InputError(directory, exc.strerror or str(exc)) from None
+        raise InputError.from_os(directory, exc) from None
     letters = [load(entry.path, folder) for entry in entries]
-    return sorted(letters, key=lambda x: (x.headers.created_at or "~", x.name))
+    return sorted(letters, key=by_date)
 
 
 def unread(box: Mailbox) -> list[Letter]:
     """The unread mail: ``*.md`` directly in the inbox."""
-    return scan(box.inbox, "inbox")
+    return scan(box.inbox, Folder.INBOX)
 
 
 def read_folder(box: Mailbox) -> str:
@@ -134,13 +151,13 @@ def sent_folder(box: Mailbox) -> str:
 
 def already_read(box: Mailbox) -> list[Letter]:
     """Mail that has been read."""
-    return scan(read_folder(box), "read")
+    return scan(read_folder(box), Folder.READ)
 
 
 def everything(box: Mailbox) -> list[Letter]:
     """Unread, read, queued (still in the outbox) and sent mail of one mailbox, oldest first."""
-    letters = unread(box) + already_read(box) + scan(box.outbox, "outbox") + scan(sent_folder(box), "sent")
-    return sorted(letters, key=lambda x: (x.headers.created_at or "~", x.name))
+    letters = unread(box) + already_read(box) + scan(box.outbox, Folder.OUTBOX) + scan(sent_folder(box), Folder.SENT)
+    return sorted(letters, key=by_date)
 
 
 def matches_id(letter: Letter, ref: str) -> bool:
@@ -237,7 +254,7 @@ def mark_read(letter: Letter, box: Mailbox) -> Letter:
     InputError for a letter whose file cannot be read (a FIFO, a folder, a symlink, ...), which
     is left where it is.
     """
-    if letter.folder != "inbox":
+    if letter.folder != Folder.INBOX:
         return letter
     if not letter.readable:
         raise InputError(letter.path, letter.error)
@@ -248,11 +265,11 @@ def mark_read(letter: Letter, box: Mailbox) -> Letter:
     except FileNotFoundError:
         raise
     except OSError as exc:
-        raise StorageError(target, exc.strerror or str(exc)) from None
+        raise StorageError.from_os(target, exc) from None
     if not _is_regular(path):
         _put_back(path, letter.path)
         raise FileNotFoundError(errno.ENOENT, "replaced by something that is not a message", letter.path)
-    return letter._replace(path=path, folder="read")
+    return letter._replace(path=path, folder=Folder.READ)
 
 
 def _is_regular(path: str) -> bool:
@@ -275,7 +292,7 @@ def take(letter: Letter, box: Mailbox, journal_path: str | None = None) -> Lette
 
     FileNotFoundError when another reader took it first.
     """
-    if letter.folder != "inbox":
+    if letter.folder != Folder.INBOX:
         return letter
     taken = mark_read(letter, box)
     if journal_path:
@@ -288,7 +305,7 @@ def take(letter: Letter, box: Mailbox, journal_path: str | None = None) -> Lette
 def thread(letters: Iterable[Letter], root: str) -> list[Letter]:
     """The letters of one thread, oldest first, one per message (copies count once)."""
     members = [x for x in letters if x.message_id and (x.thread_root == root or x.message_id == root)]
-    return sorted(distinct(members), key=lambda x: (x.headers.created_at or "~", x.name))
+    return sorted(distinct(members), key=by_date)
 
 
 def read_text(path: str) -> str:
@@ -301,7 +318,7 @@ def read_text(path: str) -> str:
             raise InputError(path, f"too large to show (more than {TEXT_LIMIT} bytes)")
         raw, _ = store.read_regular(path, TEXT_LIMIT + 1)
     except OSError as exc:
-        raise InputError(path, exc.strerror or str(exc)) from None
+        raise InputError.from_os(path, exc) from None
     if len(raw) > TEXT_LIMIT:
         raise InputError(path, f"too large to show (more than {TEXT_LIMIT} bytes)")
     return raw.decode("utf-8", errors="replace")

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import frontmatter
 from .errors import MessageError
+from .names import SUFFIX
 
 if TYPE_CHECKING:
     from datetime import datetime
 
 _NAME_UNSAFE = re.compile(r"[^\w.@+-]", re.UNICODE)
-SUFFIX = ".md"
+SHORT_ID = 8  # hex digits of the id in a file name and wherever a message is named briefly
 
 
 def new_id() -> str:
@@ -25,6 +26,11 @@ def new_id() -> str:
     raw[8] = (raw[8] & 0x3F) | 0x80
     h = raw.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def short_id(message_id: str) -> str:
+    """The first SHORT_ID hex digits of an id (dashes dropped), as in file names."""
+    return message_id.replace("-", "")[:SHORT_ID]
 
 
 def utc_now() -> datetime:
@@ -66,8 +72,7 @@ def name_part(address: str) -> str:
 def file_name(moment: datetime | str, sender: str, recipient: str, message_id: str) -> str:
     """``YYYYMMDD-HHMMSS_{from}_to_{to}_{id8}.md`` in UTC (``moment`` may be that stamp already)."""
     stamp = moment if isinstance(moment, str) else _stamps(moment)[1]
-    short = message_id.replace("-", "")[:8]
-    return f"{stamp}_{name_part(sender)}_to_{name_part(recipient)}_{short}{SUFFIX}"
+    return f"{stamp}_{name_part(sender)}_to_{name_part(recipient)}_{short_id(message_id)}{SUFFIX}"
 
 
 class Composed(NamedTuple):

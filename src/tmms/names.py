@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+SUFFIX = ".md"  # a message file's suffix: the one owner of it (store, message and mailbox import it)
 NAME_MAX = 255  # bytes in one file name (Linux, and the usual filesystems)
 SEQUENTIAL = 100  # clashes answered with -2, -3, ...; after that a random suffix
 RANDOM_TRIES = 100  # random suffixes tried before a folder is called full
@@ -84,5 +85,5 @@ def fresh_name(name: str, attempt: int, reserve: int = 0) -> str:
 
 def generated(name: str) -> str:
     """A short name of its own, for a folder whose filesystem refuses even a fitted name."""
-    ext = _split(name)[1] or ".md"
+    ext = _split(name)[1] or SUFFIX
     return f"tmms-{os.urandom(8).hex()}{ext}"

@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Iterator
 from typing import NamedTuple
 
 from .errors import StorageError
+from .names import SUFFIX as SUFFIX
 from .names import TRIES, byte_length, fit, fresh_name, generated
 from .reading import NotRegularFile as NotRegularFile
 from .reading import drop_lease as drop_lease
@@ -26,7 +27,6 @@ from .reading import read_regular as read_regular
 from .reading import read_when_closed as read_when_closed
 from .reading import take_read_lease as take_read_lease
 
-SUFFIX = ".md"
 READ_DIR = "read"  # inside an inbox: mail that has been read
 SENT_DIR = "sent"  # inside an outbox: copies of what was posted (routers look only at outbox/*.md)
 TEMP_MARK = ".tmp-"
@@ -93,7 +93,7 @@ def write_new(
     try:
         return create_new(directory, name, data, durable=durable, companions=companions)
     except OSError as exc:
-        raise StorageError(os.path.join(directory, name), exc.strerror or str(exc)) from None
+        raise StorageError.from_os(os.path.join(directory, name), exc) from None
 
 
 def create_new(
@@ -299,7 +299,7 @@ def ensure_dir(path: str) -> None:
     try:
         _make_private_dirs(os.path.abspath(path))
     except OSError as exc:
-        raise StorageError(path, exc.strerror or str(exc)) from None
+        raise StorageError.from_os(path, exc) from None
 
 
 def _make_private_dirs(path: str) -> None:

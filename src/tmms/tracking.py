@@ -6,14 +6,16 @@ from dataclasses import dataclass, field
 
 from . import journal, mailbox
 from .errors import AmbiguousMessage, MessageNotFound
-from .mailbox import Letter
+from .mailbox import Folder, Letter
+from .message import short_id
 from .registry import Registry
 from .terminal import visible
 
 # The state a message is in, by the folder it sits in (most advanced first).
-_STATE_OF_FOLDER = (("dead", "dead-lettered"), ("read", "read"), ("inbox", "delivered"), ("outbox", "queued"))
+_STATE_OF_FOLDER = ((Folder.DEAD, "dead-lettered"), (Folder.READ, "read"), (Folder.INBOX, "delivered"),
+                    (Folder.OUTBOX, "queued"))
 _STATE_OF_EVENT = {"posted": "queued", "delivered": "delivered", "notified": "delivered", "read": "read",
-                   "dead-lettered": "dead-lettered", "retried": "queued", "purged": "purged"}
+                   "dead-lettered": "dead-lettered", "retried": "queued"}
 
 
 @dataclass
@@ -21,7 +23,7 @@ class Place:
     """One copy of the message: whose folder it is in, which folder, and the path."""
 
     owner: str
-    folder: str
+    folder: Folder
     path: str
 
 
@@ -41,14 +43,14 @@ def _copies(registry: Registry, dead_dir: str) -> list[tuple[str, Letter]]:
     seen: set[str] = set()
     found: list[tuple[str, Letter]] = []
     for box in registry.mailboxes:
-        folders = ((box.inbox, "inbox"), (mailbox.read_folder(box), "read"), (box.outbox, "outbox"),
-                   (mailbox.sent_folder(box), "sent"))
+        folders = ((box.inbox, Folder.INBOX), (mailbox.read_folder(box), Folder.READ), (box.outbox, Folder.OUTBOX),
+                   (mailbox.sent_folder(box), Folder.SENT))
         for directory, folder in folders:
             if directory in seen:
                 continue
             seen.add(directory)
             found.extend((box.name, letter) for letter in mailbox.scan(directory, folder))
-    found.extend(("dead letter", letter) for letter in mailbox.scan(dead_dir, "dead"))
+    found.extend(("dead letter", letter) for letter in mailbox.scan(dead_dir, Folder.DEAD))
     return found
 
 
@@ -61,7 +63,7 @@ def locate(ref: str, registry: Registry, dead_dir: str, journal_path: str) -> Me
     if not ids:
         raise MessageNotFound(ref, "any mailbox, the dead letter folder or the journal")
     if len(ids) > 1:
-        raise AmbiguousMessage(ref, sorted(i.replace("-", "")[:8] for i in ids))
+        raise AmbiguousMessage(ref, sorted(short_id(i) for i in ids))
     message_id = ids.pop()
     different = mailbox.distinct(x for _, x in copies if x.message_id == message_id)
     if len(different) > 1:  # an impostor reuses the id: say so, never report one as the other
@@ -71,7 +73,7 @@ def locate(ref: str, registry: Registry, dead_dir: str, journal_path: str) -> Me
     # The server can journal a delivery before ``tmms post`` journals its post (it writes its line
     # after the file is in the outbox); a message's life begins with its post all the same.
     events = sorted(journal.events_for(journal_path, {message_id}), key=lambda r: r.get("event") != "posted")
-    letter = next((x for _, x in copies if x.message_id == message_id and x.folder != "sent"),
+    letter = next((x for _, x in copies if x.message_id == message_id and x.folder != Folder.SENT),
                   next((x for _, x in copies if x.message_id == message_id), None))
     return MessageStatus(message_id, _state(places, events), places, events, letter, journal_path)
 
@@ -93,7 +95,7 @@ def _state(places: list[Place], events: list[dict[str, str]]) -> str:
         if last in ("read", "delivered"):
             return f"{last}, then removed"
         return last or "unknown"
-    return "sent copy only" if folders == {"sent"} else "unknown"
+    return "sent copy only" if folders == {Folder.SENT} else "unknown"
 
 
 def describe(status: MessageStatus) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import InputError
 from .mailbox import Letter, body_of, body_text, read_text
+from .message import short_id
 from .terminal import json_visible, visible, visible_text
 
 
@@ -34,7 +35,7 @@ def letter_line(letter: Letter, now: float | None = None, show_folder: bool = Fa
     now = time.time() if now is None else now
     h = letter.headers
     subject = h.subject or ("(unreadable: " + letter.error + ")" if letter.error else "(no subject)")
-    thread = visible(h.thread_id.replace("-", "")[:8]) if h.thread_id else "-"
+    thread = visible(short_id(h.thread_id)) if h.thread_id else "-"
     folder = f"{letter.folder:<6} " if show_folder else ""
     return (f"{folder}{age(now - letter.mtime):>4}  {_clip(h.sender or '?', 16):<16}  {_clip(subject, 48):<48}  "
             f"{thread:<8}  {visible(letter.short_id)}")
