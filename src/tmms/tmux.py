@@ -127,14 +127,6 @@ class Tmux:
             raise PaneNotFound(pane_id)
         return records[0]
 
-    def set_pane_option(self, pane_id: str, name: str, value: str) -> None:
-        """Set a pane-level user option."""
-        self.run(["set-option", "-p", "-t", pane_id, name, value])
-
-    def unset_pane_option(self, pane_id: str, name: str) -> None:
-        """Remove a pane-level user option."""
-        self.run(["set-option", "-p", "-u", "-t", pane_id, name])
-
     def set_pane_options(self, pane_id: str, options: Mapping[str, str]) -> None:
         """Set several pane-level options in one tmux invocation (a ``;``-separated sequence)."""
         self.run(_sequence([["set-option", "-p", "-t", pane_id, k, v] for k, v in options.items()]))

@@ -9,8 +9,6 @@ import select
 import struct
 from dataclasses import dataclass
 
-IN_MODIFY = 0x002
-IN_ATTRIB = 0x004
 IN_CLOSE_WRITE = 0x008
 IN_MOVED_TO = 0x080
 IN_CREATE = 0x100
@@ -83,11 +81,6 @@ class Watcher:
             reason = next(iter(self._refused.values()))
             return f"{len(self._refused)} folder(s) not watched: {reason}"
         return None
-
-    @property
-    def wake_fd(self) -> int:
-        """The write end of the wake-up pipe (usable with signal.set_wakeup_fd)."""
-        return self._wake_w
 
     def wake(self) -> None:
         """Make a pending ``wait`` return now (nothing once closed)."""
