@@ -11,9 +11,8 @@ from typing import Any
 from . import mailbox, store
 from .errors import StorageError
 from .mailbox import Folder, Letter
+from .names import REASON_SUFFIX as REASON_SUFFIX
 from .registry import Registry
-
-REASON_SUFFIX = ".reason.json"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 SUFFIX = ".md"  # a message file's suffix: the one owner of it (store, message and mailbox import it)
+REASON_SUFFIX = ".reason.json"  # a dead letter's companion: the router writes it, tmms dead reads it
 NAME_MAX = 255  # bytes in one file name (Linux, and the usual filesystems)
 SEQUENTIAL = 100  # clashes answered with -2, -3, ...; after that a random suffix
 RANDOM_TRIES = 100  # random suffixes tried before a folder is called full

@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from .. import store
 from ..errors import StorageError
 from ..message import Headers
+from ..names import REASON_SUFFIX
 from . import handover
 from .corrections import Fixes, corrected
 from .handover import Held
 
 log = logging.getLogger("tmms.router")
-REASON_SUFFIX = ".reason.json"
 
 
 def set_aside(source: str, reason: str, dead_dir: str, headers: Headers | None, fixes: Fixes,
