@@ -208,11 +208,11 @@ def write_template(output: str | None = None, env: Mapping[str, str] | None = No
     except FileExistsError:
         raise FileExists(path) from None
     except OSError as exc:
-        raise StorageError(path, exc.strerror or str(exc)) from None
+        raise StorageError.from_os(path, exc) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(template_text(env))
     except OSError as exc:
         os.unlink(path)
-        raise StorageError(path, exc.strerror or str(exc)) from None
+        raise StorageError.from_os(path, exc) from None
     return path

@@ -90,7 +90,7 @@ class Journal:
                     self._rotate(fd)
             except OSError as exc:
                 self.close()
-                raise StorageError(self.path, exc.strerror or str(exc)) from None
+                raise StorageError.from_os(self.path, exc) from None
 
     def _descriptor(self) -> int:
         """The open descriptor, reopened when someone else rotated the file away."""
