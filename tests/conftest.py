@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
 import shutil
 import signal
@@ -12,8 +15,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -105,6 +110,25 @@ class TmuxServer:
                                            proc.stdout.decode(errors="replace"),
                                            proc.stderr.decode(errors="replace"))
 
+    def main(self, *args: str, pane: str | None = None,
+             input: bytes | str | None = b"") -> subprocess.CompletedProcess[str]:
+        """``tmms.cli.main`` in this process, with what ``tmms`` gives the subprocess: environment, stdin, output."""
+        from tmms.cli import main
+
+        data = input.encode() if isinstance(input, str) else input or b""
+        argv = ["-L", self.socket, *args]
+        out, err = _captured(), _captured()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.delenv("TMUX", raising=False)
+            patch.delenv("TMUX_PANE", raising=False)
+            if pane:
+                patch.setenv("TMUX_PANE", pane)
+            patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape"))
+            patch.setattr(sys, "stdout", out)
+            patch.setattr(sys, "stderr", err)
+            code = _exit_code(main, argv)
+        return subprocess.CompletedProcess(["tmms", *argv], code, _text(out), _text(err))
+
     def config(self, **values: object) -> Path:
         path = self.root / f"config-{uuid.uuid4().hex[:6]}.yml"
         values.setdefault("dead_letter_dir", str(self.root / "dead"))
@@ -131,13 +155,37 @@ class TmuxServer:
         return proc.wait(timeout=10)
 
 
-@pytest.fixture
-def tmux_server(home: Path, tmp_path: Path) -> Iterator[TmuxServer]:
-    """A tmux server of our own on a unique socket; killed with everything we started."""
+def _captured() -> io.TextIOWrapper:
+    """A stand-in for stdout or stderr as a pipe gives it: UTF-8, surrogateescape, not a terminal."""
+    return io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="surrogateescape", write_through=True)
+
+
+def _text(stream: io.TextIOWrapper) -> str:
+    """What was written to a ``_captured`` stream, decoded as ``tmux_server.tmms`` decodes a pipe."""
+    stream.flush()
+    raw = stream.buffer
+    assert isinstance(raw, io.BytesIO)
+    return raw.getvalue().decode(errors="replace")
+
+
+def _exit_code(main: Callable[[list[str]], int], argv: list[str]) -> int:
+    """The exit status ``python -m tmms ARGV`` would have: ``main``'s return, or its ``SystemExit``."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)
+        return 1
+
+
+@contextlib.contextmanager
+def private_tmux(root: Path) -> Iterator[TmuxServer]:
+    """A tmux server on a unique socket with its folders in ``root``; killed with everything it started."""
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
     socket = f"tmms-test-{uuid.uuid4().hex[:10]}"
-    server = TmuxServer(socket, tmp_path)
+    server = TmuxServer(socket, root)
     server.tmux("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "200", "-y", "50")
     try:
         yield server
@@ -157,6 +205,13 @@ def tmux_server(home: Path, tmp_path: Path) -> Iterator[TmuxServer]:
             Path(socket_path).unlink(missing_ok=True)
 
 
+@pytest.fixture
+def tmux_server(home: Path, tmp_path: Path) -> Iterator[TmuxServer]:
+    """A tmux server of our own on a unique socket; killed with everything we started."""
+    with private_tmux(tmp_path) as server:
+        yield server
+
+
 def detached_servers(socket_path: str) -> list[int]:
     """Pids of tmms servers that this test's commands started (``tmms register``): the holder of the
     lock of this test's own tmux server (the lock folder is shared; the lock is keyed by the socket)."""
@@ -172,3 +227,40 @@ def detached_servers(socket_path: str) -> list[int]:
 def messages(folder: Path) -> list[Path]:
     """The unread message files of a folder."""
     return sorted(p for p in folder.glob("*.md") if not p.name.startswith("."))
+
+
+def ok(proc: subprocess.CompletedProcess[str]) -> str:
+    """The stdout of a command that must have succeeded."""
+    assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
+    return proc.stdout
+
+
+def as_json(proc: subprocess.CompletedProcess[str]) -> Any:
+    """The JSON a command that must have succeeded printed."""
+    return json.loads(ok(proc))
+
+
+def error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """The single ``tmms: error: ...`` line a failing command printed on stderr; stdout is empty."""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("tmms: error: "), proc.stderr
+    assert proc.stdout == "", proc.stdout
+    return lines[0]
+
+
+def failed(proc: subprocess.CompletedProcess[str], code: int) -> str:
+    """The single ``tmms: error: ...`` line of a command that must have exited ``code``."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    return error_line(proc)
+
+
+def split_message(path: Path) -> tuple[dict[str, Any], str, str]:
+    """(loaded front matter, front matter text, body) of a message file."""
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("---\n"), text
+    head, sep, body = text[4:].partition("\n---\n")
+    assert sep, text
+    data = yaml.safe_load(head)
+    assert isinstance(data, dict), head
+    return data, head + "\n", body

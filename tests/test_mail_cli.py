@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-import yaml
 
-from conftest import Pane, TmuxServer, messages, wait_until
+from conftest import Pane, TmuxServer, failed, messages, split_message, wait_until
 from tmms.message import compose
 
 NOTHING = 1
@@ -36,13 +35,7 @@ NO_SUCH_MESSAGE = 11
 
 def front(path: Path) -> dict[str, Any]:
     """The loaded front matter of a message file."""
-    text = path.read_text(encoding="utf-8")
-    assert text.startswith("---\n"), text
-    head, sep, _ = text[4:].partition("\n---\n")
-    assert sep, text
-    data = yaml.safe_load(head)
-    assert isinstance(data, dict), head
-    return data
+    return split_message(path)[0]
 
 
 def body(path: Path) -> str:
@@ -53,16 +46,6 @@ def body(path: Path) -> str:
 def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
     assert proc.returncode == 0, (proc.returncode, proc.stderr)
     return proc
-
-
-def error_line(proc: subprocess.CompletedProcess[str], code: int) -> str:
-    """The single ``tmms: error: ...`` line of a command that failed with ``code``; stdout is empty."""
-    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("tmms: error: "), proc.stderr
-    assert proc.stdout == "", proc.stdout
-    return lines[0]
 
 
 def send(server: TmuxServer, sender: Pane, *args: str, text: str = "hello\n") -> list[Path]:
@@ -235,18 +218,18 @@ def test_post_to_everyone_reaches_every_other_registered_pane(tmux_server: TmuxS
 
 def test_post_to_an_empty_group_exits_2(tmux_server: TmuxServer, panes: tuple[Pane, Pane, Pane]) -> None:
     alpha, _, _ = panes
-    proc = tmux_server.tmms("post", "-t", "@nobody", pane=alpha.pane_id, input="hi\n")
-    assert error_line(proc, USAGE) == ("tmms: error: no recipient: group '@nobody' has no members "
-                                       "(set @tmms_groups on their panes)")
+    proc = tmux_server.main("post", "-t", "@nobody", pane=alpha.pane_id, input="hi\n")
+    assert failed(proc, USAGE) == ("tmms: error: no recipient: group '@nobody' has no members "
+                                   "(set @tmms_groups on their panes)")
     assert list(alpha.outbox.iterdir()) == []
 
 
 def test_post_to_everyone_with_nobody_else_registered_exits_2(tmux_server: TmuxServer) -> None:
     alone = tmux_server.register("alone")
     tmux_server.new_pane()
-    proc = tmux_server.tmms("post", "-t", "*", pane=alone.pane_id, input="hi\n")
-    assert error_line(proc, USAGE) == ("tmms: error: no recipient: '*' means every other registered pane, "
-                                       "and there is none")
+    proc = tmux_server.main("post", "-t", "*", pane=alone.pane_id, input="hi\n")
+    assert failed(proc, USAGE) == ("tmms: error: no recipient: '*' means every other registered pane, "
+                                   "and there is none")
     assert list(alone.outbox.iterdir()) == []
 
 
@@ -374,8 +357,8 @@ def test_mail_commands_need_a_registered_pane(tmux_server: TmuxServer, case: Pan
     tmux_server.register("beta")
     bare = tmux_server.new_pane()
     args = [a.replace("<bare>", bare) for a in case.args]
-    proc = tmux_server.tmms(*command, *args, pane=None, input="hi\n")
-    assert error_line(proc, case.code) == case.message.replace("<bare>", bare)
+    proc = tmux_server.main(*command, *args, pane=None, input="hi\n")
+    assert failed(proc, case.code) == case.message.replace("<bare>", bare)
 
 
 # -- read -----------------------------------------------------------------------------------------------
@@ -492,16 +475,16 @@ def test_read_on_a_terminal_renders_markdown_and_raw_prints_the_file(tmux_server
 def test_read_an_id_and_next_together_exits_2(tmux_server: TmuxServer, panes: tuple[Pane, Pane, Pane]) -> None:
     alpha, beta, _ = panes
     path = mail(tmux_server, alpha, beta)
-    proc = tmux_server.tmms("read", short(path), "--next", pane=beta.pane_id)
-    assert error_line(proc, USAGE) == "tmms: error: give an ID or --next, not both"
+    proc = tmux_server.main("read", short(path), "--next", pane=beta.pane_id)
+    assert failed(proc, USAGE) == "tmms: error: give an ID or --next, not both"
     assert messages(beta.inbox) == [path]
 
 
 def test_read_an_unknown_id_exits_11(tmux_server: TmuxServer, panes: tuple[Pane, Pane, Pane]) -> None:
     alpha, beta, _ = panes
     mail(tmux_server, alpha, beta)
-    proc = tmux_server.tmms("read", "zzzz", pane=beta.pane_id)
-    assert error_line(proc, NO_SUCH_MESSAGE) == "tmms: error: no message matches 'zzzz' in the inbox of beta"
+    proc = tmux_server.main("read", "zzzz", pane=beta.pane_id)
+    assert failed(proc, NO_SUCH_MESSAGE) == "tmms: error: no message matches 'zzzz' in the inbox of beta"
 
 
 def test_a_longer_prefix_resolves_what_a_short_one_could_not(tmux_server: TmuxServer,
@@ -605,8 +588,8 @@ def test_reply_without_all_goes_to_the_sender_only(tmux_server: TmuxServer, pane
 def test_reply_to_an_unknown_id_exits_11_and_writes_nothing(tmux_server: TmuxServer,
                                                             panes: tuple[Pane, Pane, Pane]) -> None:
     _, beta, _ = panes
-    proc = tmux_server.tmms("reply", "zzzz", pane=beta.pane_id, input="?\n")
-    assert error_line(proc, NO_SUCH_MESSAGE) == "tmms: error: no message matches 'zzzz' in the inbox of beta"
+    proc = tmux_server.main("reply", "zzzz", pane=beta.pane_id, input="?\n")
+    assert failed(proc, NO_SUCH_MESSAGE) == "tmms: error: no message matches 'zzzz' in the inbox of beta"
     assert list(beta.outbox.iterdir()) == []
 
 
@@ -616,8 +599,8 @@ def test_an_ambiguous_prefix_exits_11_and_lists_the_matches(tmux_server: TmuxSer
     _, beta, _ = panes
     one = crafted(beta, "abcd1111-0000-4000-8000-000000000001", seconds=1)
     two = crafted(beta, "abcd2222-0000-4000-8000-000000000002", seconds=2)
-    proc = tmux_server.tmms(command[0], "abcd", *command[1:], pane=beta.pane_id, input="?\n")
-    assert error_line(proc, NO_SUCH_MESSAGE) == (
+    proc = tmux_server.main(command[0], "abcd", *command[1:], pane=beta.pane_id, input="?\n")
+    assert failed(proc, NO_SUCH_MESSAGE) == (
         f"tmms: error: 'abcd' matches 2 messages: abcd1111 (inbox: {one.name}), abcd2222 (inbox: {two.name}); "
         "give more of the id")
     assert list(beta.outbox.iterdir()) == []
@@ -649,8 +632,8 @@ def test_reply_and_ask_refuse_a_bad_body_and_post_nothing(tmux_server: TmuxServe
     alpha, beta, _ = panes
     original = mail(tmux_server, alpha, beta)
     head = ["reply", short(original)] if command == "reply" else ["ask", "-t", "alpha", "--timeout", "5"]
-    proc = tmux_server.tmms(*head, *case.args, pane=beta.pane_id, input=case.stdin)
-    assert error_line(proc, case.code) == case.message
+    proc = tmux_server.main(*head, *case.args, pane=beta.pane_id, input=case.stdin)
+    assert failed(proc, case.code) == case.message
     assert list(beta.outbox.iterdir()) == []
 
 
@@ -676,7 +659,7 @@ BAD_ARGS = [
 @pytest.mark.parametrize("case", BAD_ARGS, ids=[c.test_id for c in BAD_ARGS])
 def test_bad_arguments_exit_2(tmux_server: TmuxServer, case: BadArgs, panes: tuple[Pane, Pane, Pane]) -> None:
     alpha, _, _ = panes
-    assert error_line(tmux_server.tmms(*case.args, pane=alpha.pane_id), USAGE) == case.message
+    assert failed(tmux_server.main(*case.args, pane=alpha.pane_id), USAGE) == case.message
     assert list(alpha.outbox.iterdir()) == []
 
 
@@ -684,8 +667,8 @@ def test_reply_to_a_message_without_a_sender_exits_2(tmux_server: TmuxServer, pa
     _, beta, _ = panes
     (beta.inbox / "20260322-143005_x_to_beta_5e4d0000.md").write_text(
         "---\ntmms_id: 5e4d0000-0000-4000-8000-000000000000\ntmms_to: beta\n---\nwho sent this?\n")
-    proc = tmux_server.tmms("reply", "5e4d", pane=beta.pane_id, input="?\n")
-    assert error_line(proc, USAGE) == "tmms: error: message 5e4d0000 has no sender to reply to"
+    proc = tmux_server.main("reply", "5e4d", pane=beta.pane_id, input="?\n")
+    assert failed(proc, USAGE) == "tmms: error: message 5e4d0000 has no sender to reply to"
     assert list(beta.outbox.iterdir()) == []
 
 
@@ -735,8 +718,8 @@ def test_thread_includes_mail_still_queued_in_the_outbox(tmux_server: TmuxServer
 
 def test_thread_of_an_unknown_id_exits_11(tmux_server: TmuxServer, panes: tuple[Pane, Pane, Pane]) -> None:
     _, beta, _ = panes
-    proc = tmux_server.tmms("thread", "zzzz", pane=beta.pane_id)
-    assert error_line(proc, NO_SUCH_MESSAGE) == "tmms: error: no message matches 'zzzz' in the mail of beta"
+    proc = tmux_server.main("thread", "zzzz", pane=beta.pane_id)
+    assert failed(proc, NO_SUCH_MESSAGE) == "tmms: error: no message matches 'zzzz' in the mail of beta"
 
 
 # -- wait -----------------------------------------------------------------------------------------------
@@ -908,17 +891,17 @@ def test_ask_timeout_json_prints_an_empty_list(tmux_server: TmuxServer, panes: t
 
 def test_ask_without_a_recipient_exits_2(tmux_server: TmuxServer, panes: tuple[Pane, Pane, Pane]) -> None:
     alpha, _, _ = panes
-    proc = tmux_server.tmms("ask", "-s", "x", pane=alpha.pane_id, input="?\n")
-    assert error_line(proc, USAGE) == ("tmms: error: the following arguments are required: -t/--to "
-                                       "(see 'tmms ask --help')")
+    proc = tmux_server.main("ask", "-s", "x", pane=alpha.pane_id, input="?\n")
+    assert failed(proc, USAGE) == ("tmms: error: the following arguments are required: -t/--to "
+                                   "(see 'tmms ask --help')")
     assert list(alpha.outbox.iterdir()) == []
 
 
 def test_ask_an_empty_group_exits_2(tmux_server: TmuxServer, panes: tuple[Pane, Pane, Pane]) -> None:
     alpha, _, _ = panes
-    proc = tmux_server.tmms("ask", "-t", "@nobody", "--timeout", "1", pane=alpha.pane_id, input="?\n")
-    assert error_line(proc, USAGE) == ("tmms: error: no recipient: group '@nobody' has no members "
-                                       "(set @tmms_groups on their panes)")
+    proc = tmux_server.main("ask", "-t", "@nobody", "--timeout", "1", pane=alpha.pane_id, input="?\n")
+    assert failed(proc, USAGE) == ("tmms: error: no recipient: group '@nobody' has no members "
+                                   "(set @tmms_groups on their panes)")
 
 
 # -- help -----------------------------------------------------------------------------------------------

@@ -13,35 +13,15 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
-from conftest import Pane, TmuxServer, messages, wait_until
+from conftest import Pane, TmuxServer, as_json, failed, messages, ok, wait_until
 from tmms import journal
 
 ISO_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 ISO_MILLIS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-
-
-def ok(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
-    return proc.stdout
-
-
-def as_json(proc: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(ok(proc))
-
-
-def failed(proc: subprocess.CompletedProcess[str], code: int) -> str:
-    """The single ``tmms: error: ...`` line of a command that must have exited ``code``."""
-    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
-    assert proc.stdout == "", proc.stdout
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("tmms: error: "), proc.stderr
-    return lines[0]
 
 
 @dataclass
@@ -106,6 +86,9 @@ class World:
     def tmms(self, *args: str, pane: str | None = None) -> subprocess.CompletedProcess[str]:
         return self.server.tmms(*args, "-c", str(self.config), pane=pane)
 
+    def main(self, *args: str, pane: str | None = None) -> subprocess.CompletedProcess[str]:
+        return self.server.main(*args, "-c", str(self.config), pane=pane)
+
     def dead_letter(self, to: str = "ghost", subject: str = "Lost", reason: str = "unknown recipient 'ghost'",
                     dead_at: float | None = None) -> Sent:
         return kill_letter(post(self.server, self.alpha, to, subject), self.dead, reason, dead_at)
@@ -162,12 +145,12 @@ def test_dead_without_a_config_uses_the_default_folder(world: World, home: Path)
 
 
 def test_dead_list_with_ids_exits_2(world: World) -> None:
-    line = failed(world.tmms("dead", "list", "1a2b"), 2)
+    line = failed(world.main("dead", "list", "1a2b"), 2)
     assert line == "tmms: error: 'dead list' takes no ids (use 'dead show ID')"
 
 
 def test_dead_with_an_unknown_action_exits_2(world: World) -> None:
-    line = failed(world.tmms("dead", "frobnicate"), 2)
+    line = failed(world.main("dead", "frobnicate"), 2)
     assert line.startswith("tmms: error: argument action: invalid choice: 'frobnicate'")
 
 
@@ -187,20 +170,20 @@ def test_dead_show_prints_the_reason_and_the_message(world: World) -> None:
 @pytest.mark.parametrize("ids", [[], ["aaaa", "bbbb"]], ids=["no-id", "two-ids"])
 def test_dead_show_needs_exactly_one_id(world: World, ids: list[str]) -> None:
     world.dead_letter()
-    line = failed(world.tmms("dead", "show", *ids), 2)
+    line = failed(world.main("dead", "show", *ids), 2)
     assert line == "tmms: error: 'dead show' takes exactly one id"
 
 
 def test_dead_show_of_an_unknown_id_exits_11(world: World) -> None:
     world.dead_letter()
-    line = failed(world.tmms("dead", "show", "zzzz"), 11)
+    line = failed(world.main("dead", "show", "zzzz"), 11)
     assert line == f"tmms: error: no message matches 'zzzz' in dead letter ({world.dead})"
 
 
 def test_dead_show_of_an_ambiguous_prefix_exits_11(world: World) -> None:
     for n, message_id in enumerate(["abcd0000-0000-4000-8000-000000000001", "abcd1111-0000-4000-8000-000000000002"]):
         kill_letter(write_queued(world.alpha.outbox, message_id, "alpha", f"ghost{n}", "Twin"), world.dead, "why")
-    line = failed(world.tmms("dead", "show", "abcd"), 11)
+    line = failed(world.main("dead", "show", "abcd"), 11)
     assert line == ("tmms: error: 'abcd' matches 2 messages: "
                     "abcd0000 (dead: 20300101-000000_alpha_to_ghost0_abcd0000.md), "
                     "abcd1111 (dead: 20300101-000000_alpha_to_ghost1_abcd1111.md); give more of the id")
@@ -251,7 +234,7 @@ def test_dead_retry_with_nowhere_to_go_leaves_it_and_exits_1(world: World) -> No
     sent = world.dead_letter()
     world.server.tmux("set-option", "-p", "-u", "-t", world.alpha.pane_id, "@tmms_enabled")  # alpha left
     world.alpha.outbox.rename(world.server.root / "old-outbox")
-    proc = world.tmms("dead", "retry", sent.short, "--json")
+    proc = world.main("dead", "retry", sent.short, "--json")
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout) == {"retried": [], "left": [sent.short]}
     assert proc.stderr == (f"tmms: {sent.short}: no outbox to retry from (its sender has no pane and its old "
@@ -261,7 +244,7 @@ def test_dead_retry_with_nowhere_to_go_leaves_it_and_exits_1(world: World) -> No
 
 def test_dead_retry_of_an_unknown_id_exits_11(world: World) -> None:
     world.dead_letter()
-    line = failed(world.tmms("dead", "retry", "zzzz"), 11)
+    line = failed(world.main("dead", "retry", "zzzz"), 11)
     assert line == f"tmms: error: no message matches 'zzzz' in dead letter ({world.dead})"
     assert len(messages(world.dead)) == 1
 
@@ -300,7 +283,7 @@ def test_dead_purge_age_zero_purges_everything(world: World) -> None:
 
 def test_dead_purge_without_older_than_exits_2(world: World) -> None:
     sent = world.dead_letter()
-    line = failed(world.tmms("dead", "purge"), 2)
+    line = failed(world.main("dead", "purge"), 2)
     assert line == "tmms: error: 'dead purge' needs --older-than AGE (such as 7d; 0 purges everything)"
     assert sent.path.exists()
 
@@ -308,13 +291,13 @@ def test_dead_purge_without_older_than_exits_2(world: World) -> None:
 @pytest.mark.parametrize("age", ["soon", "-1d", "7x", ""])
 def test_dead_purge_with_a_bad_age_exits_2(world: World, age: str) -> None:
     sent = world.dead_letter()
-    line = failed(world.tmms("dead", "purge", f"--older-than={age}"), 2)
+    line = failed(world.main("dead", "purge", f"--older-than={age}"), 2)
     assert line == f"tmms: error: --older-than: '{age}' is not an age such as 90s, 30m, 12h, 7d, 2w"
     assert sent.path.exists()
 
 
 def test_dead_purge_with_ids_exits_2(world: World) -> None:
-    line = failed(world.tmms("dead", "purge", "1a2b", "--older-than", "1d"), 2)
+    line = failed(world.main("dead", "purge", "1a2b", "--older-than", "1d"), 2)
     assert line == "tmms: error: 'dead purge' takes no ids"
 
 
@@ -389,20 +372,20 @@ def test_status_of_a_message_written_by_another_tool_has_no_journal_entries(worl
 @pytest.mark.parametrize("command", [["dead"], ["status", "1a2b"]], ids=["dead", "status"])
 def test_dead_and_status_with_a_missing_config_exit_3(world: World, command: list[str]) -> None:
     missing = world.server.root / "nope.yml"
-    line = failed(world.server.tmms(*command, "-c", str(missing)), 3)
+    line = failed(world.server.main(*command, "-c", str(missing)), 3)
     assert line == f"tmms: error: {missing}: config file not found"
 
 
 def test_status_of_an_unknown_id_exits_11(world: World) -> None:
     post(world.server, world.alpha, "beta", "Something")
-    line = failed(world.tmms("status", "deadbeef"), 11)
+    line = failed(world.main("status", "deadbeef"), 11)
     assert line == "tmms: error: no message matches 'deadbeef' in any mailbox, the dead letter folder or the journal"
 
 
 def test_status_of_an_ambiguous_prefix_exits_11(world: World) -> None:
     write_queued(world.alpha.outbox, "abcd0000-0000-4000-8000-000000000001", "alpha", "beta", "One")
     write_queued(world.alpha.outbox, "abcd1111-0000-4000-8000-000000000002", "alpha", "beta", "Two")
-    line = failed(world.tmms("status", "abcd"), 11)
+    line = failed(world.main("status", "abcd"), 11)
     assert line == "tmms: error: 'abcd' matches 2 messages: abcd0000, abcd1111; give more of the id"
 
 

@@ -6,7 +6,6 @@ popup and alert tests attach a real tmux client to it from a second private serv
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -20,33 +19,13 @@ import pytest
 import yaml
 
 import tmms
-from conftest import Pane, TmuxServer, messages, wait_until
+from conftest import Pane, TmuxServer, as_json, failed, messages, ok, wait_until
 from tmms import journal
 from tmms.alert import alert_text
 from tmms.config import template_text
 from tmms.errors import BadName
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def ok(proc: subprocess.CompletedProcess[str]) -> str:
-    """The stdout of a command that must have succeeded."""
-    assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
-    return proc.stdout
-
-
-def failed(proc: subprocess.CompletedProcess[str], code: int) -> str:
-    """The single ``tmms: error: ...`` line of a command that must have exited ``code``."""
-    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
-    assert proc.stdout == "", proc.stdout
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("tmms: error: "), proc.stderr
-    return lines[0]
-
-
-def as_json(proc: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(ok(proc))
 
 
 def run_tmms(*args: str, env: dict[str, str], input: str = "") -> subprocess.CompletedProcess[str]:
@@ -233,7 +212,7 @@ def test_register_the_same_pane_again_keeps_what_is_not_given(tmux_server: TmuxS
 def test_register_refuses_a_name_another_live_pane_holds_and_names_that_pane(tmux_server: TmuxServer) -> None:
     holder = register(tmux_server, "alpha", "--no-server")
     pane = tmux_server.new_pane()
-    line = failed(tmux_server.tmms("register", "alpha", "--no-server", pane=pane), 10)
+    line = failed(tmux_server.main("register", "alpha", "--no-server", pane=pane), 10)
     assert line == (f"tmms: error: the name 'alpha' is already held by pane {holder['pane_id']} "
                     f"({holder['location']}); pick another name or run 'tmms unregister' in that pane")
     assert tmms_options(tmux_server, pane) == {}
@@ -245,7 +224,7 @@ def test_register_refuses_a_name_another_live_pane_holds_and_names_that_pane(tmu
                          ids=["empty", "dot", "plus", "dash", "space", "slash", "comma", "at", "star", "too-long"])
 def test_register_refuses_a_name_that_cannot_be_an_address(tmux_server: TmuxServer, name: str) -> None:
     pane = tmux_server.new_pane()
-    line = failed(tmux_server.tmms("register", "--no-server", "--", name, pane=pane), 2)
+    line = failed(tmux_server.main("register", "--no-server", "--", name, pane=pane), 2)
     assert line == f"tmms: error: {BadName(name)}"
     assert line.startswith(f"tmms: error: '{name}' cannot be a mailbox name: use letters, digits and _ . + -")
     assert tmms_options(tmux_server, pane) == {}
@@ -264,17 +243,17 @@ def test_register_another_pane_with_t_from_outside_tmux(tmux_server: TmuxServer)
 
 
 def test_register_an_unknown_pane_exits_4(tmux_server: TmuxServer) -> None:
-    line = failed(tmux_server.tmms("register", "alpha", "-t", "%999", "--no-server"), 4)
+    line = failed(tmux_server.main("register", "alpha", "-t", "%999", "--no-server"), 4)
     assert line == "tmms: error: pane %999 does not exist on this tmux server"
 
 
 def test_register_outside_tmux_without_t_exits_4(tmux_server: TmuxServer) -> None:
-    line = failed(tmux_server.tmms("register", "alpha", "--no-server"), 4)
+    line = failed(tmux_server.main("register", "alpha", "--no-server"), 4)
     assert line == "tmms: error: not inside a tmux pane ($TMUX_PANE is not set); run this in a tmux pane"
 
 
 def test_register_with_a_stale_tmux_pane_exits_4_and_touches_no_pane(tmux_server: TmuxServer) -> None:
-    line = failed(tmux_server.tmms("register", "alpha", "--no-server", pane="%999"), 4)
+    line = failed(tmux_server.main("register", "alpha", "--no-server", pane="%999"), 4)
     assert line == "tmms: error: pane %999 does not exist on this tmux server"
     panes = tmux_server.tmux("list-panes", "-a", "-F", "#{pane_id}").split()
     assert all(tmms_options(tmux_server, pane) == {} for pane in panes)
@@ -310,11 +289,11 @@ def test_unregister_removes_the_options_and_keeps_folders_and_mail(tmux_server: 
     beta = tmux_server.register("beta")
     letter = deliver(tmux_server, beta, "alpha", Path(alpha["inbox"]), "Kept")
     tmux_server.tmux("set-option", "-p", "-t", alpha["pane_id"], "@tmms_unread", "1")  # as tmms alert leaves it
-    out = ok(tmux_server.tmms("unregister", pane=alpha["pane_id"]))
+    out = ok(tmux_server.main("unregister", pane=alpha["pane_id"]))
     assert out == f"unregistered 'alpha' from pane {alpha['pane_id']}; its folders and mail are kept\n"
     assert tmms_options(tmux_server, alpha["pane_id"]) == {}
     assert letter.exists() and Path(alpha["outbox"]).is_dir()
-    assert failed(tmux_server.tmms("whoami", pane=alpha["pane_id"]), 5).startswith(
+    assert failed(tmux_server.main("whoami", pane=alpha["pane_id"]), 5).startswith(
         f"tmms: error: pane {alpha['pane_id']} is not a tmms mailbox: missing @tmms_enabled")
     assert register(tmux_server, "alpha", "--no-server")["name"] == "alpha"  # the name is free again
 
@@ -327,7 +306,7 @@ def test_unregister_another_pane_with_t(tmux_server: TmuxServer) -> None:
 
 def test_unregister_an_unknown_pane_exits_4_and_touches_no_other_pane(tmux_server: TmuxServer) -> None:
     alpha = register(tmux_server, "alpha", "--no-server", pane=first_pane(tmux_server))
-    line = failed(tmux_server.tmms("unregister", "-t", "%999"), 4)
+    line = failed(tmux_server.main("unregister", "-t", "%999"), 4)
     assert line == "tmms: error: pane %999 does not exist on this tmux server"
     assert tmms_options(tmux_server, alpha["pane_id"])["@tmms_name"] == "alpha"
 
@@ -340,7 +319,7 @@ def test_unregister_a_pane_that_is_not_registered_says_so_and_succeeds(tmux_serv
 
 
 def test_unregister_outside_tmux_without_t_exits_4(tmux_server: TmuxServer) -> None:
-    line = failed(tmux_server.tmms("unregister"), 4)
+    line = failed(tmux_server.main("unregister"), 4)
     assert line.startswith("tmms: error: not inside a tmux pane")
 
 
@@ -378,13 +357,13 @@ def test_whoami_shows_the_running_server(tmux_server: TmuxServer) -> None:
 
 def test_whoami_of_an_unregistered_pane_exits_5(tmux_server: TmuxServer) -> None:
     pane = tmux_server.new_pane()
-    line = failed(tmux_server.tmms("whoami", pane=pane), 5)
+    line = failed(tmux_server.main("whoami", pane=pane), 5)
     assert line == (f"tmms: error: pane {pane} is not a tmms mailbox: missing @tmms_enabled, @tmms_name, "
                     "@tmms_inbox, @tmms_outbox")
 
 
 def test_whoami_outside_tmux_exits_4(tmux_server: TmuxServer) -> None:
-    assert failed(tmux_server.tmms("whoami"), 4).startswith("tmms: error: not inside a tmux pane")
+    assert failed(tmux_server.main("whoami"), 4).startswith("tmms: error: not inside a tmux pane")
 
 
 def test_peers_lists_every_registered_pane_with_unread_counts(tmux_server: TmuxServer) -> None:
@@ -458,7 +437,7 @@ def test_bind_install_adds_the_binding_and_the_printed_line_means_the_same(tmux_
 
 
 def test_bind_install_with_an_unknown_key_exits_2(tmux_server: TmuxServer) -> None:
-    line = failed(tmux_server.tmms("bind", "--key", "NotAKey", "--install"), 2)
+    line = failed(tmux_server.main("bind", "--key", "NotAKey", "--install"), 2)
     assert line == "tmms: error: --key: tmux knows no key 'NotAKey' (such as M, m, C-m, F5)"
 
 
@@ -566,9 +545,9 @@ def test_ui_of_an_empty_mailbox_says_no_mail(tmux_server: TmuxServer) -> None:
 
 def test_ui_of_an_unregistered_pane_exits_5_and_outside_tmux_exits_4(tmux_server: TmuxServer) -> None:
     pane = tmux_server.new_pane()
-    assert failed(tmux_server.tmms("ui", "--pane", pane), 5).startswith(
+    assert failed(tmux_server.main("ui", "--pane", pane), 5).startswith(
         f"tmms: error: pane {pane} is not a tmms mailbox")
-    assert failed(tmux_server.tmms("ui"), 4).startswith("tmms: error: not inside a tmux pane")
+    assert failed(tmux_server.main("ui"), 4).startswith("tmms: error: not inside a tmux pane")
 
 
 # -- alert ---------------------------------------------------------------------------------------
@@ -612,7 +591,7 @@ def test_alert_for_a_message_already_read_still_updates_the_count(tmux_server: T
 
 
 def test_alert_outside_tmux_exits_4(tmux_server: TmuxServer, tmp_path: Path) -> None:
-    line = failed(tmux_server.tmms("alert", str(tmp_path / "x.md")), 4)
+    line = failed(tmux_server.main("alert", str(tmp_path / "x.md")), 4)
     assert line == "tmms: error: not inside a tmux pane ($TMUX_PANE is not set); run this in a tmux pane"
 
 

@@ -11,37 +11,16 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import pytest
-import yaml
 
 import tmms
-from conftest import TmuxServer, messages
+from conftest import TmuxServer, error_line, messages, split_message
 from tmms import config as config_mod
 
 NAME_PATTERN = re.compile(r"^(\d{8})-(\d{6})_(?P<sender>.+)_to_(?P<recipient>.+)_(?P<short>[0-9a-f]{8})\.md$")
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-
-
-def split_message(path: Path) -> tuple[dict[str, Any], str, str]:
-    """(loaded front matter, front matter text, body) of a message file."""
-    text = path.read_text(encoding="utf-8")
-    assert text.startswith("---\n"), text
-    head, sep, body = text[4:].partition("\n---\n")
-    assert sep, text
-    data = yaml.safe_load(head)
-    assert isinstance(data, dict), head
-    return data, head + "\n", body
-
-
-def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
-    """The single ``tmms: error: ...`` line a failing command printed on stderr."""
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("tmms: error: "), proc.stderr
-    assert proc.stdout == "", proc.stdout
-    return lines[0]
 
 
 def run_tmms(*args: str, env: dict[str, str], input: bytes = b"") -> subprocess.CompletedProcess[str]:
@@ -157,9 +136,9 @@ def test_post_refuses_a_js_front_matter_and_evaluates_nothing(tmux_server: TmuxS
     marker = tmp_path / "evaluated"
     source = (f"---js\n{{ x: require('fs').writeFileSync({str(marker)!r}, 'pwned') }}\n"
               f"---\nbody\n")
-    proc = tmux_server.tmms("post", "-t", "beta", pane=alpha.pane_id, input=source)
+    proc = tmux_server.main("post", "-t", "beta", pane=alpha.pane_id, input=source)
     assert proc.returncode == 6
-    assert "front matter language 'js' is not supported" in one_error_line(proc)
+    assert "front matter language 'js' is not supported" in error_line(proc)
     assert not marker.exists()
     assert list(alpha.outbox.iterdir()) == []
 
@@ -205,9 +184,9 @@ def test_post_to_an_unknown_name_warns_but_writes_the_message(tmux_server: TmuxS
 
 def test_post_outside_tmux_exits_4(tmux_server: TmuxServer) -> None:
     tmux_server.register("beta")
-    proc = tmux_server.tmms("post", "-t", "beta", pane=None, input="hi\n")
+    proc = tmux_server.main("post", "-t", "beta", pane=None, input="hi\n")
     assert proc.returncode == 4
-    assert "not inside a tmux pane ($TMUX_PANE is not set)" in one_error_line(proc)
+    assert "not inside a tmux pane ($TMUX_PANE is not set)" in error_line(proc)
 
 
 def test_post_with_no_tmux_server_on_the_socket_exits_4(tmux_server: TmuxServer) -> None:
@@ -216,7 +195,7 @@ def test_post_with_no_tmux_server_on_the_socket_exits_4(tmux_server: TmuxServer)
     missing = tmux_server.socket + "-nobody"
     proc = run_tmms("-L", missing, "post", "-t", "beta", env=env, input=b"hi\n")
     assert proc.returncode == 4
-    line = one_error_line(proc)
+    line = error_line(proc)
     assert "no tmux server is running on" in line and missing in line
     assert list(alpha.outbox.iterdir()) == []
 
@@ -230,25 +209,25 @@ def test_post_without_tmux_installed_exits_4(tmux_server: TmuxServer) -> None:
     env["PATH"] = python_dir
     proc = run_tmms("-L", tmux_server.socket, "post", "-t", "beta", env=env, input=b"hi\n")
     assert proc.returncode == 4
-    assert one_error_line(proc) == "tmms: error: tmux is not installed or not on PATH"
+    assert error_line(proc) == "tmms: error: tmux is not installed or not on PATH"
     assert list(alpha.outbox.iterdir()) == []
 
 
 def test_post_from_a_pane_without_tmms_options_exits_5(tmux_server: TmuxServer) -> None:
     tmux_server.register("beta")
     bare = tmux_server.new_pane()
-    proc = tmux_server.tmms("post", "-t", "beta", pane=bare, input="hi\n")
+    proc = tmux_server.main("post", "-t", "beta", pane=bare, input="hi\n")
     assert proc.returncode == 5
-    line = one_error_line(proc)
+    line = error_line(proc)
     assert f"pane {bare} is not a tmms mailbox" in line
     assert "@tmms_enabled" in line and "@tmms_name" in line and "@tmms_outbox" in line
 
 
 def test_post_without_a_recipient_exits_2(tmux_server: TmuxServer) -> None:
     alpha = tmux_server.register("alpha")
-    proc = tmux_server.tmms("post", pane=alpha.pane_id, input="hi\n")
+    proc = tmux_server.main("post", pane=alpha.pane_id, input="hi\n")
     assert proc.returncode == 2
-    assert "no recipient: pass -t NAME or set @tmms_reply_to" in one_error_line(proc)
+    assert "no recipient: pass -t NAME or set @tmms_reply_to" in error_line(proc)
     assert list(alpha.outbox.iterdir()) == []
 
 
@@ -286,9 +265,9 @@ def test_post_bad_input_exits_6(tmux_server: TmuxServer, tmp_path: Path, case: B
     elif case.file is not None:
         source.write_bytes(case.file)
         args += ["-f", str(source)]
-    proc = tmux_server.tmms(*args, pane=alpha.pane_id, input=case.stdin)
+    proc = tmux_server.main(*args, pane=alpha.pane_id, input=case.stdin)
     assert proc.returncode == 6
-    line = one_error_line(proc)
+    line = error_line(proc)
     assert case.message in line
     if case.file is not None:
         assert str(source) in line
@@ -320,9 +299,9 @@ def test_server_init_defaults_to_the_xdg_config_path(tmux_server: TmuxServer, ho
 def test_server_init_refuses_to_overwrite_and_exits_9(tmux_server: TmuxServer, tmp_path: Path) -> None:
     target = tmp_path / "config.yml"
     target.write_text("polling_interval: 3\n")
-    proc = tmux_server.tmms("server", "init", "-o", str(target))
+    proc = tmux_server.main("server", "init", "-o", str(target))
     assert proc.returncode == 9
-    assert one_error_line(proc) == f"tmms: error: {target} already exists; refusing to overwrite it"
+    assert error_line(proc) == f"tmms: error: {target} already exists; refusing to overwrite it"
     assert target.read_text() == "polling_interval: 3\n"
 
 
@@ -349,7 +328,7 @@ def test_server_with_a_bad_config_exits_3(tmux_server: TmuxServer, tmp_path: Pat
     bad.write_text(case.text)
     proc = tmux_server.tmms("server", "-c", str(bad), timeout=10)
     assert proc.returncode == 3
-    line = one_error_line(proc)
+    line = error_line(proc)
     assert line.startswith(f"tmms: error: {bad}: ")
     assert case.message in line
 
@@ -358,7 +337,7 @@ def test_server_with_a_missing_config_exits_3(tmux_server: TmuxServer, tmp_path:
     missing = tmp_path / "nope.yml"
     proc = tmux_server.tmms("server", "-c", str(missing), timeout=10)
     assert proc.returncode == 3
-    assert one_error_line(proc) == f"tmms: error: {missing}: config file not found"
+    assert error_line(proc) == f"tmms: error: {missing}: config file not found"
 
 
 # -- version and help -------------------------------------------------------------------------------
@@ -389,6 +368,6 @@ def test_every_command_help_has_an_example(tmux_server: TmuxServer, command: lis
 
 
 def test_unknown_option_is_a_usage_error(tmux_server: TmuxServer) -> None:
-    proc = tmux_server.tmms("post", "--bogus")
+    proc = tmux_server.main("post", "--bogus")
     assert proc.returncode == 2
-    assert one_error_line(proc).startswith("tmms: error: unrecognized arguments: --bogus")
+    assert error_line(proc).startswith("tmms: error: unrecognized arguments: --bogus")

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import TmuxServer, messages, wait_until
+from conftest import TmuxServer, messages, ok, wait_until
 from tmms.server import service
 from tmms.server.lock import socket_key
 from tmms.tmux import Tmux
@@ -34,11 +33,6 @@ def umask_of(request: pytest.FixtureRequest) -> Iterator[int]:
         yield mask
     finally:
         os.umask(old)
-
-
-def ok(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
-    return proc.stdout
 
 
 def register(server: TmuxServer, name: str, *extra: str) -> dict[str, Any]:

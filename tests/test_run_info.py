@@ -7,27 +7,16 @@ started with another environment; a server killed with SIGKILL leaves a run info
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-from conftest import TmuxServer, messages, wait_until
+from conftest import TmuxServer, as_json, messages, ok, wait_until
 from tmms.server import service
 from tmms.server.lock import ServerLock
 from tmms.tmux import Tmux
-
-
-def ok(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
-    return proc.stdout
-
-
-def as_json(proc: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(ok(proc))
 
 
 def start(server: TmuxServer, config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:

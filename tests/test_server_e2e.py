@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import pytest
 import yaml
 
-from conftest import TmuxServer, messages, wait_until
+from conftest import TmuxServer, messages, private_tmux, wait_until
 
 
 def atomic_write(folder: Path, name: str, data: bytes) -> Path:
@@ -525,16 +525,8 @@ def other_tmux_server(tmux_server: TmuxServer, tmp_path: Path) -> Iterator[TmuxS
     """A second private tmux server with its own folders (HOME is shared)."""
     root = tmp_path / "other"
     root.mkdir()
-    server = TmuxServer(f"tmms-test-{uuid.uuid4().hex[:10]}", root)
-    server.tmux("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "200", "-y", "50")
-    try:
+    with private_tmux(root) as server:
         yield server
-    finally:
-        for proc in server.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
-        server.tmux("kill-server", check=False)
 
 
 def test_two_tmux_servers_with_their_own_tmms_servers_do_not_cross_deliver(
