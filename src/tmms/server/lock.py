@@ -92,7 +92,7 @@ def check_runtime_dir(path: str | None = None, *, create: bool = True) -> str | 
         _make_private_dir(path)
         st = os.lstat(path)
     except OSError as exc:
-        raise StorageError(path, exc.strerror or str(exc)) from None
+        raise StorageError.from_os(path, exc) from None
     if stat.S_ISLNK(st.st_mode):
         raise UnsafeRuntimeDir(path, "it is a symlink")
     if not stat.S_ISDIR(st.st_mode):
@@ -110,7 +110,7 @@ def _make_private_dir(path: str) -> None:
     except FileExistsError:
         return  # made by someone else just now: checked like any other
     except OSError as exc:
-        raise StorageError(path, exc.strerror or str(exc)) from None
+        raise StorageError.from_os(path, exc) from None
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         os.fchmod(fd, DIR_MODE)  # mkdir's mode went through the umask
@@ -126,7 +126,7 @@ def open_private(path: str, flags: int) -> int:
     except OSError as exc:
         if os.path.islink(path):
             raise UnsafeRuntimeDir(folder, f"{os.path.basename(path)} in it is a symlink") from None
-        raise StorageError(path, exc.strerror or str(exc)) from None
+        raise StorageError.from_os(path, exc) from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
         os.close(fd)

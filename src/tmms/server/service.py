@@ -111,7 +111,7 @@ def open_log(path: str) -> int:
     try:
         return open_private(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     except OSError as exc:
-        raise StorageError(path, exc.strerror or str(exc)) from None
+        raise StorageError.from_os(path, exc) from None
 
 
 def _last_line(path: str) -> str:
