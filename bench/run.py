@@ -366,11 +366,11 @@ def main() -> int:
 
     if "bulk" in cases:
         count = 400 if quick else 2000
-        mine = [case_bulk(py, 20, count, polling=60)[0] for _ in range(args.repeat)]
-        theirs = [case_bulk(ref, 20, count, polling=1)[0] for _ in range(max(1, args.repeat))] if ref else []
-        raw["bulk_s"] = {"tmms": mine, "ref": theirs}
+        bulk = [case_bulk(py, 20, count, polling=60)[0] for _ in range(args.repeat)]
+        bulk_ref = [case_bulk(ref, 20, count, polling=1)[0] for _ in range(max(1, args.repeat))] if ref else []
+        raw["bulk_s"] = {"tmms": bulk, "ref": bulk_ref}
         rows.append((f"{count} messages pre-placed in 20 outboxes → all in inboxes (median of {args.repeat})",
-                     fmt(median(mine), " s", 2), fmt(median(theirs), " s", 2), ratio(median(mine), median(theirs)),
+                     fmt(median(bulk), " s", 2), fmt(median(bulk_ref), " s", 2), ratio(median(bulk), median(bulk_ref)),
                      "≤ 0.25×"))
         print(rows[-1], flush=True)
 

@@ -82,8 +82,8 @@ def test_a_full_inbox_disk_keeps_the_message_in_the_outbox_until_there_is_room(
     assert proc.poll() is None
     filler.unlink()
     delivered = wait_until(lambda: messages(beta.inbox), timeout=15)
-    assert [p.name for p in delivered] == [sent.name]  # type: ignore[union-attr]
-    assert delivered[0].read_text().endswith(body)  # type: ignore[index]
+    assert [p.name for p in delivered] == [sent.name]
+    assert delivered[0].read_text().endswith(body)
     assert not sent.exists()
 
 
@@ -119,7 +119,7 @@ def test_a_sender_correction_on_a_nearly_full_outbox_disk_waits_and_delivers_the
     assert forged.read_text() == _forged(body), "the message waits in the outbox, untouched"
     assert not [p for p in outbox.iterdir() if p.name.startswith(".")], "no temporary or staged file is left"
     filler.unlink()
-    [delivered] = wait_until(lambda: messages(beta.inbox), timeout=15)  # type: ignore[misc]
+    [delivered] = wait_until(lambda: messages(beta.inbox), timeout=15)
     text = delivered.read_text()
     assert text == _forged(body).replace("tmms_from: carol", "tmms_from: alpha")
     assert not forged.exists()
@@ -144,7 +144,7 @@ def test_a_corrected_message_copied_to_a_full_inbox_disk_waits_and_is_delivered_
     assert messages(beta.inbox) == []
     assert not list(beta.inbox.glob(".*")), "no partial copy may be left in the inbox"
     filler.unlink()
-    [delivered] = wait_until(lambda: messages(beta.inbox), timeout=15)  # type: ignore[misc]
+    [delivered] = wait_until(lambda: messages(beta.inbox), timeout=15)
     assert delivered.read_text() == _forged(body).replace("tmms_from: carol", "tmms_from: alpha")
     assert messages(alpha.outbox) == []
 
@@ -164,7 +164,7 @@ def test_a_dead_letter_on_a_full_disk_waits_and_is_set_aside_whole_with_its_reas
     wait_until(lambda: b"cannot move into dead letter" in tmux_server.server_log(proc))
     assert messages(dead) == [] and not list(dead.glob(".*"))
     filler.unlink()
-    [letter] = wait_until(lambda: messages(dead), timeout=15)  # type: ignore[misc]
+    [letter] = wait_until(lambda: messages(dead), timeout=15)
     assert letter.read_text().endswith(body)
     reason = Path(str(letter) + ".reason.json")
     wait_until(reason.exists)

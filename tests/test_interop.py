@@ -55,7 +55,7 @@ def test_reference_post_is_routed_by_tmms_server(tmux_server: TmuxServer, refere
                           capture_output=True, env=_ref_env(tmux_server, alpha.pane_id), timeout=60)
     assert proc.returncode == 0, proc.stderr
     delivered = wait_until(lambda: messages(beta.inbox))
-    text = delivered[0].read_text()  # type: ignore[index]
+    text = delivered[0].read_text()
     assert "hello from TMMS" in text
     assert "tmms_from: alpha" in text
     assert messages(alpha.outbox) == []
@@ -81,7 +81,7 @@ def test_tmms_post_is_routed_by_reference_server(tmux_server: TmuxServer, refere
                                   input="---\ntags:\n- interop\ncode: 007\n---\nhello from tmms\n")
         assert result.returncode == 0, result.stderr
         delivered = wait_until(lambda: messages(beta.inbox), timeout=20)
-        text = delivered[0].read_text()  # type: ignore[index]
+        text = delivered[0].read_text()
         assert "hello from tmms" in text
         assert "code: 007" in text
         assert "tmms_subject: from python" in text

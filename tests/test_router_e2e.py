@@ -78,7 +78,7 @@ def test_a_reused_id_is_given_a_new_one_and_the_journal_keeps_the_old(tmux_serve
     assert impostor["tmms_id"] != taken and impostor["tmms_original_id"] == taken
     assert front(beta.inbox / "real.md")["tmms_id"] == taken
     record = wait_until(lambda: [r for r in _journal(tmux_server) if r.get("original_id") == taken])
-    assert record[0]["event"] == "delivered" and record[0]["id"] == impostor["tmms_id"]  # type: ignore[index]
+    assert record[0]["event"] == "delivered" and record[0]["id"] == impostor["tmms_id"]
     assert "was delivered before" in _log(tmux_server)
 
 
@@ -105,7 +105,7 @@ def test_a_dead_letter_folder_that_is_a_symlink_to_an_inbox_is_never_used(tmux_s
     forged = message("beta", "nobody", body="looks like it came from beta\n")
     drop(alpha.outbox, "spoof.md", forged)
     fallback = Path(os.environ["HOME"]) / ".local" / "state" / "tmms" / "dead-letter"
-    [letter] = wait_until(lambda: messages(fallback))  # type: ignore[misc]
+    [letter] = wait_until(lambda: messages(fallback))
     assert messages(beta.inbox) == []
     assert front(letter)["tmms_from"] == "alpha"  # stamped with the true sender
     assert stat.S_IMODE(fallback.stat().st_mode) == 0o700
@@ -125,7 +125,7 @@ def test_a_255_byte_name_needing_a_correction_is_delivered_not_stuck(tmux_server
     proc = tmux_server.start_server()
     drop(alpha.outbox, name, message("carol", "beta"))
     fresh = wait_until(lambda: [p for p in messages(beta.inbox) if p.name != name])
-    assert front(fresh[0])["tmms_from"] == "alpha"  # type: ignore[index]
+    assert front(fresh[0])["tmms_from"] == "alpha"
     assert messages(alpha.outbox) == []
     assert "ERROR" not in _log(tmux_server)
     assert proc.poll() is None

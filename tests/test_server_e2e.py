@@ -103,11 +103,11 @@ def test_delivers_to_the_inbox_and_runs_notify_with_the_variables(tmux_server: T
     proc = tmux_server.start_server()
     posted = post(tmux_server, alpha.pane_id, "-t", "beta", "-s", "Task complete", "--thread", "t-42")
     delivered = wait_until(lambda: messages(beta.inbox))
-    assert [p.name for p in delivered] == [posted.name]  # type: ignore[union-attr]
+    assert [p.name for p in delivered] == [posted.name]
     assert messages(alpha.outbox) == []
     data, body = front(beta.inbox / posted.name)
     assert (data["tmms_from"], data["tmms_to"], body) == ("alpha", "beta", "hello\n")
-    line = wait_until(lambda: lines_of(out))[0]  # type: ignore[index]
+    line = wait_until(lambda: lines_of(out))[0]
     assert line.split("|") == [str(beta.inbox / posted.name), data["tmms_id"], "alpha", "beta", "Task complete",
                                "t-42", beta.pane_id]
     assert proc.poll() is None
@@ -118,8 +118,8 @@ def test_unknown_recipient_goes_to_dead_letter_with_a_reason(tmux_server: TmuxSe
     tmux_server.start_server()
     posted = post(tmux_server, alpha.pane_id, "-t", "ghost")
     dead = wait_until(lambda: dead_letters(tmux_server))
-    assert [p.name for p in dead] == [posted.name]  # type: ignore[union-attr]
-    record = reason_of(dead[0])  # type: ignore[index]
+    assert [p.name for p in dead] == [posted.name]
+    record = reason_of(dead[0])
     assert "unknown recipient 'ghost'" in record["reason"]
     assert record["source"] == str(posted)
     assert record["tmms_to"] == "ghost"
@@ -163,7 +163,7 @@ def test_a_redead_lettered_file_gets_its_own_reason_next_to_it(tmux_server: Tmux
     tmux_server.start_server()
     atomic_write(alpha.outbox, name, message_text("alpha", "ghost").encode())
     dead = wait_until(lambda: dead_letters(tmux_server))
-    assert "unknown recipient 'ghost'" in reason_of(dead[0])["reason"]  # type: ignore[index]
+    assert "unknown recipient 'ghost'" in reason_of(dead[0])["reason"]
 
 
 def test_startup_warns_when_dead_letter_holds_messages(tmux_server: TmuxServer) -> None:
@@ -224,8 +224,8 @@ def test_an_unparseable_file_is_not_dead_lettered_while_it_keeps_changing(tmux_s
     with open(target, "a") as handle:
         handle.write("still: [not closed\n")
     dead = wait_until(lambda: dead_letters(tmux_server))
-    assert [p.name for p in dead] == ["slow-writer.md"]  # type: ignore[union-attr]
-    assert "front matter is not closed" in reason_of(dead[0])["reason"]  # type: ignore[index]
+    assert [p.name for p in dead] == ["slow-writer.md"]
+    assert "front matter is not closed" in reason_of(dead[0])["reason"]
     assert messages(beta.inbox) == []
 
 
@@ -276,9 +276,9 @@ def test_a_bad_file_goes_to_dead_letter_and_good_mail_still_flows(tmux_server: T
     wait_until(lambda: (beta.inbox / good.name).exists())
     assert front(beta.inbox / good.name)[0]["tmms_id"] == good_id
     dead = wait_until(lambda: dead_letters(tmux_server))
-    assert [p.name for p in dead] == ["000-bad.md"]  # type: ignore[union-attr]
-    assert dead[0].read_bytes() == case.data  # type: ignore[index]
-    assert case.reason in reason_of(dead[0])["reason"]  # type: ignore[index]
+    assert [p.name for p in dead] == ["000-bad.md"]
+    assert dead[0].read_bytes() == case.data
+    assert case.reason in reason_of(dead[0])["reason"]
     assert messages(alpha.outbox) == []
     # The server carries on: more mail is delivered after the bad file.
     later = post(tmux_server, alpha.pane_id, "-t", "beta")
@@ -379,7 +379,7 @@ def test_a_hanging_notify_is_killed_and_does_not_delay_other_panes(tmux_server: 
     gamma = tmux_server.register("gamma", notify=f"echo ${{{{tmms_id}}}} >> {out}")
     proc = tmux_server.start_server(notify_timeout=3)
     post(tmux_server, alpha.pane_id, "-t", "beta")
-    sleeper = int(wait_until(lambda: pidfile.exists() and pidfile.read_text().strip()))  # type: ignore[arg-type]
+    sleeper = int(wait_until(lambda: pidfile.exists() and pidfile.read_text().strip()))
     posted = post(tmux_server, alpha.pane_id, "-t", "gamma")
     wait_until(lambda: lines_of(out))
     assert (gamma.inbox / posted.name).exists()
@@ -445,7 +445,7 @@ def test_a_signal_stops_the_server_while_a_notify_hangs(tmux_server: TmuxServer)
     tmux_server.register("beta", notify=f"sleep 100 & echo $! > {pidfile}; wait")
     proc = tmux_server.start_server()
     post(tmux_server, alpha.pane_id, "-t", "beta")
-    sleeper = int(wait_until(lambda: pidfile.exists() and pidfile.read_text().strip()))  # type: ignore[arg-type]
+    sleeper = int(wait_until(lambda: pidfile.exists() and pidfile.read_text().strip()))
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=5) == 0
     wait_until(lambda: not alive(sleeper), timeout=5)
@@ -547,6 +547,6 @@ def test_two_tmux_servers_with_their_own_tmms_servers_do_not_cross_deliver(
     assert front(beta1.inbox / to_beta1.name)[1] == "on server one\n"
     assert front(beta2.inbox / to_beta2.name)[1] == "on server two\n"
     dead = wait_until(lambda: dead_letters(one))
-    assert [p.name for p in dead] == [to_gamma.name]  # type: ignore[union-attr]
+    assert [p.name for p in dead] == [to_gamma.name]
     assert messages(gamma2.inbox) == []
     assert dead_letters(two) == []

@@ -209,7 +209,7 @@ def test_a_renamed_pane_gets_mail_under_its_new_name_and_its_old_name_is_unknown
     wait_until(lambda: ids_in(beta.inbox) == [to_gamma])
     # Delivering to 'gamma' took panes read after the rename, so 'beta' is unknown from now on.
     to_beta = write_message(alpha.outbox, "alpha", "beta")
-    [dead] = wait_until(lambda: messages(tmux_server.root / "dead"))  # type: ignore[misc]
+    [dead] = wait_until(lambda: messages(tmux_server.root / "dead"))
     assert "unknown recipient 'beta'" in reason_of(dead)
     assert read_headers(dead.read_text()).message_id == to_beta
     assert ids_in(beta.inbox) == [to_gamma]
@@ -247,7 +247,7 @@ def test_a_killed_panes_name_becomes_unknown(tmux_server: TmuxServer, start_serv
     tmux_server.tmux("kill-pane", "-t", beta.pane_id)
     wait_until(lambda: "beta" not in served.server.registry.by_name)
     message_id = write_message(alpha.outbox, "alpha", "beta")
-    [dead] = wait_until(lambda: messages(tmux_server.root / "dead"))  # type: ignore[misc]
+    [dead] = wait_until(lambda: messages(tmux_server.root / "dead"))
     assert read_headers(dead.read_text()).message_id == message_id
     assert "unknown recipient 'beta'" in reason_of(dead)
     assert messages(beta.inbox) == []

@@ -111,7 +111,7 @@ def test_a_message_for_an_unknown_recipient_whose_pane_closed_goes_to_dead_lette
     ghost = _write(alpha.outbox, "alpha", "ghost")
     wait_until(lambda: ghost in served.ids(Status.HELD))
     tmux_server.tmux("kill-pane", "-t", alpha.pane_id)
-    [dead] = wait_until(lambda: messages(tmux_server.root / "dead"), timeout=15)  # type: ignore[misc]
+    [dead] = wait_until(lambda: messages(tmux_server.root / "dead"), timeout=15)
     served.settle()
     served.stop()
     assert "unknown recipient 'ghost'" in reason_of(dead)

@@ -60,7 +60,7 @@ def test_a_held_message_is_dead_lettered_after_the_grace_without_waiting_for_a_s
     alpha = tmux_server.register("alpha")
     served = start_server(recipient_grace_seconds=0.5, polling_interval=3600)
     message_id = write_message(alpha.outbox, "alpha", "ghost")
-    [dead] = wait_until(lambda: messages(tmux_server.root / "dead"))  # type: ignore[misc]
+    [dead] = wait_until(lambda: messages(tmux_server.root / "dead"))
     served.stop()
     assert "unknown recipient 'ghost'" in reason_of(dead)
     assert served.ids(Status.DEAD) == [message_id]
@@ -139,7 +139,7 @@ def test_an_unparseable_file_is_dead_lettered_once_settled_without_a_scan(
     alpha = tmux_server.register("alpha")
     served = start_server(settle_seconds=0.3, polling_interval=3600)
     store.write_new(str(alpha.outbox), "broken.md", b"---\ntmms_to: [unclosed\n---\n")
-    [dead] = wait_until(lambda: messages(tmux_server.root / "dead"))  # type: ignore[misc]
+    [dead] = wait_until(lambda: messages(tmux_server.root / "dead"))
     served.stop()
     assert dead.name == "broken.md"
     assert reason_of(dead)

@@ -206,7 +206,7 @@ def test_a_file_written_in_chunks_by_shell_redirections_is_delivered_once_and_wh
     subprocess.run(["sh", "-c", _WRITER, "sh", str(target), "rewrite" if case.truncate else "append", *chunks],
                    check=True, timeout=60)
     whole = chunks[-1] if case.truncate else "".join(chunks)
-    [delivered] = wait_until(lambda: messages(beta.inbox), timeout=30)  # type: ignore[misc]
+    [delivered] = wait_until(lambda: messages(beta.inbox), timeout=30)
     served.settle()
     served.stop()
     assert delivered.name == target.name

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tmms import store
+from tmms import names, store
 from tmms.errors import StorageError
 
 
@@ -132,11 +132,11 @@ def test_write_new_refused_by_the_kernel_is_a_storage_error(tmp_path: Path, monk
 
 @pytest.mark.parametrize("attempt,expected", [(0, "x.md"), (1, "x-2.md"), (2, "x-3.md")])
 def test_fresh_name(attempt: int, expected: str) -> None:
-    assert store.fresh_name("x.md", attempt) == expected
+    assert names.fresh_name("x.md", attempt) == expected
 
 
 def test_fresh_name_without_extension() -> None:
-    assert store.fresh_name("x", 1) == "x-2"
+    assert names.fresh_name("x", 1) == "x-2"
 
 
 def test_rename_noreplace_renames(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Pane, TmuxServer, messages, wait_until
-from test_panes_cli import client, first_pane, front_matter, ok, register, screen  # noqa: F401 - client: fixture
+from conftest import Pane, TmuxServer, messages, ok, wait_until
+from test_panes_cli import client, first_pane, front_matter, register, screen  # noqa: F401 - client: fixture
 from test_terminal_safety import FORBIDDEN, SGR, hostile_file
 from tmms.message import compose
 
