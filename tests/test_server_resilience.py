@@ -84,7 +84,7 @@ def test_a_file_whose_routing_raises_goes_to_dead_letter_and_the_mail_after_it_f
     store.write_new(str(alpha.outbox), f"000-{POISON}.md", b"---\ntmms_to: beta\n---\nx\n")
     after = [write_message(alpha.outbox, "alpha", "beta") for _ in range(3)]
     wait_until(lambda: sorted(ids_in(beta.inbox)) == sorted(after))
-    [dead] = wait_until(lambda: messages(tmux_server.root / "dead"))  # type: ignore[misc]
+    [dead] = wait_until(lambda: messages(tmux_server.root / "dead"))
     wait_until(lambda: out.exists() and sorted(out.read_text().split()) == sorted(after))
     served.settle()
     served.stop()
