@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from . import frontmatter, store
 from .errors import AmbiguousMessage, InputError, MessageError, MessageNotFound, StorageError, os_reason
-from .message import Headers, read_headers, short_id
+from .message import SHORT_ID, Headers, read_headers, short_id
 from .names import SUFFIX
 from .registry import Mailbox
 
@@ -67,7 +67,7 @@ class Letter(NamedTuple):
         if self.message_id:
             return short_id(self.message_id)
         stem = self.name.removesuffix(SUFFIX)
-        return stem.rsplit("_", 1)[-1][:8] if "_" in stem else stem[:8]
+        return stem.rsplit("_", 1)[-1][:SHORT_ID]  # the file name's last part: its id8
 
     @property
     def thread_root(self) -> str:
