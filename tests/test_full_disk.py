@@ -55,7 +55,7 @@ def test_post_to_a_full_disk_exits_7_and_leaves_nothing_behind(tmux_server: Tmux
     outbox.mkdir()
     tmux_server.tmux("set-option", "-p", "-t", alpha.pane_id, "@tmms_outbox", str(outbox))
     _fill(small_disk)
-    proc = tmux_server.tmms("post", "-t", "beta", "-s", "big", pane=alpha.pane_id, input="x" * 20000 + "\n")
+    proc = tmux_server.main("post", "-t", "beta", "-s", "big", pane=alpha.pane_id, input="x" * 20000 + "\n")
     assert proc.returncode == 7, proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("tmms: error: cannot write "), proc.stderr
