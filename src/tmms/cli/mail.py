@@ -5,147 +5,97 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 from ..post import Here, Posted
-from . import ExitCode, Parser, add_body, add_command, add_json, add_pane, body_of, one_line, say, tmux_of, warn
+from .common import BODY, JSON, KEEP, PANE, RAW, TIMEOUT, ExitCode, Spec, arg, body_of, one_line, say, tmux_of, warn
 
 if TYPE_CHECKING:
     from ..mailbox import Letter
-    from . import Subparsers
 
 
-def _post_parser(sub: Subparsers) -> None:
-    p = add_command(sub, "post", cmd_post, "send a message from this pane",
-                    "Compose a message in this pane's outbox and print its path. The server moves it to the "
-                    "recipient's inbox within milliseconds.",
-                    "  echo 'Hello' | tmms post -t agent-beta -s Greeting\n"
-                    "  tmms post -t agent-beta -s Report report.md\n"
-                    "  tmms post -t a,b -f notes.md        # one copy per recipient\n"
-                    "  tmms post -t @reviewers -s 'PR 7'   # every pane in the group (@tmms_groups)\n"
-                    "  tmms post -t '*' -s 'Build is red'  # every other registered pane\n")
-    add_body(p)
-    p.add_argument("-t", "--to", action="append", metavar="NAME",
-                   help="recipient @tmms_name, @group or '*' (repeat or comma-separate; default: @tmms_reply_to)")
-    p.add_argument("-s", "--subject", help="message subject (tmms_subject)")
-    p.add_argument("--thread", metavar="ID", help="join a thread (tmms_thread_id)")
-    add_pane(p)
-    add_json(p)
+SUBJECT = arg("-s", "--subject", help="message subject")
 
-
-def _reply_parser(sub: Subparsers) -> None:
-    r = add_command(sub, "reply", cmd_reply, "answer a message, in its thread",
-                    "Post to the sender of a message, in its thread (tmms_thread_id is the thread's first "
-                    "message, tmms_in_reply_to the message answered).",
-                    "  echo 'Done, all green' | tmms reply 1a2b\n"
-                    "  tmms reply 1a2b -s 'Results' results.md\n"
-                    "  tmms reply 1a2b --all < notes.md    # the sender and every other recipient\n")
-    r.__class__ = _IntermixedParser  # `tmms reply ID -s S FILE`: a file after the options
-    r.add_argument("id", metavar="ID", help="id (or unique prefix) of the message to answer")
-    add_body(r)
-    r.add_argument("-s", "--subject", help="subject (default: 'Re: ' + the original's)")
-    r.add_argument("--all", action="store_true", help="also to the original's other recipients")
-    add_pane(r)
-    add_json(r)
-
-
-def _ask_parser(sub: Subparsers) -> None:
-    a = add_command(sub, "ask", cmd_ask, "post, then wait for the reply",
-                    "Post a message that starts a thread, then block until every recipient has replied in "
-                    "it, and print the replies. Exit code 1 when the timeout passes first.",
-                    "  echo 'Is main green?' | tmms ask -t ci-agent -s 'Status?' --timeout 300\n"
-                    "  tmms ask -t reviewer -s 'Review PR 7' -f request.md --json\n")
-    add_body(a)
-    a.add_argument("-t", "--to", action="append", metavar="NAME", required=True,
-                   help="recipient(s), as for post")
-    a.add_argument("-s", "--subject", help="message subject")
-    a.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (default: wait forever)")
-    add_pane(a)
-    add_json(a)
-
-
-def _inbox_parser(sub: Subparsers) -> None:
-    i = add_command(sub, "inbox", cmd_inbox, "list unread mail",
-                    "One line per message: age, sender, subject, thread and short id. Unread mail is the "
-                    "*.md files directly in the inbox.",
-                    "  tmms inbox\n  tmms inbox --all      # read mail too\n  tmms inbox --json\n")
-    i.add_argument("--all", action="store_true", help="include mail already read (inbox/read/)")
-    add_pane(i)
-    add_json(i)
-
-
-def _read_parser(sub: Subparsers) -> None:
-    rd = add_command(sub, "read", cmd_read, "print a message and mark it read",
-                     "Print a message and move it into inbox/read/. On a terminal the Markdown is rendered; "
-                     "piped, the file is printed as stored. Control characters a sender wrote are shown as "
-                     "text (^[, <U+202E>), never raw; only --raw into a pipe prints the bytes exactly. Exit "
-                     "code 1 when there is no unread mail.",
-                     "  tmms read --next       # the oldest unread message\n  tmms read 1a2b\n"
-                     "  tmms read 1a2b --keep  # leave it unread\n  tmms read --next --json\n")
-    rd.add_argument("id", nargs="?", metavar="ID", help="id or unique id prefix (default: --next)")
-    rd.add_argument("--next", action="store_true", help="the oldest unread message")
-    rd.add_argument("--keep", action="store_true", help="do not mark it read")
-    rd.add_argument("--raw", action="store_true", help="the file as stored, not rendered (byte for byte when piped)")
-    add_pane(rd)
-    add_json(rd)
-
-
-def _thread_parser(sub: Subparsers) -> None:
-    t = add_command(sub, "thread", cmd_thread, "show a conversation in order",
-                    "Every message of the thread a message belongs to, oldest first: unread, read, queued "
-                    "and sent mail of this mailbox.",
-                    "  tmms thread 1a2b\n  tmms thread 1a2b --json\n")
-    t.add_argument("id", metavar="ID", help="id (or unique prefix) of any message of the thread")
-    add_pane(t)
-    add_json(t)
-
-
-def _wait_parser(sub: Subparsers) -> None:
-    w = add_command(sub, "wait", cmd_wait, "block until a matching message arrives",
-                    "Wait, using no CPU, until an unread message (from NAME, in thread ID) is in the inbox; "
-                    "print it and mark it read. Exit code 1 on timeout.",
-                    "  tmms wait --timeout 60\n  tmms wait --from ci-agent --json\n"
-                    "  tmms wait --thread 1a2b --keep\n")
-    w.add_argument("--from", dest="sender", action="append", metavar="NAME",
-                   help="only from NAME (repeat or comma-separate)")
-    w.add_argument("--thread", metavar="ID", help="only in this thread")
-    w.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (default: wait forever)")
-    w.add_argument("--keep", action="store_true", help="do not mark it read")
-    w.add_argument("--raw", action="store_true", help="the file as stored, not rendered (byte for byte when piped)")
-    add_pane(w)
-    add_json(w)
-
-
-PARSERS: dict[str, Callable[[Subparsers], None]] = {
-    "post": _post_parser,
-    "reply": _reply_parser,
-    "ask": _ask_parser,
-    "inbox": _inbox_parser,
-    "read": _read_parser,
-    "thread": _thread_parser,
-    "wait": _wait_parser,
-}
-
-
-class _IntermixedParser(Parser):
-    """A command parser that also takes positionals after options.
-
-    With ``ID [file]``, plain argparse gives the optional ``file`` nothing as soon as it meets ID,
-    so in ``tmms reply ID -s S FILE`` the FILE was refused as an unrecognized argument.
-    """
-
-    _mixing = False
-
-    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
-        if self._mixing:  # parse_known_intermixed_args calls back in here, once per pass
-            return super().parse_known_args(args, namespace)
-        self._mixing = True
-        try:
-            return self.parse_known_intermixed_args(args, namespace)
-        finally:
-            self._mixing = False
+PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
+    Spec("post", "cmd_post", "send a message from this pane",
+         "Compose a message in this pane's outbox and print its path. The server moves it to the "
+         "recipient's inbox within milliseconds.",
+         """\
+  echo 'Hello' | tmms post -t agent-beta -s Greeting
+  tmms post -t agent-beta -s Report report.md
+  tmms post -t a,b -f notes.md        # one copy per recipient
+  tmms post -t @reviewers -s 'PR 7'   # every pane in the group (@tmms_groups)
+  tmms post -t '*' -s 'Build is red'  # every other registered pane
+""",
+         (*BODY, arg("-t", "--to", action="append", metavar="NAME", help="recipient @tmms_name, @group or '*' "
+                     "(repeat or comma-separate; default: @tmms_reply_to)"),
+          arg("-s", "--subject", help="message subject (tmms_subject)"),
+          arg("--thread", metavar="ID", help="join a thread (tmms_thread_id)"), PANE, JSON)),
+    Spec("reply", "cmd_reply", "answer a message, in its thread",
+         "Post to the sender of a message, in its thread (tmms_thread_id is the thread's first "
+         "message, tmms_in_reply_to the message answered).",
+         """\
+  echo 'Done, all green' | tmms reply 1a2b
+  tmms reply 1a2b -s 'Results' results.md
+  tmms reply 1a2b --all < notes.md    # the sender and every other recipient
+""",
+         (arg("id", metavar="ID", help="id (or unique prefix) of the message to answer"), *BODY,
+          arg("-s", "--subject", help="subject (default: 'Re: ' + the original's)"),
+          arg("--all", action="store_true", help="also to the original's other recipients"), PANE, JSON),
+         intermixed=True),  # `tmms reply ID -s S FILE`: a file after the options
+    Spec("ask", "cmd_ask", "post, then wait for the reply",
+         "Post a message that starts a thread, then block until every recipient has replied in "
+         "it, and print the replies. Exit code 1 when the timeout passes first.",
+         """\
+  echo 'Is main green?' | tmms ask -t ci-agent -s 'Status?' --timeout 300
+  tmms ask -t reviewer -s 'Review PR 7' -f request.md --json
+""",
+         (*BODY, arg("-t", "--to", action="append", metavar="NAME", required=True, help="recipient(s), as for post"),
+          SUBJECT, TIMEOUT, PANE, JSON)),
+    Spec("inbox", "cmd_inbox", "list unread mail",
+         "One line per message: age, sender, subject, thread and short id. Unread mail is the "
+         "*.md files directly in the inbox.",
+         """\
+  tmms inbox
+  tmms inbox --all      # read mail too
+  tmms inbox --json
+""",
+         (arg("--all", action="store_true", help="include mail already read (inbox/read/)"), PANE, JSON)),
+    Spec("thread", "cmd_thread", "show a conversation in order",
+         "Every message of the thread a message belongs to, oldest first: unread, read, queued "
+         "and sent mail of this mailbox.",
+         """\
+  tmms thread 1a2b
+  tmms thread 1a2b --json
+""",
+         (arg("id", metavar="ID", help="id (or unique prefix) of any message of the thread"), PANE, JSON)),
+    Spec("read", "cmd_read", "print a message and mark it read",
+         "Print a message and move it into inbox/read/. On a terminal the Markdown is rendered; "
+         "piped, the file is printed as stored. Control characters a sender wrote are shown as "
+         "text (^[, <U+202E>), never raw; only --raw into a pipe prints the bytes exactly. Exit "
+         "code 1 when there is no unread mail.",
+         """\
+  tmms read --next       # the oldest unread message
+  tmms read 1a2b
+  tmms read 1a2b --keep  # leave it unread
+  tmms read --next --json
+""",
+         (arg("id", nargs="?", metavar="ID", help="id or unique id prefix (default: --next)"),
+          arg("--next", action="store_true", help="the oldest unread message"), KEEP, RAW, PANE, JSON)),
+    Spec("wait", "cmd_wait", "block until a matching message arrives",
+         "Wait, using no CPU, until an unread message (from NAME, in thread ID) is in the inbox; "
+         "print it and mark it read. Exit code 1 on timeout.",
+         """\
+  tmms wait --timeout 60
+  tmms wait --from ci-agent --json
+  tmms wait --thread 1a2b --keep
+""",
+         (arg("--from", dest="sender", action="append", metavar="NAME",
+              help="only from NAME (repeat or comma-separate)"),
+          arg("--thread", metavar="ID", help="only in this thread"), TIMEOUT, KEEP, RAW, PANE, JSON)),
+)}
+"""The parser of each mail command, declared."""
 
 
 # -- sending -----------------------------------------------------------------------------------

@@ -5,30 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from . import FORMATTER, ExitCode, add_command, add_json, one_line, say, tmux_of, warn
+from .common import CONFIG, FORMATTER, JSON, ExitCode, Spec, arg, one_line, say, tmux_of, warn
 
 if TYPE_CHECKING:
     import logging
 
     from ..config import Config
     from ..deadletter import DeadLetter
-    from . import Subparsers
 
 
-def _server_parser(sub: Subparsers) -> None:
-    s = add_command(sub, "server", cmd_server, "route mail between panes",
-                    "Route outboxes to inboxes and run notify commands until SIGINT/SIGTERM. One server serves "
-                    "one tmux server (-L/-S/$TMUX); a second one exits 8 naming the first one's pid.",
-                    "  tmms server\n  tmms server -c ~/.tmms.yml\n  tmms -L pipeline1 server -q &\n"
-                    "  tmms server init -o ~/.config/tmms/config.yml\n")
-    s.add_argument("-c", "--config", metavar="PATH", help="config file (skips discovery)")
-    s.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
-    s.set_defaults(server_command=None)
-    ssub = s.add_subparsers(dest="server_command", metavar="init", parser_class=type(s))
+def _server_init(server: argparse.ArgumentParser) -> None:
+    """``tmms server init``: a subcommand of ``server``."""
+    server.set_defaults(server_command=None)
+    ssub = server.add_subparsers(dest="server_command", metavar="init", parser_class=type(server))
     i = ssub.add_parser("init", help="write a default config file", formatter_class=FORMATTER,
                         description="Write the default config (with an absolute dead_letter_dir, so TMMS 0.1.1 "
                                     "reads it too); creates parent folders; refuses to overwrite (exit 9).",
@@ -36,49 +28,54 @@ def _server_parser(sub: Subparsers) -> None:
     i.add_argument("-o", "--output", metavar="PATH", help="where (default ~/.config/tmms/config.yml)")
 
 
-def _dead_parser(sub: Subparsers) -> None:
-    d = add_command(sub, "dead", cmd_dead, "list, show, retry or purge dead letters",
-                    "Dead letters are messages the server could not deliver (unknown recipient, unparseable, "
-                    "too large, ...), each with a <name>.reason.json that says why.",
-                    "  tmms dead                       # the same as 'tmms dead list'\n"
-                    "  tmms dead show 1a2b\n"
-                    "  tmms dead retry 1a2b            # back to its outbox, to be routed again\n"
-                    "  tmms dead retry                 # all of them\n"
-                    "  tmms dead purge --older-than 7d\n")
-    d.add_argument("action", nargs="?", default="list", choices=("list", "show", "retry", "purge"),
-                   help="what to do (default: list)")
-    d.add_argument("ids", nargs="*", metavar="ID", help="message ids or unique prefixes (show: one; retry: any)")
-    d.add_argument("--older-than", metavar="AGE", help="purge: age such as 30m, 12h, 7d (0 purges all)")
-    d.add_argument("-c", "--config", metavar="PATH", help="config file that names dead_letter_dir")
-    add_json(d)
-
-
-def _status_parser(sub: Subparsers) -> None:
-    st = add_command(sub, "status", cmd_status, "where a message is and what happened to it",
-                     "Find a message in every mailbox of this tmux server and in dead letter, and print what "
-                     "the journal ($XDG_STATE_HOME/tmms/journal.jsonl) recorded: posted, delivered, notified, "
-                     "read, dead-lettered, with times.",
-                     "  tmms status 1a2b\n  tmms status 1a2b3c4d --json\n")
-    st.add_argument("id", metavar="ID", help="message id or unique prefix")
-    st.add_argument("-c", "--config", metavar="PATH", help="config file that names dead_letter_dir")
-    add_json(st)
-
-
-def _demo_parser(sub: Subparsers) -> None:
-    dm = add_command(sub, "demo", cmd_demo, "run a live demo on a private tmux server",
-                     "Start a private tmux server with mailbox panes, run the tmms server, let an orchestrator "
-                     "pane ask two scripted worker agents for work, print a timeline, and clean up.",
-                     "  tmms demo\n  tmms demo --attach   # watch it live\n")
-    dm.add_argument("--attach", action="store_true", help="attach to the demo's tmux server to watch")
-    dm.add_argument("--keep", action="store_true", help="leave the demo tmux server running")
-
-
-PARSERS: dict[str, Callable[[Subparsers], None]] = {
-    "server": _server_parser,
-    "dead": _dead_parser,
-    "status": _status_parser,
-    "demo": _demo_parser,
-}
+PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
+    Spec("server", "cmd_server", "route mail between panes",
+         "Route outboxes to inboxes and run notify commands until SIGINT/SIGTERM. One server serves "
+         "one tmux server (-L/-S/$TMUX); a second one exits 8 naming the first one's pid.",
+         """\
+  tmms server
+  tmms server -c ~/.tmms.yml
+  tmms -L pipeline1 server -q &
+  tmms server init -o ~/.config/tmms/config.yml
+""",
+         (arg("-c", "--config", metavar="PATH", help="config file (skips discovery)"),
+          arg("-q", "--quiet", action="store_true", help="log warnings and errors only")),
+         extend=_server_init),
+    Spec("dead", "cmd_dead", "list, show, retry or purge dead letters",
+         "Dead letters are messages the server could not deliver (unknown recipient, unparseable, "
+         "too large, ...), each with a <name>.reason.json that says why.",
+         """\
+  tmms dead                       # the same as 'tmms dead list'
+  tmms dead show 1a2b
+  tmms dead retry 1a2b            # back to its outbox, to be routed again
+  tmms dead retry                 # all of them
+  tmms dead purge --older-than 7d
+""",
+         (arg("action", nargs="?", default="list", choices=("list", "show", "retry", "purge"),
+              help="what to do (default: list)"),
+          arg("ids", nargs="*", metavar="ID", help="message ids or unique prefixes (show: one; retry: any)"),
+          arg("--older-than", metavar="AGE", help="purge: age such as 30m, 12h, 7d (0 purges all)"), CONFIG, JSON)),
+    Spec("status", "cmd_status", "where a message is and what happened to it",
+         "Find a message in every mailbox of this tmux server and in dead letter, and print what "
+         "the journal ($XDG_STATE_HOME/tmms/journal.jsonl) recorded: posted, delivered, notified, "
+         "read, dead-lettered, with times.",
+         """\
+  tmms status 1a2b
+  tmms status 1a2b3c4d --json
+""",
+         (arg("id", metavar="ID", help="message id or unique prefix"),
+          CONFIG, JSON)),
+    Spec("demo", "cmd_demo", "run a live demo on a private tmux server",
+         "Start a private tmux server with mailbox panes, run the tmms server, let an orchestrator "
+         "pane ask two scripted worker agents for work, print a timeline, and clean up.",
+         """\
+  tmms demo
+  tmms demo --attach   # watch it live
+""",
+         (arg("--attach", action="store_true", help="attach to the demo's tmux server to watch"),
+          arg("--keep", action="store_true", help="leave the demo tmux server running"))),
+)}
+"""The parser of each operations command, declared."""
 
 
 # -- server ------------------------------------------------------------------------------------

@@ -5,96 +5,82 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..registry import Mailbox
-from . import ExitCode, add_command, add_json, add_pane, one_line, say, tmux_of, warn
+from .common import JSON, PANE, ExitCode, Spec, arg, one_line, say, tmux_of, warn
 
 if TYPE_CHECKING:
     from ..tmux import Tmux
-    from . import Subparsers
 
 
-def _register_parser(sub: Subparsers) -> None:
-    r = add_command(sub, "register", cmd_register, "make this pane a mailbox, in one command",
-                    "Set every @tmms_* option on this pane (or PANE), create its inbox and outbox (under "
-                    "$XDG_DATA_HOME/tmms/mail/NAME unless given), write the default config if there is "
-                    "none, and start the tmms server for this tmux server if none runs. Refuses a name "
-                    "that another live pane holds.",
-                    "  tmms register agent-alpha\n"
-                    "  tmms register reviewer --group reviewers --reply-to lead\n"
-                    "  tmms register worker-1 -t %3 --notify 'echo \"mail: ${{tmms_subject}}\"'\n"
-                    "  tmms register beta --inbox ~/tmms/beta/inbox --outbox ~/tmms/beta/outbox --no-server\n")
-    r.add_argument("name", metavar="NAME", help="the address other panes post to")
-    r.add_argument("-t", "--target", metavar="PANE", help="the pane to register (default: this pane)")
-    r.add_argument("--notify", metavar="CMD", help="@tmms_notify_cmd (default: keep the pane's, else 'tmms alert')")
-    r.add_argument("--reply-to", metavar="NAME", help="@tmms_reply_to: default recipient of post")
-    r.add_argument("--group", action="append", metavar="GROUP", help="join a group (repeatable; -t @GROUP)")
-    r.add_argument("--inbox", metavar="DIR", help="inbox folder (default: under $XDG_DATA_HOME/tmms/mail/NAME)")
-    r.add_argument("--outbox", metavar="DIR", help="outbox folder")
-    r.add_argument("--no-server", action="store_true", help="do not start a tmms server")
-    add_json(r)
-
-
-def _unregister_parser(sub: Subparsers) -> None:
-    u = add_command(sub, "unregister", cmd_unregister, "stop this pane being a mailbox",
-                    "Remove the @tmms_* options from this pane (or PANE). Its folders and mail stay.",
-                    "  tmms unregister\n  tmms unregister -t %3\n")
-    u.add_argument("-t", "--target", metavar="PANE", help="the pane (default: this pane)")
-
-
-def _whoami_parser(sub: Subparsers) -> None:
-    w = add_command(sub, "whoami", cmd_whoami, "this pane's mailbox",
-                    "Print this pane's name, folders, notify command, groups and unread count.",
-                    "  tmms whoami\n  tmms whoami --json\n")
-    add_pane(w)
-    add_json(w)
-
-
-def _peers_parser(sub: Subparsers) -> None:
-    p = add_command(sub, "peers", cmd_peers, "every registered pane",
-                    "List the registered panes of this tmux server: name, pane id, session:window.pane, "
-                    "unread count, groups; and whether the tmms server runs.",
-                    "  tmms peers\n  tmms -L pipeline1 peers --json\n")
-    add_json(p)
-
-
-def _bind_parser(sub: Subparsers) -> None:
-    b = add_command(sub, "bind", cmd_bind, "tmux key bindings for the mailbox",
-                    "Print the tmux key binding that opens the mailbox of the current pane in a popup "
-                    "(prefix+M by default; tmux 3.2 or later). --install adds it to the running tmux server; "
-                    "to keep it, add the printed line to ~/.tmux.conf.",
-                    "  tmms bind >> ~/.tmux.conf\n  tmms bind --install\n  tmms bind --key m --install\n")
-    b.add_argument("--key", default="M", help="the key after the prefix (default: M)")
-    b.add_argument("--install", action="store_true", help="bind it in the running tmux server now")
-
-
-def _ui_parser(sub: Subparsers) -> None:
-    ui = add_command(sub, "ui", cmd_ui, "browse the mailbox interactively",
-                     "A small mailbox browser for a terminal or a tmux popup: read, reply, refresh.",
-                     "  tmms ui\n  tmms ui --pane %3      # what prefix+M runs (see tmms bind)\n")
-    add_pane(ui)
-
-
-def _alert_parser(sub: Subparsers) -> None:
-    al = add_command(sub, "alert", cmd_alert, "show new mail in this pane (the default notify command)",
-                     "Show 'mail from X: subject' in the status line of the pane's clients and set the "
-                     "pane option @tmms_unread to the unread count (use #{@tmms_unread} in status lines). "
-                     "Run by the server as the notify command of panes registered without --notify.",
-                     "  tmms alert ~/.local/share/tmms/mail/alpha/inbox/20261122-143005_b_to_alpha_1a2b3c4d.md\n")
-    al.add_argument("path", metavar="FILE", help="the delivered message")
-
-
-PARSERS: dict[str, Callable[[Subparsers], None]] = {
-    "register": _register_parser,
-    "unregister": _unregister_parser,
-    "whoami": _whoami_parser,
-    "peers": _peers_parser,
-    "bind": _bind_parser,
-    "ui": _ui_parser,
-    "alert": _alert_parser,
-}
+PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
+    Spec("register", "cmd_register", "make this pane a mailbox, in one command",
+         "Set every @tmms_* option on this pane (or PANE), create its inbox and outbox (under "
+         "$XDG_DATA_HOME/tmms/mail/NAME unless given), write the default config if there is "
+         "none, and start the tmms server for this tmux server if none runs. Refuses a name "
+         "that another live pane holds.",
+         """\
+  tmms register agent-alpha
+  tmms register reviewer --group reviewers --reply-to lead
+  tmms register worker-1 -t %3 --notify 'echo "mail: ${{tmms_subject}}"'
+  tmms register beta --inbox ~/tmms/beta/inbox --outbox ~/tmms/beta/outbox --no-server
+""",
+         (arg("name", metavar="NAME", help="the address other panes post to"),
+          arg("-t", "--target", metavar="PANE", help="the pane to register (default: this pane)"),
+          arg("--notify", metavar="CMD", help="@tmms_notify_cmd (default: keep the pane's, else 'tmms alert')"),
+          arg("--reply-to", metavar="NAME", help="@tmms_reply_to: default recipient of post"),
+          arg("--group", action="append", metavar="GROUP", help="join a group (repeatable; -t @GROUP)"),
+          arg("--inbox", metavar="DIR", help="inbox folder (default: under $XDG_DATA_HOME/tmms/mail/NAME)"),
+          arg("--outbox", metavar="DIR", help="outbox folder"),
+          arg("--no-server", action="store_true", help="do not start a tmms server"), JSON)),
+    Spec("unregister", "cmd_unregister", "stop this pane being a mailbox",
+         "Remove the @tmms_* options from this pane (or PANE). Its folders and mail stay.",
+         """\
+  tmms unregister
+  tmms unregister -t %3
+""",
+         (arg("-t", "--target", metavar="PANE", help="the pane (default: this pane)"),)),
+    Spec("whoami", "cmd_whoami", "this pane's mailbox",
+         "Print this pane's name, folders, notify command, groups and unread count.",
+         """\
+  tmms whoami
+  tmms whoami --json
+""", (PANE, JSON)),
+    Spec("peers", "cmd_peers", "every registered pane",
+         "List the registered panes of this tmux server: name, pane id, session:window.pane, "
+         "unread count, groups; and whether the tmms server runs.",
+         """\
+  tmms peers
+  tmms -L pipeline1 peers --json
+""", (JSON,)),
+    Spec("bind", "cmd_bind", "tmux key bindings for the mailbox",
+         "Print the tmux key binding that opens the mailbox of the current pane in a popup "
+         "(prefix+M by default; tmux 3.2 or later). --install adds it to the running tmux server; "
+         "to keep it, add the printed line to ~/.tmux.conf.",
+         """\
+  tmms bind >> ~/.tmux.conf
+  tmms bind --install
+  tmms bind --key m --install
+""",
+         (arg("--key", default="M", help="the key after the prefix (default: M)"),
+          arg("--install", action="store_true", help="bind it in the running tmux server now"))),
+    Spec("ui", "cmd_ui", "browse the mailbox interactively",
+         "A small mailbox browser for a terminal or a tmux popup: read, reply, refresh.",
+         """\
+  tmms ui
+  tmms ui --pane %3      # what prefix+M runs (see tmms bind)
+""", (PANE,)),
+    Spec("alert", "cmd_alert", "show new mail in this pane (the default notify command)",
+         "Show 'mail from X: subject' in the status line of the pane's clients and set the "
+         "pane option @tmms_unread to the unread count (use #{@tmms_unread} in status lines). "
+         "Run by the server as the notify command of panes registered without --notify.",
+         """\
+  tmms alert ~/.local/share/tmms/mail/alpha/inbox/20261122-143005_b_to_alpha_1a2b3c4d.md
+""",
+         (arg("path", metavar="FILE", help="the delivered message"),)),
+)}
+"""The parser of each pane command, declared."""
 
 
 def cmd_register(args: argparse.Namespace) -> int:
@@ -249,7 +235,6 @@ def cmd_bind(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from ..errors import TmmsError
-    from . import exit_code_for
     from .ui import browse
 
     try:
@@ -261,7 +246,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
         print(one_line(f"tmms: error: {exc}"), file=sys.stderr)
         print("press Enter to close", file=sys.stderr)
         sys.stdin.readline()
-        return exit_code_for(exc)
+        return exc.exit_code
 
 
 def cmd_alert(args: argparse.Namespace) -> int:
