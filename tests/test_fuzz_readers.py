@@ -156,7 +156,7 @@ def test_readers_never_raise_and_their_json_is_bounded(tmp_path_factory: pytest.
                 assert message.read_headers(fixed).sender == "alpha"
         path = tmp_path_factory.mktemp("fuzz") / "x.md"
         path.write_bytes(data)
-        letter = mailbox.load(str(path), "inbox")
+        letter = mailbox.load(str(path), mailbox.Folder.INBOX)
         check_headers(letter.headers)
         record = views.letter_record(letter, with_body=True)
         dumped = json.dumps(record)

@@ -304,7 +304,7 @@ def test_a_json_record_takes_only_flat_strings_from_front_matter(tmp_path: Path)
     nested = "[" * 30 + "deep" + "]" * 30
     path = tmp_path / "x.md"
     path.write_text(fenced(f"tmms_id: i\ntmms_to: bob\ntmms_recipients: [bob, {nested}, carol]\nother: {nested}\n"))
-    record = views.letter_record(mailbox.load(str(path), "inbox"), with_body=True)
+    record = views.letter_record(mailbox.load(str(path), mailbox.Folder.INBOX), with_body=True)
     assert record["recipients"] == ["bob", "carol"]
     assert all(isinstance(v, str) for k, v in record.items() if k != "recipients")
     assert "deep" not in json.dumps(record)
@@ -313,7 +313,7 @@ def test_a_json_record_takes_only_flat_strings_from_front_matter(tmp_path: Path)
 def test_an_alias_bomb_in_an_inbox_is_one_small_unreadable_letter(tmp_path: Path) -> None:
     path = tmp_path / "bomb.md"
     path.write_text(fenced(ALIAS_BOMB))
-    letter = mailbox.load(str(path), "inbox")
+    letter = mailbox.load(str(path), mailbox.Folder.INBOX)
     assert "alias" in letter.error
     assert letter.readable
     assert len(json.dumps(views.letter_record(letter, with_body=True))) < 4096
@@ -387,7 +387,7 @@ def test_listing_a_folder_skips_nothing_and_opens_no_odd_file(tmp_path: Path, ki
 def test_a_file_that_changes_type_after_the_listing_is_not_read(tmp_path: Path, kind: str) -> None:
     box = make_box(tmp_path)
     path = put(box.inbox, uid("b2"))
-    letter = mailbox.load(str(path), "inbox")
+    letter = mailbox.load(str(path), mailbox.Folder.INBOX)
     assert letter.readable and not letter.error
     path.unlink()
     plant(path, kind)
@@ -402,7 +402,7 @@ def test_a_file_that_changes_type_after_the_listing_is_not_read(tmp_path: Path, 
 def test_taking_a_message_swapped_for_an_odd_file_takes_nothing_and_puts_it_back(tmp_path: Path, kind: str) -> None:
     box = make_box(tmp_path)
     path = put(box.inbox, uid("b3"))
-    letter = mailbox.load(str(path), "inbox")
+    letter = mailbox.load(str(path), mailbox.Folder.INBOX)
     path.unlink()
     plant(path, kind)
     with hard_deadline(), pytest.raises(FileNotFoundError):
@@ -414,9 +414,9 @@ def test_taking_a_message_swapped_for_an_odd_file_takes_nothing_and_puts_it_back
 def test_a_file_that_vanishes_after_the_listing_is_reported_not_raised(tmp_path: Path) -> None:
     box = make_box(tmp_path)
     path = put(box.inbox, uid("c3"))
-    letter = mailbox.load(str(path), "inbox")
+    letter = mailbox.load(str(path), mailbox.Folder.INBOX)
     path.unlink()
-    assert not mailbox.load(str(path), "inbox").readable
+    assert not mailbox.load(str(path), mailbox.Folder.INBOX).readable
     assert views.letter_record(letter, with_body=True)["body"] == ""
     with pytest.raises(FileNotFoundError):
         mailbox.take(letter, box)  # the claim lost: readers take the next one
@@ -464,7 +464,7 @@ def test_a_huge_file_is_listed_from_its_head_and_not_shown_whole(tmp_path: Path)
     with open(path, "wb") as handle:
         handle.write(fenced("tmms_id: huge\ntmms_from: a\ntmms_subject: big\n").encode())
         handle.truncate(mailbox.TEXT_LIMIT + 10)  # sparse: costs no disk
-    letter = mailbox.load(str(path), "inbox")
+    letter = mailbox.load(str(path), mailbox.Folder.INBOX)
     assert letter.headers.subject == "big"
     with pytest.raises(InputError, match="too large"):
         mailbox.read_text(str(path))
@@ -476,7 +476,7 @@ def test_a_huge_file_without_a_closing_fence_is_read_only_as_far_as_the_head(tmp
     with open(path, "wb") as handle:
         handle.write(b"---\ntmms_id: x\n")
         handle.truncate(2 * 1024 * 1024 * 1024)  # 2 GiB of NUL bytes, sparse
-    letter = mailbox.load(str(path), "inbox")
+    letter = mailbox.load(str(path), mailbox.Folder.INBOX)
     assert letter.error and letter.readable
 
 
@@ -487,7 +487,7 @@ def test_a_character_cut_at_the_end_of_the_head_does_not_spoil_the_headers(tmp_p
     assert data[mailbox.HEAD_BYTES - 1 : mailbox.HEAD_BYTES + 1] == "é".encode()  # a character cut at the end
     path = tmp_path / "cut.md"
     path.write_bytes(data)
-    assert mailbox.load(str(path), "inbox").headers.subject == "cut"
+    assert mailbox.load(str(path), mailbox.Folder.INBOX).headers.subject == "cut"
 
 
 def test_a_file_the_reader_may_not_open_is_reported_and_the_rest_listed(tmp_path: Path) -> None:
@@ -496,7 +496,8 @@ def test_a_file_the_reader_may_not_open_is_reported_and_the_rest_listed(tmp_path
     locked = put(folder, uid("e6"), subject="locked")
     os.chmod(locked, 0)
     if os.geteuid() != 0:
-        result = [(x.name, x.readable, x.error, x.headers.subject) for x in mailbox.scan(str(folder), "inbox")]
+        result = [(x.name, x.readable, x.error, x.headers.subject)
+                  for x in mailbox.scan(str(folder), mailbox.Folder.INBOX)]
     else:  # root reads anything: look as an unprivileged user, in a child, from inside the folder
         result = _scan_as_nobody(folder)
     assert (good.name, True, "", "good") in result
@@ -513,7 +514,7 @@ def _scan_as_nobody(folder: Path) -> list[tuple[str, bool, str, str]]:
             os.chdir(folder)
             os.setgid(65534)
             os.setuid(65534)
-            rows = [(x.name, x.readable, x.error, x.headers.subject) for x in mailbox.scan(".", "inbox")]
+            rows = [(x.name, x.readable, x.error, x.headers.subject) for x in mailbox.scan(".", mailbox.Folder.INBOX)]
             os.write(write_end, json.dumps(rows).encode())
         finally:
             os._exit(0)

@@ -15,7 +15,7 @@ import pytest
 from conftest import wait_until
 from tmms import mailbox, views
 from tmms.errors import AmbiguousMessage, MessageNotFound, NoRecipient
-from tmms.mailbox import Letter
+from tmms.mailbox import Folder, Letter
 from tmms.message import Headers, compose
 from tmms.post import reply_subject, resolve_recipients
 from tmms.registry import Mailbox, Registry
@@ -54,7 +54,7 @@ def uid(prefix: str) -> str:
 
 
 def letter(message_id: str = "", sender: str = "alpha", thread_id: str = "", error: str = "",
-           name: str = "20260322-143005_alpha_to_beta_abcdef12.md", folder: str = "inbox") -> Letter:
+           name: str = "20260322-143005_alpha_to_beta_abcdef12.md", folder: Folder = Folder.INBOX) -> Letter:
     """A Letter without a file, for the pure predicates."""
     return Letter(f"/nowhere/{name}", folder, Headers(message_id=message_id, sender=sender, thread_id=thread_id),
                   0.0, error)
@@ -120,7 +120,7 @@ BROKEN = [
 def test_load_keeps_the_error_of_an_unreadable_file(tmp_path: Path, case: Broken) -> None:
     path = tmp_path / "20260322-143005_alpha_to_beta_0badf00d.md"
     path.write_bytes(case.data)
-    got = mailbox.load(str(path), "inbox")
+    got = mailbox.load(str(path), Folder.INBOX)
     assert case.error in got.error
     assert got.message_id == ""
     assert got.short_id == "0badf00d"  # from the file name
@@ -128,15 +128,15 @@ def test_load_keeps_the_error_of_an_unreadable_file(tmp_path: Path, case: Broken
 
 
 def test_load_of_a_vanished_file_is_an_error_letter(tmp_path: Path) -> None:
-    got = mailbox.load(str(tmp_path / "gone.md"), "inbox")
+    got = mailbox.load(str(tmp_path / "gone.md"), Folder.INBOX)
     assert got.error == "No such file or directory"
     assert got.short_id == "gone"
 
 
 def test_letter_ids_and_thread_root(tmp_path: Path) -> None:
     root_id, reply_id = uid("1a2b3c4d5e"), uid("99887766")
-    first = mailbox.load(str(put(tmp_path, root_id)), "inbox")
-    second = mailbox.load(str(put(tmp_path, reply_id, thread=root_id, in_reply_to=root_id, seconds=1)), "inbox")
+    first = mailbox.load(str(put(tmp_path, root_id)), Folder.INBOX)
+    second = mailbox.load(str(put(tmp_path, reply_id, thread=root_id, in_reply_to=root_id, seconds=1)), Folder.INBOX)
     assert first.message_id == root_id and first.short_id == "1a2b3c4d"
     assert first.thread_root == root_id  # a message that starts a thread is its root
     assert second.thread_root == root_id
@@ -171,7 +171,7 @@ REFS = [
 
 @pytest.mark.parametrize("case", REFS, ids=[c.test_id for c in REFS])
 def test_matches_an_id_prefix_or_a_file_name_prefix(tmp_path: Path, case: Ref) -> None:
-    found = mailbox.load(str(put(tmp_path, uid("1a2b3c4d5e6f"))), "inbox")
+    found = mailbox.load(str(put(tmp_path, uid("1a2b3c4d5e6f"))), Folder.INBOX)
     assert mailbox.matches(found, case.ref) is case.hit
 
 
@@ -469,7 +469,7 @@ def test_age_is_short(case: Age) -> None:
 
 def test_letter_line_shows_age_sender_subject_thread_and_short_id(tmp_path: Path) -> None:
     root = uid("7e57a1b2c3")
-    got = mailbox.load(str(put(tmp_path, uid("1a2b3c4d"), subject="Status", thread=root)), "inbox")
+    got = mailbox.load(str(put(tmp_path, uid("1a2b3c4d"), subject="Status", thread=root)), Folder.INBOX)
     line = views.letter_line(got, now=got.mtime + 125)
     assert line.split() == ["2m", "alpha", "Status", "7e57a1b2", "1a2b3c4d"]
     assert views.letter_line(got, now=got.mtime, show_folder=True).split()[0] == "inbox"
@@ -478,17 +478,17 @@ def test_letter_line_shows_age_sender_subject_thread_and_short_id(tmp_path: Path
 def test_letter_line_marks_missing_values(tmp_path: Path) -> None:
     bad = tmp_path / "20260322-143005_alpha_to_beta_0badf00d.md"
     bad.write_bytes(b"no front matter\n")
-    got = mailbox.load(str(bad), "inbox")
+    got = mailbox.load(str(bad), Folder.INBOX)
     line = views.letter_line(got, now=got.mtime)
     assert "(unreadable: no front matter" in line
     assert line.split()[1] == "?" and line.endswith("0badf00d")
-    plain = mailbox.load(str(put(tmp_path, uid("aa"), subject="")), "inbox")
+    plain = mailbox.load(str(put(tmp_path, uid("aa"), subject="")), Folder.INBOX)
     assert "(no subject)" in views.letter_line(plain)
     assert views.letter_line(plain).split()[-2] == "-"  # no thread
 
 
 def test_letter_line_clips_a_long_subject_to_one_line(tmp_path: Path) -> None:
-    got = mailbox.load(str(put(tmp_path, uid("aa"), subject="word " * 40)), "inbox")
+    got = mailbox.load(str(put(tmp_path, uid("aa"), subject="word " * 40)), Folder.INBOX)
     line = views.letter_line(got, now=got.mtime)
     assert "\n" not in line and "…" in line
     assert len(line) < 120
@@ -498,7 +498,7 @@ def test_letter_record_holds_every_field_and_optionally_the_body(tmp_path: Path)
     root = uid("7e57")
     path = put(tmp_path, uid("1a2b"), subject="S", thread=root, in_reply_to=root, recipients=["beta", "gamma"],
                body="the body\n")
-    got = mailbox.load(str(path), "read")
+    got = mailbox.load(str(path), Folder.READ)
     record = views.letter_record(got)
     assert record == {"id": uid("1a2b"), "from": "alpha", "to": "beta", "subject": "S",
                       "created_at": "2026-03-22T14:30:05.000Z", "thread_id": root, "in_reply_to": root,
@@ -510,7 +510,7 @@ def test_letter_record_holds_every_field_and_optionally_the_body(tmp_path: Path)
 def test_letter_record_of_an_unreadable_file_carries_the_error(tmp_path: Path) -> None:
     bad = tmp_path / "x.md"
     bad.write_bytes(b"nothing\n")
-    record = views.letter_record(mailbox.load(str(bad), "inbox"))
+    record = views.letter_record(mailbox.load(str(bad), Folder.INBOX))
     assert record["error"].startswith("no front matter")
     assert "recipients" not in record and record["id"] == ""
 
@@ -524,11 +524,11 @@ def test_json_lines_is_a_json_array_and_keeps_non_ascii() -> None:
 
 def test_raw_text_is_the_file_as_stored(tmp_path: Path) -> None:
     path = put(tmp_path, uid("aa"), body="**bold**\n")
-    assert views.raw_text(mailbox.load(str(path), "inbox")) == path.read_text()
+    assert views.raw_text(mailbox.load(str(path), Folder.INBOX)) == path.read_text()
 
 
 def test_header_block_lists_the_set_headers_only(tmp_path: Path) -> None:
-    got = mailbox.load(str(put(tmp_path, uid("aa"), subject="Hello")), "inbox")
+    got = mailbox.load(str(put(tmp_path, uid("aa"), subject="Hello")), Folder.INBOX)
     lines = views.header_block(got).splitlines()
     assert [line.split(":", 1)[0] for line in lines] == ["From", "To", "Date", "Subject", "Id"]
     assert "Subject:     Hello" in lines
@@ -536,7 +536,7 @@ def test_header_block_lists_the_set_headers_only(tmp_path: Path) -> None:
 
 def test_rendered_shows_headers_and_renders_the_markdown(tmp_path: Path) -> None:
     got = mailbox.load(str(put(tmp_path, uid("aa"), subject="Hello", body="# Big title\n\n**strong** text\n")),
-                       "inbox")
+                       Folder.INBOX)
     out = views.rendered(got, width=80)
     assert "\x1b[" in out
     plain = ANSI.sub("", out)

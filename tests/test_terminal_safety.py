@@ -24,7 +24,7 @@ import pytest
 from conftest import Pane, TmuxServer, messages, wait_until
 from test_mail_cli import on_terminal
 from test_panes_cli import front_matter
-from tmms.mailbox import load
+from tmms.mailbox import Folder, load
 from tmms.terminal import is_unsafe, json_visible, visible, visible_text
 from tmms.tracking import MessageStatus, Place, describe
 from tmms.views import conversation, header_block, letter_line, rendered, to_json
@@ -149,7 +149,7 @@ def hostile_file(folder: Path, message_id: str, recipient: str = "beta", name: s
 
 
 def test_views_show_a_hostile_letter_visibly(tmp_path: Path) -> None:
-    letter = load(str(hostile_file(tmp_path, "7e57ab1e-0000-4000-8000-000000000001")), "inbox")
+    letter = load(str(hostile_file(tmp_path, "7e57ab1e-0000-4000-8000-000000000001")), Folder.INBOX)
     assert letter.headers.subject == SUBJECT  # the test's message really is hostile
     line = letter_line(letter, time.time())
     head = header_block(letter)
@@ -163,7 +163,7 @@ def test_views_show_a_hostile_letter_visibly(tmp_path: Path) -> None:
 
 
 def test_rendered_markdown_escapes_text_code_blocks_and_links_before_rich(tmp_path: Path) -> None:
-    letter = load(str(hostile_file(tmp_path, "7e57ab1e-0000-4000-8000-000000000002")), "inbox")
+    letter = load(str(hostile_file(tmp_path, "7e57ab1e-0000-4000-8000-000000000002")), Folder.INBOX)
     pretty = rendered(letter, width=100)
     assert "\x1b[" in pretty  # rich did style it
     assert raw_controls(pretty, terminal_styles=True) == [], ascii(pretty)
@@ -175,9 +175,9 @@ def test_rendered_markdown_escapes_text_code_blocks_and_links_before_rich(tmp_pa
 
 
 def test_status_description_shows_every_field_visibly(tmp_path: Path) -> None:
-    letter = load(str(hostile_file(tmp_path, "7e57ab1e-0000-4000-8000-000000000003")), "dead")
+    letter = load(str(hostile_file(tmp_path, "7e57ab1e-0000-4000-8000-000000000003")), Folder.DEAD)
     status = MessageStatus("7e57ab1e-0000-4000-8000-000000000003", "dead-lettered",
-                           [Place("dead letter", "dead", f"{tmp_path}/\x1b]0;x\x07.md")],
+                           [Place("dead letter", Folder.DEAD, f"{tmp_path}/\x1b]0;x\x07.md")],
                            [{"at": "now\x1b[2J", "event": "dead-lettered\x07", "to": "\u202eghost",
                              "reason": "no pane named '\x1b[8mx'\nforged line"}], letter, "j")
     text = describe(status)
