@@ -12,7 +12,7 @@ import signal
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +22,8 @@ from tmms import store
 from tmms.config import Config
 from tmms.message import read_headers
 from tmms.server.loop import Server
-from tmms.server.notify import Job
 from tmms.server.router import Outcome, Status
+from tmms.server.runner import Detail, Event, Job
 from tmms.tmux import Tmux
 from tmms.watch import Batch, Watcher
 
@@ -58,7 +58,7 @@ class Served:
                              watcher=watcher)
         self.thread = threading.Thread(target=self._run, name="tmms-test-server", daemon=True)
 
-    def _on_notify(self, event: str, job: Job, _info: Mapping[str, object]) -> None:
+    def _on_notify(self, event: Event, job: Job, _detail: Detail) -> None:
         if event == "started":
             self.notified.append(job.env.get("TMMS_ID", ""))
 

@@ -21,7 +21,7 @@ from tmms.errors import MessageError
 from tmms.message import read_headers
 from tmms.registry import Mailbox
 from tmms.server import runinfo
-from tmms.server.followup import Notices
+from tmms.server.notify import Notices
 from tmms.server.router import Outcome, Router, Status
 from tmms.watch import INSTANCE_LIMIT, WATCH_LIMIT, Watcher, _init_reason
 

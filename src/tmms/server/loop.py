@@ -14,17 +14,18 @@ from ..config import Config
 from ..errors import StorageError, TmuxServerNotRunning
 from ..journal import Journal
 from ..journal import default_path as journal_path
-from ..message import Headers
 from ..paths import state_dir
 from ..registry import Registry
-from ..tmux import Tmux
+from ..tmux import PaneRecord, Tmux
 from ..watch import Batch, Watcher
 from .arrivals import Arrivals
-from .followup import Notices
+from .followup import FollowUp
 from .ledger import NotifyLedger
 from .lock import ServerLock, ledger_key
-from .notify import Job
+from .notify import Notices
+from .records import Records
 from .router import Outcome, Router, Status
+from .runner import Detail, Event, Job
 from .served import ServedOutboxes
 
 log = logging.getLogger("tmms.server")
@@ -43,7 +44,10 @@ class Counters:
 
 
 class Server:
-    """Routes outboxes to inboxes and runs notify commands for one tmux server."""
+    """Routes outboxes to inboxes and runs the follow-ups (notify commands) for one tmux server.
+
+    ``panes`` reads the panes (default: ``tmux.list_panes``); ``watcher`` gives the file events.
+    """
 
     def __init__(
         self,
@@ -51,8 +55,9 @@ class Server:
         config: Config,
         env: Mapping[str, str] | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
-        on_notify: Callable[[str, Job, Mapping[str, object]], None] | None = None,
+        on_notify: Callable[[Event, Job, Detail], None] | None = None,
         watcher: Watcher | None = None,
+        panes: Callable[[], list[PaneRecord]] | None = None,
     ) -> None:
         self.tmux = tmux
         self.config = config
@@ -60,15 +65,17 @@ class Server:
         self.on_outcome = on_outcome
         self.on_notify = on_notify
         self.watcher = watcher or Watcher()
+        self.panes = panes or tmux.list_panes
         self.counters = Counters()
         self.lock = ServerLock(tmux.socket_path)  # keyed by the socket's inode, in /tmp/tmms-$UID
         key = ledger_key(tmux.socket_path)
         self.ledger = NotifyLedger(os.path.join(state_dir(self.env), f"notified-{key}.log"), self._ledger_failed)
         self.journal = Journal(journal_path(self.env))
-        self._journal_failed = False
-        self._reported: set[tuple[str, str]] = set()  # (subject, line) logged once
-        self.notices = Notices(config, self.env, tmux, self.ledger, self._journal, self._report, self._notified)
+        self.records = Records(self.journal)
+        self._report = self.records.report
+        self.notices = Notices(config, self.env, tmux, self.ledger, self.records.write, self._report, self._notified)
         self.notifier = self.notices.notifier
+        self.followups: list[FollowUp] = [self.notices]
         self.outboxes = ServedOutboxes(os.path.join(state_dir(self.env), f"outboxes-{key}.json"))
         self.arrivals = Arrivals(self.watcher)
         self._dead_letter_published = config.dead_letter_dir
@@ -102,7 +109,8 @@ class Server:
                               watch=self.watch_mode())
             self._serve()
         finally:
-            self.notifier.stop()
+            for followup in self.followups:
+                followup.close()
             self.journal.close()
             self.ledger.close()
             self.watcher.close()
@@ -120,14 +128,15 @@ class Server:
                       self.ledger.path, exc)
         self.outboxes.load()
         self._take_up_outboxes()
-        self.notices.registry = self.registry
-        self.notifier.start()
+        for followup in self.followups:
+            followup.serve(self.registry)
+            followup.start()
         self._sync_watches()
         log.info("serving %d mailbox(es) on %s; %s, full scan every %gs", len(self.registry.mailboxes),
                  self.tmux.socket_path, self.watch_mode(), self.config.polling_interval)
         self._full_scan()
         self._adopt_registry()
-        self.notices.flush()
+        self._flush()
         self._loop()
 
     def watch_mode(self) -> str:
@@ -150,7 +159,7 @@ class Server:
             if self._stop:
                 break
             self._handle(batch)
-            self.notices.flush()  # before the re-read of the panes below, which takes a few ms
+            self._flush()  # before the re-read of the panes below, which takes a few ms
             now = time.monotonic()
             if now >= next_refresh or now >= self.router.next_reread():
                 next_refresh = now + REGISTRY_REFRESH
@@ -161,7 +170,7 @@ class Server:
             if now >= next_scan:
                 next_scan = now + self.config.polling_interval
                 self._full_scan()
-            self.notices.flush()
+            self._flush()
             self._adopt_registry()
 
     def _next_batch(self, timeout: float) -> Batch:
@@ -176,7 +185,7 @@ class Server:
 
     def _read_registry(self) -> Registry:
         self.counters.refreshes += 1
-        return Registry.from_panes(self.tmux.list_panes(), self.env)
+        return Registry.from_panes(self.panes(), self.env)
 
     def _refresh(self) -> None:
         self.lock.follow()  # a new tmux server on our socket path: serve it (or stop if one serves it)
@@ -197,7 +206,8 @@ class Server:
             if fresh.signature() == old.signature():
                 continue
             log.info("panes changed: serving %d mailbox(es)", len(fresh.mailboxes))
-            self.notices.registry = fresh
+            for followup in self.followups:
+                followup.serve(fresh)
             self._publish_dead_letter()
             orphaned = self._take_up_outboxes()
             self._sync_watches()
@@ -279,7 +289,8 @@ class Server:
             if self.router.serves(directory):
                 self._guarded(path, self._route_path, path)
             if directory in inboxes:
-                self._guarded(path, self.notices.file, path, directory)
+                for followup in self.followups:
+                    self._guarded(path, followup.arrived, path, directory)
         for directory in batch.rescan:
             if self.router.serves(directory):
                 self._route_outbox(directory)
@@ -303,19 +314,25 @@ class Server:
         self.arrivals.prune(outbox)
 
     def _scan_inboxes(self, inboxes: set[str], *, complete: bool = False) -> None:
-        self._guarded("inboxes", self.notices.scan, inboxes, complete=complete)
+        for followup in self.followups:
+            self._guarded("inboxes", followup.scan, inboxes, complete=complete)
 
     def _record_all(self, outcomes: Iterable[Outcome]) -> None:
         for outcome in outcomes:
             self._record(outcome)
 
     def _next_recheck(self) -> float:
-        return min(self.router.next_recheck(), self.notices.next_recheck())
+        return min([self.router.next_recheck(), *(f.next_recheck() for f in self.followups)])
 
     def _recheck(self, now: float) -> None:
         """Look again at outbox files that were not ready and inbox files that were being written."""
         self._guarded("outboxes", lambda: self._record_all(self.router.recheck()))
-        self._guarded("inboxes", self.notices.recheck, now)
+        for followup in self.followups:
+            self._guarded("inboxes", followup.recheck, now)
+
+    def _flush(self) -> None:
+        for followup in self.followups:
+            self._guarded("follow-up", followup.flush)
 
     def _record(self, outcome: Outcome) -> None:
         """Log, journal and notify one outcome; an error here never stops the server."""
@@ -324,23 +341,16 @@ class Server:
         self._guarded(outcome.source, self._take, outcome)
 
     def _take(self, outcome: Outcome) -> None:
-        if outcome.status is Status.DELIVERED and outcome.recipient is not None:
+        delivered = outcome.status is Status.DELIVERED and outcome.recipient is not None
+        if delivered:
             self._adopt_registry()  # the router may have read a new pane for this very message
             self.counters.delivered += 1
-            h = outcome.headers
-            log.debug("delivered %s: %s -> %s", os.path.basename(outcome.path), h.sender if h else "?",
-                      outcome.recipient.name)
-            self._journal("delivered", h, outcome.path, mailbox=outcome.recipient.name,
-                          claimed_from=outcome.corrections.claimed_from or None,
-                          original_id=outcome.corrections.original_id or None)
-            self.notices.delivered(outcome, outcome.recipient)
         elif outcome.status is Status.DEAD:
             self.counters.dead += 1
-            log.warning("dead letter %s: %s", os.path.basename(outcome.path), outcome.reason)
-            self._journal("dead-lettered", outcome.headers, outcome.path, reason=outcome.reason,
-                          source=outcome.source)
-        elif outcome.status is Status.FAILED:
-            self._report(outcome.source, f"{outcome.source}: {outcome.reason} (will retry)", logging.ERROR)
+        self.records.outcome(outcome)
+        if delivered and outcome.recipient is not None:
+            for followup in self.followups:
+                self._guarded(outcome.source, followup.delivered, outcome, outcome.recipient)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
 
@@ -353,38 +363,17 @@ class Server:
         except Exception as exc:
             self._report(subject, f"{subject}: {type(exc).__name__}: {exc} (skipped)", logging.ERROR)
 
-    def _report(self, subject: str, line: str, level: int = logging.WARNING) -> None:
-        """Log ``line`` once per subject and wording (a file that fails each scan is not logged each time)."""
-        if (subject, line) in self._reported:
-            return
-        if len(self._reported) > 10_000:
-            self._reported.clear()
-        self._reported.add((subject, line))
-        log.log(level, "%s", line)
-
     def _ledger_failed(self, exc: OSError) -> None:
         self._report("ledger", f"cannot write the notify ledger {self.ledger.path}: {exc}; "
                                "a restart may run some notify commands again")
 
-    def _notified(self, event: str, job: Job, info: Mapping[str, object]) -> None:
-        if event == "started":
+    def _notified(self, event: Event, job: Job, detail: Detail) -> None:
+        if event is Event.STARTED:
             self.counters.notified += 1
         if self.on_notify is not None:
-            self.on_notify(event, job, info)
+            self.on_notify(event, job, detail)
 
-    # -- journal ------------------------------------------------------------------------------
-
-    def _journal(self, event: str, headers: Headers | None, path: str, **fields: str | None) -> None:
-        """Record what happened to a message; a journal that cannot be written is logged once."""
-        if headers is not None:
-            fields.update(id=headers.message_id, to=",".join(headers.recipients))
-            fields["from"] = headers.sender
-        try:
-            self.journal.append(event, path=path, **fields)
-        except StorageError as exc:
-            if not self._journal_failed:
-                log.warning("cannot write the journal (status will miss events): %s", exc)
-            self._journal_failed = True
+    # -- run info -------------------------------------------------------------------------------
 
     def _publish_dead_letter(self) -> None:
         """Keep the run info naming the folder dead letters go to now (a fallback when the
