@@ -26,8 +26,8 @@ from ..config import Config
 from ..errors import DemoFailed, TmuxNotFound
 from ..registration import register
 from ..server.loop import Server
-from ..server.notify import Job
 from ..server.router import Outcome, Status
+from ..server.runner import Detail, Event, Job
 from ..tmux import Tmux
 
 LEAD = "lead"
@@ -91,7 +91,7 @@ class _Timeline:
                 trace.dead = outcome.reason
             self.lock.notify_all()
 
-    def notify(self, event: str, job: Job, _info: Mapping[str, object]) -> None:
+    def notify(self, event: Event, job: Job, _detail: Detail) -> None:
         message_id = job.env.get("TMMS_ID", "")
         if event == "started" and message_id:
             with self.lock:
