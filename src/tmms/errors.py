@@ -8,7 +8,7 @@ The codes are README.md's "Exit codes" table.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import ClassVar
+from typing import ClassVar, Self
 
 
 class ExitCode(IntEnum):
@@ -155,7 +155,7 @@ class InputError(BadInput):
         self.reason = reason
 
     @classmethod
-    def from_os(cls, path: str, exc: OSError) -> InputError:
+    def from_os(cls, path: str, exc: OSError) -> Self:
         """The error for an OSError met while reading ``path``."""
         return cls(path, os_reason(exc))
 
@@ -179,7 +179,7 @@ class StorageError(TmmsError):
         self.reason = reason
 
     @classmethod
-    def from_os(cls, path: str, exc: OSError) -> StorageError:
+    def from_os(cls, path: str, exc: OSError) -> Self:
         """The error for an OSError met while writing ``path``."""
         return cls(path, os_reason(exc))
 
