@@ -10,9 +10,53 @@ written in place: it goes once its mtime is that old.
 from __future__ import annotations
 
 import os
+from typing import Protocol
 
 from .. import store
-from ..watch import Batch, Watcher
+from ..watch import Batch
+
+
+class FileEvents(Protocol):
+    """Where the loop gets file events: ``watch.Watcher`` (inotify), or a test's scripted source."""
+
+    @property
+    def available(self) -> bool:
+        """Whether file events work at all (else only the periodic scan finds files)."""
+        ...
+
+    @property
+    def degraded(self) -> str | None:
+        """Why some folder gets no file events; None when all do."""
+        ...
+
+    def wake(self) -> None:
+        """Make a pending ``wait`` return now."""
+
+    def watch(self, directory: str) -> bool:
+        """Start watching a folder; False when that is not possible."""
+        ...
+
+    def unwatch(self, directory: str) -> None:
+        """Stop watching a folder."""
+
+    def watched(self) -> set[str]:
+        """The folders being watched."""
+        ...
+
+    def refused(self) -> set[str]:
+        """The folders that could not be watched because of a limit."""
+        ...
+
+    def wait(self, timeout: float | None) -> Batch:
+        """Block until events, a wake-up or the timeout; what happened."""
+        ...
+
+    def read_now(self) -> Batch:
+        """The events queued so far, without waiting."""
+        ...
+
+    def close(self) -> None:
+        """Release the source."""
 
 
 class Arrivals:
@@ -24,7 +68,7 @@ class Arrivals:
     however recent, is seen. Events read this way are kept in ``backlog`` for the loop to handle.
     """
 
-    def __init__(self, watcher: Watcher) -> None:
+    def __init__(self, watcher: FileEvents) -> None:
         self.watcher = watcher
         self.folders: set[str] = set()  # the outboxes whose files are followed
         self.backlog: list[Batch] = []

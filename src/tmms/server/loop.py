@@ -18,7 +18,7 @@ from ..paths import state_dir
 from ..registry import Registry
 from ..tmux import PaneRecord, Tmux
 from ..watch import Batch, Watcher
-from .arrivals import Arrivals
+from .arrivals import Arrivals, FileEvents
 from .followup import FollowUp
 from .ledger import NotifyLedger
 from .lock import ServerLock, ledger_key
@@ -56,7 +56,7 @@ class Server:
         env: Mapping[str, str] | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
         on_notify: Callable[[Event, Job, Detail], None] | None = None,
-        watcher: Watcher | None = None,
+        watcher: FileEvents | None = None,
         panes: Callable[[], list[PaneRecord]] | None = None,
     ) -> None:
         self.tmux = tmux
@@ -64,7 +64,7 @@ class Server:
         self.env: dict[str, str] = dict(os.environ if env is None else env)
         self.on_outcome = on_outcome
         self.on_notify = on_notify
-        self.watcher = watcher or Watcher()
+        self.watcher: FileEvents = watcher or Watcher()
         self.panes = panes or tmux.list_panes
         self.counters = Counters()
         self.lock = ServerLock(tmux.socket_path)  # keyed by the socket's inode, in /tmp/tmms-$UID
