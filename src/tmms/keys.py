@@ -15,9 +15,12 @@ from .errors import UsageError
 DEFAULT_KEY = "M"
 
 
-def tmms_command() -> list[str]:
-    """How to run this very tmms (the interpreter that runs it now)."""
-    return [sys.executable, "-m", "tmms"]
+def tmms_command(module: str = "tmms") -> list[str]:
+    """How to run this very tmms (the interpreter that runs it now): the one owner of that argv.
+
+    ``module``: another of tmms's runnable modules (the demo's agent).
+    """
+    return [sys.executable, "-m", module]
 
 
 def popup_binding(key: str = DEFAULT_KEY, tmms: Sequence[str] | None = None) -> list[str]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from . import store
 from .errors import BadName, NameTaken, UsageError
+from .keys import tmms_command
 from .paths import data_dir, expand
 from .privacy import tighten_mailboxes
 from .registry import Registry, folder, is_enabled, missing_options, registration_problem, same_folder
@@ -23,7 +23,7 @@ UNREAD_OPTION = "@tmms_unread"  # set by ``tmms alert``; status lines show it, s
 
 def default_notify() -> str:
     """The notify command a pane gets when none is given: ``tmms alert`` on this pane."""
-    return f"{shlex.quote(sys.executable)} -m tmms alert ${{{{filepath}}}}"
+    return f"{shlex.join(tmms_command())} alert ${{{{filepath}}}}"
 
 
 @dataclass(frozen=True)

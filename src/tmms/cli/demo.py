@@ -24,6 +24,7 @@ from typing import TextIO
 
 from ..config import Config
 from ..errors import DemoFailed, TmuxNotFound
+from ..keys import tmms_command
 from ..registration import register
 from ..server.loop import Server
 from ..server.router import Outcome, Status
@@ -173,7 +174,7 @@ def _make_panes(tmux: Tmux, root: str) -> dict[str, str]:
     panes = {LEAD: lead}
     for index, name in enumerate(WORKERS):
         box = os.path.join(root, name)
-        agent = [sys.executable, "-m", "tmms.cli.demo_agent", name, "--group", "workers",
+        agent = [*tmms_command("tmms.cli.demo_agent"), name, "--group", "workers",
                  "--inbox", os.path.join(box, "inbox"), "--outbox", os.path.join(box, "outbox")]
         pane = tmux.run(["split-window", "-t", "demo:mail", "-h" if index == 0 else "-v", "-P", "-F", "#{pane_id}",
                          " ".join(shlex.quote(a) for a in agent)]).strip()
@@ -196,7 +197,7 @@ def _wait_registered(tmux: Tmux, names: set[str], timeout: float = 15.0) -> None
 
 def _ask(tmux: Tmux, pane: str, ask: Ask, env: Mapping[str, str]) -> tuple[float, list[dict[str, str]]]:
     """Run ``tmms ask`` as the orchestrator; (seconds, the replies)."""
-    argv = [sys.executable, "-m", "tmms", "-L", str(tmux.socket_name), "ask", "-t", ask.to, "-s", ask.subject,
+    argv = [*tmms_command(), "-L", str(tmux.socket_name), "ask", "-t", ask.to, "-s", ask.subject,
             "--timeout", "20", "--json"]
     started = time.monotonic()
     proc = subprocess.run(argv, input=ask.body.encode(), capture_output=True, env={**env, "TMUX_PANE": pane})
@@ -207,7 +208,7 @@ def _ask(tmux: Tmux, pane: str, ask: Ask, env: Mapping[str, str]) -> tuple[float
 
 
 def _post(tmux: Tmux, pane: str, ask: Ask, env: Mapping[str, str]) -> None:
-    argv = [sys.executable, "-m", "tmms", "-L", str(tmux.socket_name), "post", "-t", ask.to, "-s", ask.subject]
+    argv = [*tmms_command(), "-L", str(tmux.socket_name), "post", "-t", ask.to, "-s", ask.subject]
     subprocess.run(argv, input=ask.body.encode(), capture_output=True, env={**env, "TMUX_PANE": pane}, check=True)
 
 
@@ -264,7 +265,7 @@ def _attach(tmux: Tmux, panes: Mapping[str, str], out: TextIO) -> int:
 
 
 def _typed_script(tmux: Tmux) -> Sequence[str]:
-    tmms = f"{shlex.quote(sys.executable)} -m tmms"
+    tmms = shlex.join(tmms_command())
     lines = [f"printf '%s\\n' {shlex.quote(a.body)} | {tmms} ask -t {shlex.quote(a.to)} -s {shlex.quote(a.subject)} "
              "--timeout 20" for a in SCRIPT]
     lines.append(f"{tmms} inbox --all")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,7 +77,9 @@ def start_detached(tmux: Tmux, config: str | None = None, env: Mapping[str, str]
     running = server_pid(tmux)
     if running:
         return running
-    argv = [sys.executable, "-m", "tmms", "-S", tmux.socket_path, "server"]
+    from ..keys import tmms_command
+
+    argv = [*tmms_command(), "-S", tmux.socket_path, "server"]
     if config:
         argv += ["-c", config]
     log = log_path(tmux)
