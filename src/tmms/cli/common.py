@@ -137,22 +137,6 @@ def add_spec(sub: Subparsers, spec: Spec, func: Command) -> argparse.ArgumentPar
     return parser
 
 
-def add_json(parser: argparse.ArgumentParser) -> None:
-    """``--json``: machine-readable output."""
-    parser.add_argument(*JSON.flags, **JSON.options)
-
-
-def add_pane(parser: argparse.ArgumentParser) -> None:
-    """``--pane``: act as another pane's mailbox (default: the pane this runs in, $TMUX_PANE)."""
-    parser.add_argument(*PANE.flags, **PANE.options)
-
-
-def add_body(parser: argparse.ArgumentParser) -> None:
-    """A message body from ``[file]``, ``-f PATH`` or stdin."""
-    for argument in BODY:
-        parser.add_argument(*argument.flags, **argument.options)
-
-
 def tmux_of(args: argparse.Namespace) -> Tmux:
     """The tmux server the global options (or ``$TMUX``) choose."""
     from ..tmux import Tmux
