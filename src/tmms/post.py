@@ -7,35 +7,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import store
-from .errors import InputError, NoRecipient, PaneNotFound, StorageError, UsageError
+from .errors import InputError, NoRecipient, StorageError, UsageError
 from .message import compose, new_id
-from .registry import Mailbox, Registry, mailbox_of
-from .tmux import PaneRecord, Tmux
+from .registry import Here, Mailbox, Registry, here
 
 if TYPE_CHECKING:
     from .mailbox import Letter
+    from .tmux import Tmux
 
 EVERYONE = "*"
 GROUP_MARK = "@"
-
-
-class Here(NamedTuple):
-    """The pane a command runs in, its mailbox and every registered pane: one tmux invocation."""
-
-    tmux: Tmux
-    pane: PaneRecord
-    me: Mailbox
-    registry: Registry
-
-
-def here(tmux: Tmux, pane_id: str | None = None) -> Here:
-    """Read the panes once and find this pane's mailbox (``$TMUX_PANE`` unless ``pane_id``)."""
-    pane_id = pane_id or tmux.current_pane_id()
-    panes = tmux.list_panes()
-    own = next((p for p in panes if p.pane_id == pane_id), None)
-    if own is None:
-        raise PaneNotFound(pane_id)
-    return Here(tmux, own, mailbox_of(own, tmux.env), Registry.from_panes(panes, tmux.env))
 
 
 class Posted(NamedTuple):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from .errors import PaneNotRegistered
+from .errors import PaneNotFound, PaneNotRegistered
 from .paths import expand
 from .store import READ_DIR
 from .tmux import PaneRecord
+
+if TYPE_CHECKING:
+    from .tmux import Tmux
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 REQUIRED = ("name", "inbox", "outbox")
@@ -106,6 +109,25 @@ class Registry:
     def signature(self) -> tuple[tuple[str, str, str, str, str], ...]:
         """What routing depends on; equal signatures mean nothing changed."""
         return tuple(sorted((b.pane_id, b.name, b.inbox, b.outbox, b.notify_cmd) for b in self.mailboxes))
+
+
+class Here(NamedTuple):
+    """The pane a command runs in, its mailbox and every registered pane: one tmux invocation."""
+
+    tmux: Tmux
+    pane: PaneRecord
+    me: Mailbox
+    registry: Registry
+
+
+def here(tmux: Tmux, pane_id: str | None = None) -> Here:
+    """Read the panes once and find this pane's mailbox (``$TMUX_PANE`` unless ``pane_id``)."""
+    pane_id = pane_id or tmux.current_pane_id()
+    panes = tmux.list_panes()
+    own = next((p for p in panes if p.pane_id == pane_id), None)
+    if own is None:
+        raise PaneNotFound(pane_id)
+    return Here(tmux, own, mailbox_of(own, tmux.env), Registry.from_panes(panes, tmux.env))
 
 
 # -- folders that must not overlap -------------------------------------------------------------------

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
 
+from .. import api
 from ..config import Config
 from ..errors import DemoFailed, TmuxNotFound
 from ..keys import tmms_command
-from ..registration import register
 from ..server.loop import Server
 from ..server.router import Outcome, Status
 from ..server.runner import Detail, Event, Job
@@ -168,8 +168,8 @@ def _make_panes(tmux: Tmux, root: str) -> dict[str, str]:
     """The orchestrator pane (a shell) and one pane per scripted agent (the agent is the pane's program)."""
     lead = tmux.run(["display-message", "-p", "-t", "demo:mail", "#{pane_id}"]).strip()
     box = os.path.join(root, LEAD)
-    register(tmux, LEAD, target=lead, notify=NOTIFY, inbox=os.path.join(box, "inbox"),
-             outbox=os.path.join(box, "outbox"))
+    api.register(tmux, LEAD, target=lead, notify=NOTIFY, inbox=os.path.join(box, "inbox"),
+                 outbox=os.path.join(box, "outbox"), start_server=False, write_config=False)
     tmux.run(["select-pane", "-t", lead, "-T", LEAD])
     panes = {LEAD: lead}
     for index, name in enumerate(WORKERS):

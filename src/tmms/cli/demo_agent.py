@@ -14,13 +14,11 @@ import sys
 import time
 from collections.abc import Sequence
 
-from .. import mailbox
+from .. import api, mailbox
+from ..api import Here
 from ..mailbox import Letter
-from ..post import Here, here, reply
-from ..registration import register
 from ..terminal import visible
 from ..tmux import Tmux
-from ..waiting import Match, wait_for
 
 
 def answer(subject: str, body: str, name: str) -> str:
@@ -57,12 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max", type=int, default=0, help="stop after N messages (0: never)")
     args = parser.parse_args(argv)
     tmux = Tmux()
-    register(tmux, args.name, notify="", groups=args.group, inbox=args.inbox, outbox=args.outbox)
-    at = here(tmux)
+    api.register(tmux, args.name, notify="", groups=args.group, inbox=args.inbox, outbox=args.outbox,
+                 start_server=False, write_config=False)
+    at = api.here(tmux)
     print(f"[{args.name}] registered on {at.me.pane_id}; waiting for mail", flush=True)
     handled = 0
     while not args.max or handled < args.max:
-        letter = wait_for(at.me, Match(), timeout=None)
+        letter = api.wait(at, timeout=None)
         if letter is None:
             continue
         handled += 1
@@ -74,7 +73,7 @@ def _handle(at: Here, letter: Letter, name: str) -> None:
     h = letter.headers
     started = time.monotonic()
     text = answer(h.subject, mailbox.body_of(letter.path), name)
-    reply(at, letter, text)
+    api.reply(at, letter, text)
     first = text.strip().splitlines()[0] if text.strip() else ""
     print(visible(f"[{name}] {h.sender} asked '{h.subject}' → replied in {(time.monotonic() - started) * 1000:.1f} "
                   f"ms: {first}"), flush=True)

@@ -7,8 +7,9 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from .. import api
+from ..api import Here, Posted
 from ..errors import UsageError
-from ..post import Here, Posted
 from .common import BODY, JSON, KEEP, PANE, RAW, TIMEOUT, ExitCode, Spec, arg, body_of, one_line, say, tmux_of, warn
 
 if TYPE_CHECKING:
@@ -102,9 +103,7 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
 
 
 def _here(args: argparse.Namespace) -> Here:
-    from ..post import here
-
-    return here(tmux_of(args), args.pane)
+    return api.here(tmux_of(args), args.pane)
 
 
 def _warn_unknown(posted: Posted) -> None:
@@ -126,51 +125,28 @@ def _report_posted(args: argparse.Namespace, posted: Posted) -> None:
 
 
 def cmd_post(args: argparse.Namespace) -> int:
-    from ..post import post
-
     text = body_of(args)
-    tmux = tmux_of(args)
-    where = _here(args) if args.pane or args.thread else None
-    thread = _thread_root(where, args.thread) if where and args.thread else None
-    posted = post(tmux, text, args.to or [], args.subject, thread_id=thread, where=where)
+    posted = api.post(_here(args), text, args.to or [], args.subject, thread=args.thread)
     _report_posted(args, posted)
     return ExitCode.OK
 
 
 def cmd_reply(args: argparse.Namespace) -> int:
-    from .. import mailbox
-    from ..post import reply
-
     at = _here(args)
-    original = mailbox.find(mailbox.unread(at.me) + mailbox.already_read(at.me), args.id,
-                            f"the inbox of {at.me.name}")
+    original = api.received(at, args.id)  # a wrong id fails before the body is read
     text = body_of(args)
-    _report_posted(args, reply(at, original, text, args.subject, to_all=args.all))
+    _report_posted(args, api.reply(at, original, text, args.subject, to_all=args.all))
     return ExitCode.OK
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from ..post import post
-    from ..waiting import Match, wait_for
-
     at = _here(args)
     text = body_of(args)
-    posted = post(at.tmux, text, args.to, args.subject, start_thread=True, where=at)
-    _warn_unknown(posted)
-    waiting = set(posted.recipients)
-    replies: list[Letter] = []
-    deadline = None if args.timeout is None else time.monotonic() + args.timeout
-    while waiting:
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        reply = wait_for(at.me, Match(frozenset(waiting), posted.thread_id), left, journal_path=_journal(at))
-        if reply is None:
-            break
-        replies.append(reply)
-        waiting.discard(reply.headers.sender)
-    _print_letters(args, replies, many=True)
-    if waiting:
-        warn(f"no reply from {', '.join(sorted(waiting))} within {args.timeout:g}s "
-             f"(thread {posted.thread_id[:8]})")
+    asked = api.ask(at, text, args.to, args.subject, timeout=args.timeout, on_posted=_warn_unknown)
+    _print_letters(args, asked.replies, many=True)
+    if asked.missing:
+        warn(f"no reply from {', '.join(asked.missing)} within {args.timeout:g}s "
+             f"(thread {asked.posted.thread_id[:8]})")
         return ExitCode.NOTHING
     return ExitCode.OK
 
@@ -179,11 +155,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
-    from .. import mailbox
     from ..views import json_lines, letter_line, letter_record
 
     at = _here(args)
-    letters = mailbox.unread(at.me) + (mailbox.already_read(at.me) if args.all else [])
+    letters = api.inbox(at, include_read=args.all)
     if args.json:
         say(json_lines(letter_record(x) for x in letters))
         return ExitCode.OK
@@ -199,57 +174,12 @@ def cmd_read(args: argparse.Namespace) -> int:
     at = _here(args)
     if args.id and args.next:
         raise UsageError("give an ID or --next, not both")
-    letter = _read_id(at, args.id, args.keep) if args.id else _read_next(at, args.keep)
+    letter = api.read(at, args.id, keep=args.keep)
     if letter is None:
         warn(f"no unread mail for {at.me.name}")
         return ExitCode.NOTHING
     _print_letters(args, [letter])
     return ExitCode.OK
-
-
-def _read_next(at: Here, keep: bool) -> Letter | None:
-    """The oldest unread message (taken unless ``keep``); when another reader takes it first, the next.
-
-    Files that cannot be read (a FIFO, a folder, a symlink) are never picked; a malformed message
-    only when nothing else is unread. None when no message is left.
-    """
-    from .. import mailbox
-
-    lost: set[str] = set()
-    while True:
-        unread = [x for x in mailbox.unread(at.me) if x.readable and x.path not in lost]
-        candidates = [x for x in unread if not x.error] or unread
-        if not candidates:
-            return None
-        if keep:
-            return candidates[0]
-        try:
-            return mailbox.take(candidates[0], at.me, _journal(at))
-        except FileNotFoundError:
-            lost.add(candidates[0].path)  # another reader took it: list again, take the next
-
-
-def _read_id(at: Here, ref: str, keep: bool) -> Letter:
-    """The message ``ref`` names, taken unless ``keep``; if another reader took it first, its read copy."""
-    from .. import mailbox
-    from ..errors import InputError
-
-    where = f"the inbox of {at.me.name}"
-    letter = mailbox.find(mailbox.unread(at.me) + mailbox.already_read(at.me), ref, where)
-    if not letter.readable:
-        raise InputError(letter.path, letter.error)
-    if keep:
-        return letter
-    try:
-        return mailbox.take(letter, at.me, _journal(at))
-    except FileNotFoundError:  # another reader took it first: it is read now, so show it from there
-        return mailbox.find(mailbox.already_read(at.me), letter.message_id or ref, where)
-
-
-def _journal(at: Here) -> str:
-    from ..journal import default_path
-
-    return default_path(at.tmux.env)
 
 
 def _print_letters(args: argparse.Namespace, letters: list[Letter], many: bool = False) -> None:
@@ -289,13 +219,10 @@ def _print_letter(letter: Letter, raw: bool) -> None:
 
 
 def cmd_thread(args: argparse.Namespace) -> int:
-    from .. import mailbox
     from ..views import conversation, json_lines, letter_record
 
     at = _here(args)
-    letters = mailbox.everything(at.me)
-    anchor = mailbox.find(letters, args.id, f"the mail of {at.me.name}")
-    members = mailbox.thread(letters, anchor.thread_root)
+    members = api.thread(at, args.id)
     if args.json:
         say(json_lines(letter_record(x, with_body=True) for x in members))
     else:
@@ -304,27 +231,10 @@ def cmd_thread(args: argparse.Namespace) -> int:
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
-    from ..waiting import Match, wait_for
-
     at = _here(args)
-    senders = frozenset(n.strip() for item in args.sender or () for n in item.split(",") if n.strip())
-    wanted = Match(senders, args.thread or "")
-    if args.thread:
-        wanted = Match(wanted.senders, _thread_root(at, args.thread))
-    letter = wait_for(at.me, wanted, args.timeout, keep=args.keep, journal_path=_journal(at))
+    letter = api.wait(at, args.sender or (), args.thread, args.timeout, keep=args.keep)
     if letter is None:
         warn(f"no matching message within {args.timeout:g}s")
         return ExitCode.NOTHING
     _print_letters(args, [letter])
     return ExitCode.OK
-
-
-def _thread_root(at: Here, ref: str) -> str:
-    """A thread given by a (prefix of a) message id that this mailbox knows, else taken as given."""
-    from .. import mailbox
-    from ..errors import AmbiguousMessage, MessageNotFound
-
-    try:
-        return mailbox.find(mailbox.everything(at.me), ref, "").thread_root
-    except (MessageNotFound, AmbiguousMessage):
-        return ref

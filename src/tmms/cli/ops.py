@@ -13,7 +13,7 @@ from .common import CONFIG, FORMATTER, JSON, ExitCode, Spec, arg, one_line, say,
 if TYPE_CHECKING:
     import logging
 
-    from ..config import Config
+    from ..api_types import DeadPlace
     from ..deadletter import DeadLetter
 
 
@@ -157,27 +157,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- dead letter -------------------------------------------------------------------------------
 
 
-def _config(args: argparse.Namespace) -> Config:
-    from .. import config as config_mod
-
-    cfg = config_mod.load(args.config)
-    for warning in cfg.warnings:
-        warn(f"warning: {warning}")
-    return cfg
-
-
-def _folders(args: argparse.Namespace) -> tuple[str, str]:
+def _place(args: argparse.Namespace) -> DeadPlace:
     """The dead-letter folder and the journal: -c's; else those of the server that runs; else discovery's."""
-    from ..journal import default_path
+    from ..api import dead_letters
 
-    tmux = tmux_of(args)
-    if args.config is None:
-        from ..server.service import running
-
-        found = running(tmux)
-        if found and found.info:
-            return found.info.dead_letter_dir, found.info.journal
-    return _config(args).dead_letter_dir, default_path(tmux.env)
+    place = dead_letters(tmux_of(args), args.config)
+    for warning in place.warnings:
+        warn(f"warning: {warning}")
+    return place
 
 
 def _dead_record(dead: DeadLetter, with_body: bool = False) -> dict[str, Any]:
@@ -191,20 +178,20 @@ def _dead_record(dead: DeadLetter, with_body: bool = False) -> dict[str, Any]:
 
 
 def cmd_dead(args: argparse.Namespace) -> int:
-    from .. import deadletter
+    from .. import api
 
-    dead_dir, journal = _folders(args)
+    place = _place(args)
     if args.action == "list":
         if args.ids:
             raise UsageError("'dead list' takes no ids (use 'dead show ID')")
-        return _dead_list(args, deadletter.listing(dead_dir), dead_dir)
+        return _dead_list(args, api.dead_list(place), place.folder)
     if args.action == "show":
         if len(args.ids) != 1:
             raise UsageError("'dead show' takes exactly one id")
-        return _dead_show(args, deadletter.find(dead_dir, args.ids[0]))
+        return _dead_show(args, api.dead_show(place, args.ids[0]))
     if args.action == "retry":
-        return _dead_retry(args, dead_dir, journal)
-    return _dead_purge(args, dead_dir)
+        return _dead_retry(args, place)
+    return _dead_purge(args, place)
 
 
 def _dead_list(args: argparse.Namespace, entries: list[DeadLetter], dead_dir: str) -> int:
@@ -238,53 +225,35 @@ def _dead_show(args: argparse.Namespace, dead: DeadLetter) -> int:
     return ExitCode.OK
 
 
-def _dead_retry(args: argparse.Namespace, dead_dir: str, journal: str) -> int:
-    from .. import deadletter
-    from ..journal import record
-    from ..registry import Registry
+def _dead_retry(args: argparse.Namespace, place: DeadPlace) -> int:
+    from ..api import dead_retry
     from ..views import to_json
 
-    tmux = tmux_of(args)
-    registry = Registry.from_panes(tmux.list_panes(), tmux.env)
-    found = [deadletter.find(dead_dir, ref) for ref in args.ids] if args.ids else deadletter.listing(dead_dir)
-    entries = list({dead.letter.path: dead for dead in found}.values())  # two refs to one letter retry it once
-    done: list[dict[str, str]] = []
-    stuck: list[str] = []
-    for dead in entries:
-        outbox = deadletter.retry_target(dead, registry)
-        if outbox is None:
-            stuck.append(dead.letter.short_id)
-            warn(f"{dead.letter.short_id}: no outbox to retry from (its sender has no pane and its old outbox "
-                 "is gone); left in dead letter")
-            continue
-        path = deadletter.retry(dead, outbox)
-        done.append({"id": dead.letter.message_id, "path": path})
-        record(journal, "retried", id=dead.letter.message_id, path=path)
+    retried = dead_retry(tmux_of(args), place, args.ids)
+    for short_id in retried.left:
+        warn(f"{short_id}: no outbox to retry from (its sender has no pane and its old outbox "
+             "is gone); left in dead letter")
     if args.json:
-        say(to_json({"retried": done, "left": stuck}))
+        say(to_json({"retried": [{"id": i, "path": p} for i, p in retried.done], "left": retried.left}))
     else:
-        for item in done:
-            say(one_line(item["path"]))
-    return ExitCode.NOTHING if stuck and not done else ExitCode.OK
+        for _, path in retried.done:
+            say(one_line(path))
+    return ExitCode.NOTHING if retried.left and not retried.done else ExitCode.OK
 
 
-def _dead_purge(args: argparse.Namespace, dead_dir: str) -> int:
-    from .. import deadletter
+def _dead_purge(args: argparse.Namespace, place: DeadPlace) -> int:
+    from ..api import dead_purge
     from ..views import to_json
 
     if args.older_than is None:
         raise UsageError("'dead purge' needs --older-than AGE (such as 7d; 0 purges everything)")
     if args.ids:
         raise UsageError("'dead purge' takes no ids")
-    try:
-        seconds = deadletter.parse_duration(args.older_than)
-    except ValueError:
-        raise UsageError(f"--older-than: '{args.older_than}' is not an age such as 90s, 30m, 12h, 7d, 2w") from None
-    removed = deadletter.purge(dead_dir, seconds)
+    removed = dead_purge(place, args.older_than)
     if args.json:
         say(to_json([d.letter.path for d in removed]))
     else:
-        say(one_line(f"purged {len(removed)} dead letter(s) from {dead_dir}"))
+        say(one_line(f"purged {len(removed)} dead letter(s) from {place.folder}"))
     return ExitCode.OK
 
 
@@ -292,14 +261,11 @@ def _dead_purge(args: argparse.Namespace, dead_dir: str) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from ..registry import Registry
-    from ..tracking import describe, locate
+    from ..api import status as locate
+    from ..tracking import describe
     from ..views import letter_record, to_json
 
-    tmux = tmux_of(args)
-    dead_dir, journal = _folders(args)
-    registry = Registry.from_panes(tmux.list_panes(), tmux.env)
-    status = locate(args.id, registry, dead_dir, journal)
+    status = locate(tmux_of(args), _place(args), args.id)
     if args.json:
         say(to_json({
             "id": status.message_id, "state": status.state,

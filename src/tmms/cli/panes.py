@@ -5,14 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..registry import Mailbox
 from .common import JSON, PANE, ExitCode, Spec, arg, one_line, say, tmux_of, warn
-
-if TYPE_CHECKING:
-    from ..tmux import Tmux
-
 
 PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
     Spec("register", "cmd_register", "make this pane a mailbox, in one command",
@@ -84,63 +79,35 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
 
 
 def cmd_register(args: argparse.Namespace) -> int:
-    from .. import config as config_mod
-    from ..registration import register
-    from ..server.lock import check_runtime_dir
-    from ..server.service import server_pid, start_detached
+    from ..api import register
 
-    tmux = tmux_of(args)
-    if not args.no_server:
-        check_runtime_dir()  # an unsafe runtime folder is refused before the pane is changed
-    done = register(tmux, args.name, target=args.target, notify=args.notify, reply_to=args.reply_to,
-                    groups=args.group, inbox=args.inbox, outbox=args.outbox, dead_letter_dirs=_dead_letters(tmux))
-    config_written = None
-    if config_mod.discover(tmux.env) is None:
-        config_written = config_mod.write_template(env=tmux.env)
-    pid = server_pid(tmux)
-    started = False
-    if pid is None and not args.no_server:
-        pid = start_detached(tmux)
-        started = True
+    done = register(tmux_of(args), args.name, target=args.target, notify=args.notify, reply_to=args.reply_to,
+                    groups=args.group, inbox=args.inbox, outbox=args.outbox, start_server=not args.no_server)
+    reg, pid = done.registration, done.server_pid
     if args.json:
         from ..views import to_json
 
-        say(to_json({"name": done.name, "pane_id": done.pane_id, "location": done.location, "inbox": done.inbox,
-                     "outbox": done.outbox, "notify_cmd": done.notify_cmd, "reply_to": done.reply_to,
-                     "groups": list(done.groups), "created": list(done.created), "config_written": config_written,
-                     "server_pid": pid, "server_started": started}))
+        say(to_json({"name": reg.name, "pane_id": reg.pane_id, "location": reg.location, "inbox": reg.inbox,
+                     "outbox": reg.outbox, "notify_cmd": reg.notify_cmd, "reply_to": reg.reply_to,
+                     "groups": list(reg.groups), "created": list(reg.created), "config_written": done.config_written,
+                     "server_pid": pid, "server_started": done.server_started}))
         return ExitCode.OK
-    say(one_line(f"registered '{done.name}' on pane {done.pane_id} ({done.location})"))
-    say(one_line(f"  inbox   {done.inbox}"))
-    say(one_line(f"  outbox  {done.outbox}"))
-    if done.groups:
-        say(one_line(f"  groups  {', '.join(done.groups)}"))
-    if config_written:
-        say(one_line(f"  config  {config_written} (written with the defaults)"))
+    say(one_line(f"registered '{reg.name}' on pane {reg.pane_id} ({reg.location})"))
+    say(one_line(f"  inbox   {reg.inbox}"))
+    say(one_line(f"  outbox  {reg.outbox}"))
+    if reg.groups:
+        say(one_line(f"  groups  {', '.join(reg.groups)}"))
+    if done.config_written:
+        say(one_line(f"  config  {done.config_written} (written with the defaults)"))
     if pid is None:
         say("  server  not running (--no-server): start one with 'tmms server &'")
     else:
-        say(f"  server  {'started' if started else 'running'}, pid {pid}")
+        say(f"  server  {'started' if done.server_started else 'running'}, pid {pid}")
     return ExitCode.OK
 
 
-def _dead_letters(tmux: Tmux) -> list[str]:
-    """Every dead-letter folder a server may use: the running one's, the config's, the default."""
-    from .. import config as config_mod
-    from ..errors import ConfigError
-    from ..server.service import running
-
-    found = running(tmux)
-    folders = [found.info.dead_letter_dir] if found and found.info else []
-    try:
-        folders.append(config_mod.load(env=tmux.env).dead_letter_dir)
-    except ConfigError:
-        pass  # the server will say so when it starts
-    return [*folders, config_mod.default_dead_letter(tmux.env)]
-
-
 def cmd_unregister(args: argparse.Namespace) -> int:
-    from ..registration import unregister
+    from ..api import unregister
 
     name, pane_id = unregister(tmux_of(args), args.target)
     if name:
@@ -150,25 +117,11 @@ def cmd_unregister(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _unread(box: Mailbox) -> int:
-    from .. import store
-
-    return sum(1 for _ in store.messages(box.inbox))
-
-
-def _describe(box: Mailbox) -> dict[str, Any]:
-    return {"name": box.name, "pane_id": box.pane_id, "location": box.pane.location, "inbox": box.inbox,
-            "outbox": box.outbox, "notify_cmd": box.notify_cmd, "reply_to": box.reply_to,
-            "groups": list(box.groups), "unread": _unread(box)}
-
-
 def cmd_whoami(args: argparse.Namespace) -> int:
-    from ..post import here
-    from ..server.service import server_pid
+    from .. import api
 
-    at = here(tmux_of(args), args.pane)
-    info = _describe(at.me)
-    info["server_pid"] = server_pid(at.tmux)
+    me = api.whoami(api.here(tmux_of(args), args.pane))
+    info: dict[str, Any] = {**me.info._asdict(), "server_pid": me.server_pid}
     if args.json:
         from ..views import to_json
 
@@ -185,14 +138,12 @@ def cmd_whoami(args: argparse.Namespace) -> int:
 
 
 def cmd_peers(args: argparse.Namespace) -> int:
-    from ..registry import Registry
-    from ..server.service import running
+    from ..api import peers as list_peers
 
     tmux = tmux_of(args)
-    registry = Registry.from_panes(tmux.list_panes(), tmux.env)
-    found = running(tmux)
+    found, boxes = list_peers(tmux)
     pid = found.pid if found else None
-    peers = [_describe(box) for box in registry.mailboxes]
+    peers = [box._asdict() for box in boxes]
     if args.json:
         from dataclasses import asdict
 

@@ -9,11 +9,10 @@ import sys
 import time
 from typing import TextIO
 
-from .. import mailbox
+from .. import api
+from ..api import Here
 from ..errors import TmmsError
-from ..journal import default_path
 from ..mailbox import Letter
-from ..post import Here, here, reply
 from ..terminal import visible, visible_text
 from ..tmux import Tmux
 from ..views import letter_line, raw_text, rendered
@@ -28,7 +27,7 @@ def browse(tmux: Tmux, pane_id: str | None, stdin: TextIO = sys.stdin, out: Text
     A number always names the message shown with it in the last list printed: reading or replying
     does not renumber, and mail that arrives meanwhile gets a number only when the list is redrawn.
     """
-    at = here(tmux, pane_id)
+    at = api.here(tmux, pane_id)
     show_all = False
     letters = _listing(at, show_all, out)
     while True:
@@ -58,7 +57,7 @@ def browse(tmux: Tmux, pane_id: str | None, stdin: TextIO = sys.stdin, out: Text
 
 
 def _listing(at: Here, show_all: bool, out: TextIO) -> list[Letter]:
-    letters = mailbox.unread(at.me) + (mailbox.already_read(at.me) if show_all else [])
+    letters = api.inbox(at, include_read=show_all)
     unread = sum(1 for x in letters if x.folder == "inbox")
     out.write("\n" + visible(f"tmms · {at.me.name} ({at.me.pane_id}) · {unread} unread") + "\n")
     now = time.time()
@@ -81,7 +80,7 @@ def _read(at: Here, letter: Letter, out: TextIO) -> Letter:
     """Show a letter (marking it read); returns it at its new place, which its number keeps naming."""
     try:
         if letter.folder == "inbox":
-            letter = mailbox.take(letter, at.me, default_path(at.tmux.env))
+            letter = api.mark_read(at, letter)
         text = rendered(letter) if out.isatty() else visible_text(raw_text(letter))
     except FileNotFoundError:
         out.write("tmms: that message was moved meanwhile\n")
@@ -107,5 +106,5 @@ def _reply(at: Here, letter: Letter, stdin: TextIO, out: TextIO) -> None:
     if not lines:
         out.write("nothing written; not sent\n")
         return
-    posted = reply(at, letter, "".join(lines))
+    posted = api.reply(at, letter, "".join(lines))
     out.write(visible(f"sent to {h.sender}: {posted.paths[0]}") + "\n")
