@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from ..registry import Mailbox, Registry
-from .router import Outcome
+from .outcome import Outcome
 
 
 class FollowUp(Protocol):

@@ -27,6 +27,7 @@ from .records import Records
 from .router import Outcome, Router, Status
 from .runner import Detail, Event, Job
 from .served import ServedOutboxes
+from .watches import Watches
 
 log = logging.getLogger("tmms.server")
 REGISTRY_REFRESH = 1.0
@@ -78,8 +79,8 @@ class Server:
         self.followups: list[FollowUp] = [self.notices]
         self.outboxes = ServedOutboxes(os.path.join(state_dir(self.env), f"outboxes-{key}.json"))
         self.arrivals = Arrivals(self.watcher)
+        self.watches = Watches(self.watcher, self.arrivals, config.polling_interval, self.lock, self._report)
         self._dead_letter_published = config.dead_letter_dir
-        self.degraded: str | None = None  # why some folder gets no file events, once the log has said so
         self.registry = Registry([])
         self.router = Router(config, self.registry, self._read_registry, state_dir=state_dir(self.env),
                              ids_file=os.path.join(state_dir(self.env), f"ids-{key}.log"))
@@ -141,12 +142,12 @@ class Server:
 
     def watch_mode(self) -> str:
         """How new files are found: by file events, or (some folders, or all) by the periodic scan only."""
-        reason = self.watcher.degraded
-        if not self.watcher.available:
-            return f"polling only: {reason}"
-        if reason:
-            return f"file events, but {reason}; those are scanned every {self.config.polling_interval:g}s"
-        return "file events"
+        return self.watches.mode()
+
+    @property
+    def degraded(self) -> str | None:
+        """Why some folder gets no file events, once the log has said so."""
+        return self.watches.degraded
 
     def _loop(self) -> None:
         """Wait for file events, the periodic re-read and scan, and files due for another look."""
@@ -245,35 +246,7 @@ class Server:
         log.info("%s: drained (no pane owns it)", outbox)
 
     def _sync_watches(self) -> None:
-        outboxes = set(self.registry.outboxes()) | set(self.router.former_owners)
-        self.arrivals.folders = outboxes
-        wanted = outboxes | {b.inbox for b in self.registry.mailboxes}
-        for directory in self.watcher.watched() - wanted:
-            self.watcher.unwatch(directory)
-            self.arrivals.forget_folder(directory)
-        for directory in self.watcher.refused() - wanted:
-            self.watcher.unwatch(directory)
-        for directory in wanted:
-            if os.path.isdir(directory):
-                self.watcher.watch(directory)
-                store.sweep_temp_files(directory)
-        self._say_if_degraded()
-
-    def _say_if_degraded(self) -> None:
-        """Log once (a WARNING) when some folder cannot get file events, and once when all do again."""
-        reason, before = self.watcher.degraded, self.degraded
-        if reason == before:
-            return
-        if before is None:
-            log.warning("file events are not available: %s; new mail in such folders is found only by the full "
-                        "scan every %gs (polling_interval)", reason, self.config.polling_interval)
-        elif reason is None:
-            log.info("file events are available again for every folder")
-        self.degraded = reason
-        try:
-            self.lock.update(watch=self.watch_mode())
-        except (OSError, StorageError) as exc:
-            self._report("runinfo", f"cannot update the run info: {exc}")
+        self.watches.sync(self.registry, self.router.former_owners)
 
     # -- routing ------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import os
 from ..errors import StorageError
 from ..journal import Journal
 from ..message import Headers
-from .router import Outcome, Status
+from .outcome import Outcome, Status
 
 log = logging.getLogger("tmms.server")
 REPORTED_LIMIT = 10_000  # (subject, line) pairs remembered before the memory starts afresh

@@ -14,18 +14,19 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import Enum
 from typing import TYPE_CHECKING, TypeVar
 
 from .. import store
 from ..config import Config
 from ..errors import MessageError, TmuxServerNotRunning
 from ..message import Headers
-from ..registry import Mailbox, Registry
-from . import corrections, handover
-from .corrections import Corrections, Fixes, corrected, fixes_for, headers_of
+from ..registry import Registry
+from . import handover
+from .corrections import Fixes, corrected, fixes_for, headers_of
 from .guard import Guard
 from .handover import Changed, Held
+from .outcome import Outcome as Outcome
+from .outcome import Status as Status
 from .retries import FAIL_LIMIT as FAIL_LIMIT
 from .retries import FINAL, Schedule
 from .retries import RECHECK_INTERVAL as RECHECK_INTERVAL
@@ -43,40 +44,7 @@ WRITER_OPEN = "a writer has it open"
 WRITTEN_IN_PLACE = "written in place: waits to stay unchanged for settle_seconds"
 ROUTE_BATCH = 4096
 NOT_A_FILE = "a folder"
-
-
-class Status(Enum):
-    """What became of one outbox file."""
-
-    DELIVERED = "delivered"
-    DEAD = "dead-lettered"
-    PENDING = "pending"
-    HELD = "held for an unknown recipient"
-    FAILED = "failed"
-    GONE = "gone"
-    REFUSED = "not routed: its folder is also an inbox or dead letter"
-
-
 _GONE_FROM_OUTBOX = frozenset({Status.DELIVERED, Status.DEAD, Status.GONE})
-
-
-@dataclass
-class Outcome:
-    """The result of routing one file."""
-
-    status: Status
-    source: str
-    path: str = ""
-    reason: str = ""
-    headers: Headers | None = None
-    recipient: Mailbox | None = None
-    corrections: Corrections = corrections.NONE  # DELIVERED: what was corrected in it
-    error: int = 0  # FAILED: the errno, which says whether another try may help (0: unknown)
-
-    @property
-    def extra(self) -> dict[str, str]:
-        """The corrections by name (claimed_from, corrected_to, original_id, new_id), those made only."""
-        return self.corrections.as_dict()
 
 
 @dataclass
