@@ -18,14 +18,44 @@ REFERENCE_PACKAGE = "@szk302/tmms@0.1.1"
 
 @dataclass
 class Impl:
-    """One implementation: how to run its CLI."""
+    """One implementation: how to run its CLI (and what its environment adds)."""
 
     name: str
     argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def ours() -> Impl:
-    return Impl("tmms (py)", [sys.executable, "-m", "tmms"])
+    from tmms.keys import tmms_command
+
+    return Impl("tmms (py)", tmms_command())
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def compile_tree(src: Path) -> None:
+    """Bytecode for a tree, as an installed package has it (this machine may set PYTHONDONTWRITEBYTECODE)."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(src / "tmms")], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def this_tree() -> Impl:
+    """tmms from this checkout's ``src``, compiled, named as such (beside an older tree)."""
+    compile_tree(REPO / "src")
+    return Impl("tmms (this tree)", ours().argv, {"PYTHONPATH": str(REPO / "src")})
+
+
+def old_tree(rev: str, where: Path) -> Impl:
+    """tmms at commit ``rev``: a detached ``git worktree`` in ``where``, compiled, run through PYTHONPATH."""
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(where), rev], check=True)
+    compile_tree(where / "src")
+    return Impl(f"tmms {rev}", ours().argv, {"PYTHONPATH": str(where / "src")})
+
+
+def drop_tree(where: Path) -> None:
+    """Remove a worktree ``old_tree`` made."""
+    subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(where)], capture_output=True)
 
 
 def install_reference(cache: Path) -> Impl | None:
@@ -71,8 +101,10 @@ class BenchTmux:
         return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
                               check=True).stdout
 
-    def env(self, pane: str | None = None, path: str | None = None) -> dict[str, str]:
+    def env(self, pane: str | None = None, path: str | None = None, impl: Impl | None = None) -> dict[str, str]:
         env = dict(os.environ)
+        if impl is not None:
+            env.update(impl.env)
         env["TMUX"] = f"{self.socket_path},{self.server_pid},0"
         env.pop("TMUX_PANE", None)
         if pane:
@@ -99,7 +131,7 @@ class BenchTmux:
     def start(self, impl: Impl, config: Path, path: str | None = None) -> subprocess.Popen[bytes]:
         log = open(self.root / f"server-{len(self.procs)}.log", "wb")
         proc = subprocess.Popen([*impl.argv, "server", "-c", str(config)], stdout=log, stderr=subprocess.STDOUT,
-                                env=self.env(path=path))
+                                env=self.env(path=path, impl=impl))
         self.procs.append(proc)
         return proc
 

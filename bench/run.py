@@ -4,6 +4,7 @@
     python bench/run.py                 # every case, reference included when npm works
     python bench/run.py --quick         # smaller sizes, for a smoke run
     python bench/run.py --no-reference  # tmms only
+    python bench/run.py --old 5af1e2d --cases post,start   # this tree beside an older commit
 """
 
 from __future__ import annotations
@@ -28,12 +29,15 @@ from harness import (
     Impl,
     count_md,
     cpu_seconds,
+    drop_tree,
     install_reference,
     median,
     new_root,
+    old_tree,
     ours,
     peak_rss_mib,
     percentile,
+    this_tree,
     tmux_shim,
     wait_for,
 )
@@ -50,22 +54,24 @@ def post_once(bench: BenchTmux, impl: Impl, pane: str, to: str, body: bytes = b"
         bench.tmux("select-pane", "-t", pane)
     start = time.time_ns()
     proc = subprocess.run([*impl.argv, "post", "-t", to, "-s", "bench"], input=body, capture_output=True,
-                          env=bench.env(pane))
+                          env=bench.env(pane, impl=impl))
     end = time.time_ns()
     if proc.returncode != 0:
         raise RuntimeError(f"{impl.name} post failed: {proc.stderr.decode().strip()}")
     return start, end, proc.stdout.decode().strip().splitlines()[-1]
 
 
-def _bare_python() -> Impl:
-    """tmms run by ``python -S`` with the import path site would have made, or None if not possible."""
+def _bare_python(of: Impl | None = None) -> Impl:
+    """tmms (this one, or the tree ``of`` runs) under ``python -S``, with the import path site would have made."""
     import yaml
 
     import tmms
 
-    paths = {str(Path(tmms.__file__).resolve().parent.parent), str(Path(yaml.__file__).resolve().parent.parent)}
+    src = of.env["PYTHONPATH"] if of and "PYTHONPATH" in of.env else str(Path(tmms.__file__).resolve().parent.parent)
+    paths = {src, str(Path(yaml.__file__).resolve().parent.parent)}
     code = f"import sys; sys.path[:0] = {sorted(paths)!r}; from tmms.cli import main; sys.exit(main())"
-    return Impl("tmms (python -S)", [sys.executable, "-S", "-c", code])
+    name = f"{of.name} (python -S)" if of else "tmms (python -S)"
+    return Impl(name, [sys.executable, "-S", "-c", code], {"PYTHONPATH": ""})
 
 
 def _wall(argv: list[str], runs: int) -> list[float]:
@@ -94,6 +100,67 @@ def case_post_wall(impls: list[Impl], runs: int) -> dict[str, list[float]]:
         return times
     finally:
         bench.close()
+
+
+def _start_once(bench: BenchTmux, impl: Impl, config: Path) -> float:
+    """Spawn ``tmms server``; ms until it logs that it serves (the lock is taken, the panes read)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([*impl.argv, "server", "-c", str(config)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=bench.env(impl=impl))
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            if b"serving " in line:
+                return (time.perf_counter() - start) * 1000
+        raise RuntimeError(f"{impl.name} server ended before serving")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def case_start(impls: list[Impl], runs: int) -> dict[str, list[float]]:
+    """Server start, from spawning ``tmms server`` to its "serving" log line; the implementations interleaved."""
+    bench = BenchTmux(new_root())
+    try:
+        for name in ("alpha", "beta", "gamma"):
+            bench.register(name)
+        config = bench.config(polling=60)
+        times: dict[str, list[float]] = {i.name: [] for i in impls}
+        for impl in impls:  # warm the page cache
+            _start_once(bench, impl, config)
+        for _ in range(runs):
+            for impl in impls:
+                times[impl.name].append(_start_once(bench, impl, config))
+        return times
+    finally:
+        bench.close()
+
+
+def side_by_side(rev: str, cases: set[str], runs: int, new_rev: str | None = None) -> list[tuple[str, str, str, str]]:
+    """This tree (or commit ``new_rev``) against commit ``rev``, each compiled, interleaved in one run: medians."""
+    root = new_root()
+    old = old_tree(rev, root / "old")
+    new = old_tree(new_rev, root / "new") if new_rev else this_tree()
+    rows: list[tuple[str, str, str, str]] = []
+    try:
+        if "post" in cases:
+            impls = [new, old, _bare_python(new), _bare_python(old)]
+            times = case_post_wall(impls, runs)
+            for label, a, b in ((f"`tmms post` wall time, median of {runs}", new, old),
+                                ("  the same under `python -S` (no site .pth hooks)", impls[2], impls[3])):
+                x, y = median(times[a.name]), median(times[b.name])
+                rows.append((label, fmt(x, " ms"), fmt(y, " ms"), ratio(x, y)))
+        if "start" in cases:
+            times = case_start([new, old], runs)
+            x, y = median(times[new.name]), median(times[old.name])
+            rows.append((f"server start: spawn → \"serving\" log line, median of {runs}", fmt(x, " ms"),
+                         fmt(y, " ms"), ratio(x, y)))
+    finally:
+        drop_tree(root / "old")
+        if new_rev:
+            drop_tree(root / "new")
+    return rows
 
 
 class EventClock:
@@ -299,9 +366,18 @@ def main() -> int:
     parser.add_argument("--no-reference", action="store_true", help="skip TMMS 0.1.1")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the bulk case (median)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
-    parser.add_argument("--cases", default="post,latency,idle,bulk,backlog")
+    parser.add_argument("--cases", default="post,latency,idle,bulk,backlog", help="also: start")
+    parser.add_argument("--old", metavar="REV", help="only this tree beside commit REV (cases post, start)")
+    parser.add_argument("--new", metavar="REV", help="with --old: commit REV instead of this tree")
+    parser.add_argument("--runs", type=int, default=20, help="samples of the post and start cases")
     args = parser.parse_args()
     cases = set(args.cases.split(","))
+    if args.old:
+        rows_old = side_by_side(args.old, cases, args.runs, args.new)
+        print(f"\n| case | {args.new or 'this tree'} | {args.old} | ratio |\n|---|---|---|---|")
+        for row_old in rows_old:
+            print("| " + " | ".join(row_old) + " |")
+        return 0
     quick = args.quick
     py = ours()
     ref = None if args.no_reference else install_reference(Path.home() / ".cache" / "tmms-bench" / "reference")
@@ -328,6 +404,13 @@ def main() -> int:
         rows.append(("  for scale: an empty `python -c pass` / `node -e 0`, median of 20", fmt(floors["python"], " ms"),
                      fmt(floors["node"], " ms"), ratio(floors["python"], floors["node"]), "—"))
         print(rows[-2], rows[-1], flush=True)
+
+    if "start" in cases:
+        start_ms = case_start([py], args.runs)[py.name]
+        raw["start_ms"] = start_ms
+        rows.append((f"server start: spawn → \"serving\" log line, median of {args.runs}",
+                     fmt(median(start_ms), " ms"), "—", "—", "—"))
+        print(rows[-1], flush=True)
 
     if "latency" in cases:
         mine = case_latency(py, polling=60, samples=10 if quick else 40)
