@@ -45,7 +45,7 @@ def read_body_file(path: str) -> str:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        raise InputError(path, exc.strerror or str(exc)) from None
+        raise InputError.from_os(path, exc) from None
     return decode_body(data, path)
 
 

@@ -145,8 +145,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     asked = api.ask(at, text, args.to, args.subject, timeout=args.timeout, on_posted=_warn_unknown)
     _print_letters(args, asked.replies, many=True)
     if asked.missing:
+        from ..message import short_id
+
         warn(f"no reply from {', '.join(asked.missing)} within {args.timeout:g}s "
-             f"(thread {asked.posted.thread_id[:8]})")
+             f"(thread {short_id(asked.posted.thread_id)})")
         return ExitCode.NOTHING
     return ExitCode.OK
 
@@ -198,7 +200,7 @@ def _print_letters(args: argparse.Namespace, letters: list[Letter], many: bool =
         except OSError as exc:
             from ..errors import InputError
 
-            raise InputError(letter.path, exc.strerror or str(exc)) from None
+            raise InputError.from_os(letter.path, exc) from None
     sys.stdout.flush()
 
 
