@@ -42,7 +42,7 @@ class PoisonRouter(Router):
 class PoisonNotices(Notices):
     """Notices whose reading of one inbox file blows up."""
 
-    def _notify(self, box: Mailbox, path: str, key: str, headers: object) -> None:  # type: ignore[override]
+    def _notify(self, box: Mailbox, path: str, key: str, headers: object) -> None:
         if POISON in os.path.basename(path):
             raise RecursionError("maximum recursion depth exceeded")
         super()._notify(box, path, key, headers)  # type: ignore[arg-type]
