@@ -265,3 +265,12 @@ def split_message(path: Path) -> tuple[dict[str, Any], str, str]:
     data = yaml.safe_load(head)
     assert isinstance(data, dict), head
     return data, head + "\n", body
+
+
+def alive(pid: int) -> bool:
+    """Whether a process with this pid exists (a zombie counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 import tmms
-from conftest import Pane, TmuxServer, as_json, failed, messages, ok, wait_until
+from conftest import Pane, TmuxServer, alive, as_json, failed, messages, ok, wait_until
 from tmms import journal
 from tmms.alert import alert_text
 from tmms.config import template_text
@@ -64,14 +64,6 @@ def front_matter(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     data: dict[str, Any] = yaml.safe_load(text.split("---\n")[1])
     return data
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.fixture

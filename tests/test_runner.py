@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wait_until
+from conftest import alive, wait_until
 from tmms.server.runner import Detail, Event, Job, Runner
 
 
@@ -47,14 +47,6 @@ def runner(events: Events) -> Iterator[Runner]:
 
 def job(key: str, command: str) -> Job:
     return Job(key, command, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_each_job_runs_once_and_never_more_than_concurrency_at_once(runner: Runner, events: Events,
