@@ -14,6 +14,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 
 from conftest import wait_until
 from routerkit import drop, message, pane
+from tmms import store
 from tmms.config import Config
 from tmms.registry import Mailbox, Registry
 from tmms.server.loop import Counters, Server
@@ -145,8 +147,8 @@ class Loop:
     def add_pane(self, name: str) -> None:
         """Register one more pane (read at the next re-read of the panes)."""
         inbox, outbox = self.box(name, "inbox"), self.box(name, "outbox")
-        inbox.mkdir(parents=True)
-        outbox.mkdir(parents=True)
+        inbox.mkdir(parents=True, exist_ok=True)
+        outbox.mkdir(parents=True, exist_ok=True)
         self.panes.append(pane(f"%{len(self.panes) + 10}", name, inbox, outbox))
 
     def close_pane(self, name: str) -> None:
@@ -279,3 +281,26 @@ def test_every_follow_up_is_told_of_each_delivery_once(loop: Loop) -> None:
     expected = sorted([message_id for message_id, _path in sent] + [more])
     assert sorted(first.ids) == sorted(second.ids) == expected
     assert first.flushes > 0 and first.served and first.closed
+
+
+def _stale_temp(folder: Path) -> Path:
+    """A writer's temporary file abandoned two days ago."""
+    path = folder / f".x.md{store.TEMP_MARK}1-00000000"
+    path.write_bytes(b"half a message")
+    old = time.time() - 48 * 3600
+    os.utime(path, (old, old))
+    return path
+
+
+def test_stale_temporary_files_are_swept_from_each_folder_when_it_is_first_served(loop: Loop) -> None:
+    at_start = _stale_temp(loop.box("beta", "inbox"))
+    start(loop)
+    assert not at_start.exists()
+    loop.box("carol", "inbox").mkdir(parents=True)
+    later = _stale_temp(loop.box("carol", "inbox"))
+    fresh = loop.box("alpha", "outbox") / f".y.md{store.TEMP_MARK}1-00000000"  # being written now
+    fresh.write_bytes(b"")
+    loop.add_pane("carol")
+    wait_until(lambda: not later.exists(), timeout=30)
+    loop.stop()
+    assert fresh.exists()

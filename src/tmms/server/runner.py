@@ -90,7 +90,6 @@ class Runner:
         self._stopping = False
         self._wake_w = -1  # the write end of the wake-up pipe while the thread runs
         self._thread: threading.Thread | None = None
-        self.started = 0
         self.peak_running = 0
 
     def start(self) -> None:
@@ -186,7 +185,6 @@ class Runner:
         run = _Running(job, proc, time.monotonic() + self.timeout, _pidfd(proc.pid))
         if run.pidfd >= 0:
             selector.register(run.pidfd, selectors.EVENT_READ)
-        self.started += 1
         with self._lock:
             self._running.append(run)
         self.peak_running = max(self.peak_running, len(self._running))

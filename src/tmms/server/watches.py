@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
+import time
 from collections.abc import Callable, Iterable
 
 from .. import store
@@ -14,6 +16,7 @@ from .lock import ServerLock
 
 log = logging.getLogger("tmms.server")
 Report = Callable[[str, str], None]  # (what it is about, a line to log once)
+SWEEP_INTERVAL = 3600.0  # least seconds between two sweeps of one folder's stale temporary files
 
 
 class Watches:
@@ -27,6 +30,7 @@ class Watches:
         self.lock = lock
         self._report = report
         self.degraded: str | None = None  # why some folder gets no file events, once the log has said so
+        self._swept: dict[str, float] = {}  # folder -> when its stale temporary files were last swept
 
     def mode(self) -> str:
         """How new files are found: by file events, or (some folders, or all) by the periodic scan only."""
@@ -45,13 +49,22 @@ class Watches:
         for directory in self.watcher.watched() - wanted:
             self.watcher.unwatch(directory)
             self.arrivals.forget_folder(directory)
+        for directory in set(self._swept) - wanted:
+            del self._swept[directory]
         for directory in self.watcher.refused() - wanted:
             self.watcher.unwatch(directory)
         for directory in wanted:
             if os.path.isdir(directory):
                 self.watcher.watch(directory)
-                store.sweep_temp_files(directory)
+                self._sweep(directory)
         self._say_if_degraded()
+
+    def _sweep(self, directory: str) -> None:
+        """Remove a folder's stale temporary files (36 h old): when first served, then at most hourly."""
+        now = time.monotonic()
+        if now - self._swept.get(directory, -math.inf) >= SWEEP_INTERVAL:
+            self._swept[directory] = now
+            store.sweep_temp_files(directory)
 
     def _say_if_degraded(self) -> None:
         """Log once (a WARNING) when some folder cannot get file events, and once when all do again."""
