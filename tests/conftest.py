@@ -114,21 +114,7 @@ class TmuxServer:
     def main(self, *args: str, pane: str | None = None,
              input: bytes | str | None = b"") -> subprocess.CompletedProcess[str]:
         """``tmms.cli.main`` in this process, with what ``tmms`` gives the subprocess: environment, stdin, output."""
-        from tmms.cli import main
-
-        data = input.encode() if isinstance(input, str) else input or b""
-        argv = ["-L", self.socket, *args]
-        out, err = _captured(), _captured()
-        with pytest.MonkeyPatch.context() as patch:
-            patch.delenv("TMUX", raising=False)
-            patch.delenv("TMUX_PANE", raising=False)
-            if pane:
-                patch.setenv("TMUX_PANE", pane)
-            patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape"))
-            patch.setattr(sys, "stdout", out)
-            patch.setattr(sys, "stderr", err)
-            code = _exit_code(main, argv)
-        return subprocess.CompletedProcess(["tmms", *argv], code, _text(out), _text(err))
+        return run_main(["-L", self.socket, *args], self.env(pane), input)
 
     def config(self, **values: object) -> Path:
         path = self.root / f"config-{uuid.uuid4().hex[:6]}.yml"
@@ -154,6 +140,25 @@ class TmuxServer:
         if proc.poll() is None:
             proc.send_signal(sig)
         return proc.wait(timeout=10)
+
+
+def run_main(argv: list[str], env: dict[str, str], input: bytes | str | None = b"") -> subprocess.CompletedProcess[str]:
+    """``python -m tmms ARGV`` as ``main(ARGV)`` here: ``env`` is the whole environment, ``input`` stdin."""
+    from tmms.cli import main
+
+    data = input.encode() if isinstance(input, str) else input or b""
+    out, err = _captured(), _captured()
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if name not in env]:
+            patch.delenv(name)
+        for name, value in env.items():
+            if os.environ.get(name) != value:
+                patch.setenv(name, value)
+        patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape"))
+        patch.setattr(sys, "stdout", out)
+        patch.setattr(sys, "stderr", err)
+        code = _exit_code(main, argv)
+    return subprocess.CompletedProcess(["tmms", *argv], code, _text(out), _text(err))
 
 
 def _captured() -> io.TextIOWrapper:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TmuxServer, wait_until
+from conftest import TmuxServer, run_main, wait_until
 from tmms.config import Config
 from tmms.errors import TmuxServerNotRunning
 from tmms.server import service
@@ -33,6 +33,11 @@ DOCUMENTED = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 130}
 def run(args: list[str], env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tmms", *args], capture_output=True, text=True, env=env,
                           timeout=timeout)
+
+
+def run_command(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``-L SOCKET COMMAND ...`` in this process; ``server`` (a loop, signal handlers) in a process of its own."""
+    return run(args, env, timeout=20) if args[2] == "server" else run_main(args, env)
 
 
 def one_error(proc: subprocess.CompletedProcess[str], code: int | None = None) -> str:
@@ -57,7 +62,7 @@ COMMANDS: list[list[str]] = [
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
 def test_every_command_without_a_tmux_server_is_one_line_and_exit_4(home: Path, args: list[str]) -> None:
     env = {**os.environ, "TMUX_PANE": "%1"}
-    proc = run(["-L", f"tmms-test-none-{uuid.uuid4().hex[:8]}", *args], env, timeout=30)
+    proc = run_command(["-L", f"tmms-test-none-{uuid.uuid4().hex[:8]}", *args], env)
     line = one_error(proc, 4)
     assert "no tmux server is running on " in line
 
@@ -67,7 +72,7 @@ def test_every_command_without_tmux_on_path_is_one_line_and_exit_4(tmux_server: 
                                                                    args: list[str]) -> None:
     pane = tmux_server.new_pane()
     env = {**tmux_server.env(pane), "PATH": "/nonexistent"}  # the tmux server runs; its binary is not found
-    proc = run(["-L", tmux_server.socket, *args], env)
+    proc = run_command(["-L", tmux_server.socket, *args], env)
     line = one_error(proc, 4)
     assert "tmux is not installed or not on PATH" in line
     assert service.running(Tmux(socket_name=tmux_server.socket)) is None
@@ -112,13 +117,13 @@ def test_an_unusable_config_is_one_line_and_exit_3(tmux_server: TmuxServer, home
     (home / "configs").mkdir()
     path = _bad_configs(home / "configs")[kind]
     for args in (["server", "-c", str(path)], ["dead", "-c", str(path)], ["status", "abcd", "-c", str(path)]):
-        proc = run(["-L", tmux_server.socket, *args], tmux_server.env(), timeout=20)
+        proc = run_command(["-L", tmux_server.socket, *args], tmux_server.env())
         line = one_error(proc, 3)
         assert str(path) in line and len(line) < 400, line
     if os.path.isfile(path):  # found by discovery instead of -c (discovery takes regular files only)
         (home / ".tmms.yml").symlink_to(path)
         one_error(run(["-L", tmux_server.socket, "server"], tmux_server.env(), timeout=20), 3)
-        one_error(run(["-L", tmux_server.socket, "dead"], tmux_server.env(), timeout=20), 3)
+        one_error(run_command(["-L", tmux_server.socket, "dead"], tmux_server.env()), 3)
     assert service.running(Tmux(socket_name=tmux_server.socket)) is None
 
 
