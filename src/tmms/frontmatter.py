@@ -88,14 +88,7 @@ def load(front_matter: str | None) -> dict[str, Any]:
         if 2 * len(simple) + 1 > MAX_NODES:
             raise MessageError(f"front matter has more than {MAX_NODES} values")
         return simple
-    import yaml
-
-    loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
-    check_shape(front_matter, aliases=False)
-    try:
-        data = yaml.load(front_matter, Loader=loader)
-    except Exception as exc:  # whatever YAML raises on hostile text is a bad message
-        raise _bad_yaml(exc) from None
+    data = _yaml(front_matter, compose=False)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -282,18 +275,28 @@ def line_ending(text: str, default: str = "\n") -> str:
     return "\r\n" if end and text[end - 1] == "\r" else "\n"
 
 
+def _yaml(front_matter: str, *, compose: bool) -> Any:
+    """YAML's base loader on bounded front matter: the data, or with ``compose`` the node tree.
+
+    Composing only edits text, so aliases are allowed there (never expanded); loading refuses them.
+    """
+    import yaml
+
+    loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+    check_shape(front_matter, aliases=compose)
+    try:
+        return yaml.compose(front_matter, Loader=loader) if compose else yaml.load(front_matter, Loader=loader)
+    except Exception as exc:  # whatever YAML raises on hostile text is a bad message
+        raise _bad_yaml(exc) from None
+
+
 def _drop_keys(front_matter: str | None, doomed: Callable[[str], bool]) -> tuple[str, int | None]:
     """Remove the top-level entries whose key is doomed; return the text and the first cut line."""
     if front_matter is None or not front_matter.strip():
         return "", None
     import yaml
 
-    loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
-    check_shape(front_matter, aliases=True)
-    try:
-        root = yaml.compose(front_matter, Loader=loader)
-    except Exception as exc:  # whatever YAML raises on hostile text is a bad message
-        raise _bad_yaml(exc) from None
+    root = _yaml(front_matter, compose=True)
     if root is None:
         return _with_newline(front_matter), None
     if not isinstance(root, yaml.MappingNode):

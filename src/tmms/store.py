@@ -101,6 +101,16 @@ def create_new(
 ) -> str:
     """``write_new``, raising the OSError itself (its errno says whether a retry may help)."""
     temp = temp_path(directory, name)
+    _fill_new(temp, data, durable)
+    try:
+        return _place(temp, directory, name, companions)
+    except BaseException:
+        _unlink_quietly(temp)
+        raise
+
+
+def _fill_new(temp: str, data: bytes, durable: bool) -> None:
+    """Create the private file ``temp`` holding all of ``data`` (fsynced when ``durable``); none on failure."""
     fd = create_private(temp)
     try:
         try:
@@ -109,7 +119,6 @@ def create_new(
                 os.fsync(fd)
         finally:
             os.close(fd)
-        return _place(temp, directory, name, companions)
     except BaseException:
         _unlink_quietly(temp)
         raise
@@ -332,23 +341,12 @@ def tighten(path: str) -> bool:
     return True
 
 
-def replace_contents(path: str, data: bytes, expect: Entry) -> bool:
-    """Atomically swap an undelivered file's bytes, only if it is still the file we read."""
-    directory, name = os.path.split(path)
-    temp = temp_path(directory, name)
-    fd = create_private(temp)
+def replace_whole(path: str, data: bytes, temp: str, *, durable: bool = True) -> None:
+    """Put ``data`` at ``path`` in one rename from the private temporary file ``temp`` (created new):
+    a reader sees the old file or the whole new one, never part of it."""
+    _fill_new(temp, data, durable)
     try:
-        try:
-            write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        st = os.lstat(path)
-        if (st.st_ino, st.st_size, st.st_mtime_ns) != (expect.inode, expect.size, expect.mtime_ns):
-            os.unlink(temp)
-            return False
         os.replace(temp, path)
-        return True
-    except OSError:
+    except BaseException:
         _unlink_quietly(temp)
         raise

@@ -177,18 +177,7 @@ def _mismatch(held: Held, stage: str) -> str:
 def _swap(stage: str, data: bytes) -> None:
     """Replace the staged file with a private, fsynced copy holding ``data``."""
     directory, name = os.path.split(stage)
-    temp = store.temp_path(directory, name[_STAGE_TAG:])
-    fd = store.create_private(temp)
-    try:
-        try:
-            store.write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, stage)
-    except BaseException:
-        _unlink_quietly(temp)
-        raise
+    store.replace_whole(stage, data, store.temp_path(directory, name[_STAGE_TAG:]))
 
 
 def _make_private(held: Held) -> None:

@@ -37,18 +37,8 @@ class RunInfo:
 
 def write(path: str, info: Mapping[str, object]) -> None:
     """Replace ``path`` with ``info`` as JSON, 0600, in one rename (readers never see half a file)."""
-    temp = f"{path}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
     data = (json.dumps(dict(info), sort_keys=True) + "\n").encode("utf-8")
-    fd = store.create_private(temp)
-    try:
-        try:
-            store.write_all(fd, data)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
-    except BaseException:
-        remove(temp)
-        raise
+    store.replace_whole(path, data, f"{path}.tmp-{os.getpid()}-{os.urandom(4).hex()}", durable=False)
 
 
 def remove(path: str) -> None:
