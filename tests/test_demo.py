@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ def test_demo_runs_the_conversation_and_leaves_nothing_running(home: Path) -> No
     assert root and not Path(root.group(1)).exists()
     still = subprocess.run(["tmux", "-L", socket.group(1), "list-sessions"], capture_output=True)
     assert still.returncode != 0, "the demo's tmux server is still running"
+    assert not (Path(f"/tmp/tmux-{os.getuid()}") / socket.group(1)).exists(), "the demo left its socket file"
     assert not (home / ".config" / "tmms").exists(), "the demo must not write the user's config"
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -161,7 +162,17 @@ def run_demo(attach: bool = False, keep: bool = False, out: TextIO = sys.stdout)
             thread.join(timeout=3)
         if not keep:
             tmux.run(["kill-server"], check=False)
+            _remove_socket(tmux.socket_path)
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _remove_socket(path: str) -> None:
+    """Remove the socket file of the demo's own tmux server, which tmux 3.3 leaves behind."""
+    try:
+        if stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 def _make_panes(tmux: Tmux, root: str) -> dict[str, str]:
