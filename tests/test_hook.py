@@ -1,0 +1,209 @@
+"""tmms hook: the turn-boundary hooks of Claude Code, Codex and Gemini CLI, on a real tmux server with real mail."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import Pane, TmuxServer
+from tmms.message import compose
+
+START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+# The hook inputs, in the shapes of the research notes (B.1 Claude Code, B.2 Codex, B.3 Gemini CLI).
+CLAUDE_PROMPT = {"session_id": "s1", "transcript_path": "/tmp/t.jsonl", "cwd": "/work", "permission_mode": "default",
+                 "hook_event_name": "UserPromptSubmit", "prompt_id": "p1", "prompt": "go on"}
+CLAUDE_START = {"session_id": "s1", "transcript_path": "/tmp/t.jsonl", "cwd": "/work",
+                "hook_event_name": "SessionStart", "source": "startup"}
+CLAUDE_STOP = {"session_id": "s1", "transcript_path": "/tmp/t.jsonl", "cwd": "/work", "permission_mode": "default",
+               "hook_event_name": "Stop", "stop_hook_active": False, "last_assistant_message": "Done."}
+CODEX_STOP = {"session_id": "s2", "turn_id": "t1", "transcript_path": None, "cwd": "/work", "hook_event_name": "Stop",
+              "model": "gpt-5", "permission_mode": "default", "stop_hook_active": False,
+              "last_assistant_message": "Done."}
+CODEX_PROMPT = {"session_id": "s2", "turn_id": "t1", "transcript_path": None, "cwd": "/work",
+                "hook_event_name": "UserPromptSubmit", "model": "gpt-5", "permission_mode": "default",
+                "prompt": "go on"}
+GEMINI_BEFORE = {"session_id": "s3", "transcript_path": "/tmp/g.json", "cwd": "/work", "hook_event_name": "BeforeAgent",
+                 "timestamp": "2026-11-30T12:00:00Z", "prompt": "go on"}
+GEMINI_AFTER = {"session_id": "s3", "transcript_path": "/tmp/g.json", "cwd": "/work", "hook_event_name": "AfterAgent",
+                "timestamp": "2026-11-30T12:00:00Z", "prompt": "go on", "prompt_response": "Done.",
+                "stop_hook_active": False}
+
+
+class Agent:
+    """A registered pane ("beta") that gets mail from alpha, and runs ``tmms hook`` in-process."""
+
+    def __init__(self, server: TmuxServer) -> None:
+        self.server = server
+        self.pane: Pane = server.register("beta")
+        self.sent = 0
+
+    def deliver(self, subject: str, sender: str = "alpha") -> str:
+        """A message in beta's inbox; its short id."""
+        composed = compose(f"body of {subject}\n", sender, "beta", subject,
+                           moment=START + timedelta(seconds=self.sent))
+        self.sent += 1
+        (self.pane.inbox / composed.file_name).write_text(composed.text, encoding="utf-8")
+        return composed.message_id[:8]
+
+    def hook(self, payload: dict[str, Any] | str | bytes, *event: str,
+             pane: str | None = "") -> subprocess.CompletedProcess[str]:
+        data = payload if isinstance(payload, (str, bytes)) else json.dumps(payload)
+        return self.server.main("hook", *event, pane=self.pane.pane_id if pane == "" else pane, input=data)
+
+    def answer(self, payload: dict[str, Any] | str, *event: str) -> Any:
+        """The JSON the hook printed (None for nothing); it exits 0 with nothing on stderr."""
+        proc = self.hook(payload, *event)
+        assert (proc.returncode, proc.stderr) == (0, "")
+        return json.loads(proc.stdout) if proc.stdout else None
+
+
+@pytest.fixture
+def agent(tmux_server: TmuxServer) -> Agent:
+    return Agent(tmux_server)
+
+
+def context(event: str, text: str) -> dict[str, Any]:
+    return {"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}}
+
+
+def two_facts(first: str, second: str) -> str:
+    return (f'[tmms] 2 unread messages in your tmux mailbox, from alpha, gamma.\n'
+            f'- {first} from alpha: "Review PR 7"\n'
+            f'- {second} from gamma: "Lunch"\n'
+            "To read them: tmms inbox (list), tmms read ID (one message).")
+
+
+def test_claude_prompt_submit_states_the_unread_mail_as_facts(agent: Agent) -> None:
+    first, second = agent.deliver("Review PR 7"), agent.deliver("Lunch", sender="gamma")
+    assert agent.answer(CLAUDE_PROMPT) == context("UserPromptSubmit", two_facts(first, second))
+
+
+def test_session_start_and_the_event_argument_in_any_case(agent: Agent) -> None:
+    first, second = agent.deliver("Review PR 7"), agent.deliver("Lunch", sender="gamma")
+    assert agent.answer(CLAUDE_START) == context("SessionStart", two_facts(first, second))
+    assert agent.answer({}, "sessionSTART") == context("SessionStart", two_facts(first, second))
+    assert agent.answer(CLAUDE_STOP, "user_prompt_submit") == context("UserPromptSubmit", two_facts(first, second))
+
+
+def test_one_message_in_the_singular(agent: Agent) -> None:
+    first = agent.deliver("Review PR 7")
+    assert agent.answer(CLAUDE_PROMPT) == context("UserPromptSubmit", (
+        "[tmms] 1 unread message in your tmux mailbox, from alpha.\n"
+        f'- {first} from alpha: "Review PR 7"\n'
+        "To read them: tmms inbox (list), tmms read ID (one message)."))
+
+
+def test_stop_blocks_once_for_the_same_mail_and_again_for_new_mail(agent: Agent) -> None:
+    first = agent.deliver("Review PR 7")
+    blocked = agent.answer(CLAUDE_STOP)
+    assert blocked["decision"] == "block" and set(blocked) == {"decision", "reason"}
+    assert f'- {first} from alpha: "Review PR 7"' in blocked["reason"]
+    assert agent.answer(CLAUDE_STOP) is None
+    assert agent.answer(CLAUDE_STOP) is None
+    second = agent.deliver("Lunch", sender="gamma")
+    assert agent.answer(CLAUDE_STOP) == {"decision": "block", "reason": two_facts(first, second)}
+    assert agent.answer(CLAUDE_STOP) is None
+
+
+def test_stop_hook_active_never_blocks(agent: Agent) -> None:
+    agent.deliver("Review PR 7")
+    assert agent.answer({**CLAUDE_STOP, "stop_hook_active": True}) is None
+    assert agent.answer(CLAUDE_STOP)["decision"] == "block"  # it was not told while active
+    assert agent.answer({**CLAUDE_STOP, "stop_hook_active": True}) is None
+
+
+def test_a_prompt_that_told_the_agent_means_no_block_at_stop(agent: Agent) -> None:
+    agent.deliver("Review PR 7")
+    assert agent.answer(CLAUDE_PROMPT) is not None
+    assert agent.answer(CLAUDE_STOP) is None
+    assert agent.answer(CLAUDE_PROMPT) is not None  # the context is stated at every prompt while unread
+
+
+def test_mail_read_and_then_no_mail_prints_nothing(agent: Agent) -> None:
+    assert agent.answer(CLAUDE_PROMPT) is None
+    assert agent.answer(CLAUDE_STOP) is None
+    first = agent.deliver("Review PR 7")
+    assert agent.server.main("read", first, pane=agent.pane.pane_id).returncode == 0
+    assert agent.answer(CLAUDE_STOP) is None
+    assert agent.answer(GEMINI_BEFORE) is None
+
+
+def test_codex_has_the_claude_dialect(agent: Agent) -> None:
+    first = agent.deliver("Review PR 7")
+    reason = (f"[tmms] 1 unread message in your tmux mailbox, from alpha.\n- {first} from alpha: \"Review PR 7\"\n"
+              "To read them: tmms inbox (list), tmms read ID (one message).")
+    assert agent.answer(CODEX_PROMPT) == context("UserPromptSubmit", reason)
+    agent.deliver("Lunch", sender="gamma")
+    assert agent.answer(CODEX_STOP)["decision"] == "block"
+    assert agent.answer(CODEX_STOP) is None
+
+
+def test_gemini_before_agent_adds_context_and_after_agent_denies_once(agent: Agent) -> None:
+    first, second = agent.deliver("Review PR 7"), agent.deliver("Lunch", sender="gamma")
+    assert agent.answer(GEMINI_BEFORE) == context("BeforeAgent", two_facts(first, second))
+    assert agent.answer(GEMINI_AFTER) is None  # told at BeforeAgent
+    third = agent.deliver("Again")
+    denied = agent.answer(GEMINI_AFTER)
+    assert denied["decision"] == "deny" and f'- {third} from alpha: "Again"' in denied["reason"]
+    assert agent.answer(GEMINI_AFTER) is None
+    agent.deliver("Fourth")
+    assert agent.answer({**GEMINI_AFTER, "stop_hook_active": True}) is None
+
+
+def test_outside_a_pane_or_in_an_unregistered_pane_prints_nothing(agent: Agent) -> None:
+    agent.deliver("Review PR 7")
+    other = agent.server.new_pane()
+    for pane in (None, other, "%999"):
+        proc = agent.hook(CLAUDE_STOP, pane=pane)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize("stdin", ["not json", "[1, 2]", '{"hook_event_name": "Nope"}', '{"cwd": "/"}', b"\xff\xfe{"])
+def test_bad_input_exits_0_with_one_line_on_stderr(agent: Agent, stdin: str | bytes) -> None:
+    agent.deliver("Review PR 7")
+    proc = agent.hook(stdin)
+    assert (proc.returncode, proc.stdout) == (0, "")
+    assert proc.stderr.startswith("tmms: hook: ") and proc.stderr.count("\n") == 1
+
+
+def test_no_tmux_server_exits_0_with_one_line(agent: Agent) -> None:
+    proc = agent.server.main("-L", "tmms-no-such-server", "hook", pane="%1", input=json.dumps(CLAUDE_STOP))
+    assert (proc.returncode, proc.stdout) == (0, "")
+    assert proc.stderr.startswith("tmms: hook: ") and proc.stderr.count("\n") == 1
+
+
+def test_hostile_senders_and_subjects_are_shown_visibly_and_clipped(agent: Agent) -> None:
+    agent.deliver("\x1b]52;c;cGF5bG9hZA==\x07pwn\x1b[2J" + "x" * 200, sender="mal\x1b[31mlory")
+    text = agent.answer(CLAUDE_PROMPT)["hookSpecificOutput"]["additionalContext"]
+    assert "\x1b" not in text and "\x07" not in text
+    assert "from mal^[[31mlory: \"^[]52;c;cGF5bG9hZA==^Gpwn^[[2Jxxx" in text
+    longest = max(text.splitlines(), key=len)
+    assert len(longest) < 220 and longest.endswith('..."')
+
+
+def test_many_messages_are_counted_and_at_most_ten_listed(agent: Agent) -> None:
+    for i in range(13):
+        agent.deliver(f"note {i}")
+    text = agent.answer(CLAUDE_PROMPT)["hookSpecificOutput"]["additionalContext"]
+    lines = text.splitlines()
+    assert lines[0].startswith("[tmms] 13 unread messages")
+    assert sum(line.startswith("- ") and " from alpha: " in line for line in lines) == 10
+    assert "- and 3 more" in lines
+
+
+def test_the_told_file_is_private(agent: Agent) -> None:
+    agent.deliver("Review PR 7")
+    agent.answer(CLAUDE_STOP)
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state") / "tmms" / "hooks"
+    files = list(state.glob("told-*.json"))
+    assert len(files) == 1
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
