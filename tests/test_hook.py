@@ -207,3 +207,11 @@ def test_the_told_file_is_private(agent: Agent) -> None:
     assert len(files) == 1
     assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
+
+
+def test_as_a_process_stdout_is_the_json_alone(agent: Agent) -> None:
+    first = agent.deliver("Review PR 7")
+    proc = agent.server.tmms("hook", pane=agent.pane.pane_id, input=json.dumps(CLAUDE_STOP))
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout.startswith("{") and proc.stdout.endswith("}\n")
+    assert json.loads(proc.stdout)["reason"].splitlines()[1] == f'- {first} from alpha: "Review PR 7"'

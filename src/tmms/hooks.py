@@ -103,8 +103,6 @@ def load_told(path: str) -> list[str]:
     try:
         with open(path, "rb") as handle:
             data = json.loads(handle.read(1 << 20))
-    except FileNotFoundError:
-        return []
     except (OSError, ValueError):
         return []
     return [x for x in data if isinstance(x, str)] if isinstance(data, list) else []
