@@ -174,6 +174,14 @@ def test_bad_input_exits_0_with_one_line_on_stderr(agent: Agent, stdin: str | by
     assert proc.stderr.startswith("tmms: hook: ") and proc.stderr.count("\n") == 1
 
 
+def test_extra_event_words_are_ignored_with_one_line_and_the_hook_still_answers(agent: Agent) -> None:
+    first = agent.deliver("Review PR 7")
+    proc = agent.hook(CLAUDE_STOP, "stop", "now")
+    assert proc.returncode == 0
+    assert proc.stderr.startswith("tmms: hook: ignoring") and proc.stderr.count("\n") == 1
+    assert json.loads(proc.stdout)["decision"] == "block" and first in json.loads(proc.stdout)["reason"]
+
+
 def test_no_tmux_server_exits_0_with_one_line(agent: Agent) -> None:
     proc = agent.server.main("-L", "tmms-no-such-server", "hook", pane="%1", input=json.dumps(CLAUDE_STOP))
     assert (proc.returncode, proc.stdout) == (0, "")

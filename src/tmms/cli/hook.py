@@ -21,8 +21,9 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
   tmms hook                          # in a settings file: the event comes from the JSON
   echo '{"hook_event_name":"Stop","stop_hook_active":false}' | tmms hook
   tmms hook stop < input.json
-""", (arg("event", nargs="?", metavar="EVENT",
-          help="UserPromptSubmit, SessionStart, Stop, BeforeAgent or AfterAgent (any case)"),)),
+""", (arg("event", nargs="*", metavar="EVENT",
+          help="UserPromptSubmit, SessionStart, Stop, BeforeAgent or AfterAgent (any case); words after "
+               "the first are ignored with a warning, so a mistyped settings line never fails a turn"),)),
 )}
 
 MAX_INPUT = 1 << 20
@@ -59,7 +60,10 @@ def _answer(args: argparse.Namespace) -> dict[str, Any] | None:
         payload = _payload()
     except ValueError as exc:
         raise ValueError(f"bad hook JSON on stdin: {exc}") from None
-    event = hooks.event_of(args.event, payload)
+    words: list[str] = args.event
+    if len(words) > 1:
+        warn(f"hook: ignoring the extra arguments {' '.join(words[1:])!r}")
+    event = hooks.event_of(words[0] if words else None, payload)
     tmux = tmux_of(args)
     try:
         at = api.here(tmux)
