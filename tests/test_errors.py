@@ -27,6 +27,7 @@ CODES_BEFORE = {
     "AmbiguousMessage": 11, "ServerStartFailed": 12, "UsageError": 2,
     "FolderClash": 2, "UnsafeRuntimeDir": 7,  # subclasses of UsageError and StorageError, outside errors.py
     "DemoFailed": 1,  # a RuntimeError before: a traceback, and Python's exit status 1
+    "NudgeRefused": 15, "NudgeQueued": 13, "NudgeTimedOut": 14,  # issue #9: tmms nudge
 }
 
 
@@ -76,7 +77,7 @@ def test_no_error_changed_its_exit_code() -> None:
 def test_every_concrete_error_was_mapped_before_or_is_named_here() -> None:
     """A new error class gets its line in CODES_BEFORE, where its code is a decision someone made."""
     concrete = {c.__name__ for c in _all_errors() if c.__module__.startswith("tmms")}
-    families = {"TmuxError", "BadInput", "MailboxError", "ServerError"}
+    families = {"TmuxError", "BadInput", "MailboxError", "ServerError", "NudgeError"}
     assert concrete - families == set(CODES_BEFORE)
 
 

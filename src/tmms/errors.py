@@ -27,6 +27,9 @@ class ExitCode(IntEnum):
     NAME_TAKEN = 10
     NO_SUCH_MESSAGE = 11
     SERVER_FAILED = 12
+    NUDGE_QUEUED = 13
+    NUDGE_TIMED_OUT = 14
+    NUDGE_REFUSED = 15
     INTERRUPTED = 130
 
 
@@ -275,6 +278,47 @@ class AlreadyRunning(ServerError):
         super().__init__(f"a tmms server is already running for this tmux server ({who} holds {lock_path})")
         self.pid = pid
         self.lock_path = lock_path
+
+
+# --- waking agents ------------------------------------------------------------------------------
+
+
+class NudgeError(TmmsError):
+    """The family of a ``tmms nudge`` that did not end in a verified submission: refused (its code), queued, timed out."""
+
+    exit_code = ExitCode.NUDGE_REFUSED
+
+
+class NudgeRefused(NudgeError):
+    """The pane cannot take a nudge: not an agent pane, a kind with no known composer, nothing to say."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__(f"nudge {target}: {reason}")
+        self.target = target
+        self.reason = reason
+
+
+class NudgeQueued(NudgeError):
+    """The agent was not ready within the wait: the line waits in the pane's queue for the tmms server."""
+
+    exit_code = ExitCode.NUDGE_QUEUED
+
+    def __init__(self, target: str, state: str, reason: str) -> None:
+        super().__init__(f"nudge {target}: queued, the agent is {state} ({reason}); the tmms server types it when it is idle")
+        self.target = target
+        self.state = state
+        self.reason = reason
+
+
+class NudgeTimedOut(NudgeError):
+    """Nothing was submitted in time: the agent never became ready (no queue), or the submission was not proven."""
+
+    exit_code = ExitCode.NUDGE_TIMED_OUT
+
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__(f"nudge {target}: {reason}")
+        self.target = target
+        self.reason = reason
 
 
 # --- the demo -----------------------------------------------------------------------------------
