@@ -223,3 +223,123 @@ def test_as_a_process_stdout_is_the_json_alone(agent: Agent) -> None:
     assert (proc.returncode, proc.stderr) == (0, "")
     assert proc.stdout.startswith("{") and proc.stdout.endswith("}\n")
     assert json.loads(proc.stdout)["reason"].splitlines()[1] == f'- {first} from alpha: "Review PR 7"'
+
+
+# -- the pane's state, recorded for the doorbell -------------------------------------------------------
+
+CLAUDE_IDLE = {"session_id": "s1", "transcript_path": "/tmp/t.jsonl", "cwd": "/work", "hook_event_name": "Notification",
+               "message": "Claude is waiting for your input", "notification_type": "idle_prompt"}
+CLAUDE_PERMISSION = {**CLAUDE_IDLE, "message": "Claude needs your permission to use Bash",
+                     "notification_type": "permission_prompt"}
+
+
+def state_of(agent: Agent) -> tuple[str, str] | None:
+    """(state, event) as recorded for the agent's pane; None when nothing is recorded."""
+    from tmms import hooks
+    from tmms.paths import state_dir
+    from tmms.tmux import Tmux
+
+    path = hooks.state_path(state_dir(), Tmux(socket_name=agent.server.socket).socket_path, agent.pane.pane_id)
+    recorded = hooks.read_state(path)
+    if recorded is None:
+        return None
+    return recorded[0], json.loads(Path(path).read_text())["event"]
+
+
+@pytest.mark.parametrize(("payload", "state"), [
+    (CLAUDE_PROMPT, ("busy", "UserPromptSubmit")), (CODEX_PROMPT, ("busy", "UserPromptSubmit")),
+    (GEMINI_BEFORE, ("busy", "BeforeAgent")), (CLAUDE_START, ("idle", "SessionStart")),
+    (CLAUDE_STOP, ("idle", "Stop")), (CODEX_STOP, ("idle", "Stop")), (GEMINI_AFTER, ("idle", "AfterAgent")),
+    ({**CLAUDE_STOP, "stop_hook_active": True}, ("idle", "Stop")),
+    (CLAUDE_IDLE, ("idle", "Notification")), (CLAUDE_PERMISSION, ("menu", "Notification")),
+    ({**CLAUDE_IDLE, "notification_type": "ToolPermission"}, ("menu", "Notification")),
+])
+def test_each_event_records_the_panes_state(agent: Agent, payload: dict[str, Any], state: tuple[str, str]) -> None:
+    assert state_of(agent) is None
+    assert agent.answer(payload) is None  # no mail
+    assert state_of(agent) == state
+
+
+def test_a_stop_that_blocks_leaves_the_pane_busy_and_the_next_stop_idle(agent: Agent) -> None:
+    agent.answer(CLAUDE_PROMPT)
+    agent.deliver("Review PR 7")
+    assert agent.answer(CLAUDE_STOP)["decision"] == "block"
+    assert state_of(agent) == ("busy", "Stop")  # the agent goes on with the reason as its next instruction
+    assert agent.answer({**CLAUDE_STOP, "stop_hook_active": True}) is None
+    assert state_of(agent) == ("idle", "Stop")
+    agent.deliver("Lunch")
+    assert agent.answer(GEMINI_AFTER)["decision"] == "deny"
+    assert state_of(agent) == ("busy", "AfterAgent")
+
+
+def test_a_notification_prints_nothing_even_with_mail_and_keeps_what_was_told(agent: Agent) -> None:
+    agent.deliver("Review PR 7")
+    assert agent.answer(CLAUDE_PERMISSION) is None
+    assert state_of(agent) == ("menu", "Notification")
+    assert agent.answer(CLAUDE_STOP)["decision"] == "block"  # the notification told nothing
+    assert agent.answer(CLAUDE_IDLE, "notification") is None
+    assert agent.answer(CLAUDE_STOP) is None  # and forgot nothing
+    assert state_of(agent) == ("idle", "Stop")
+
+
+def test_events_that_say_nothing_about_the_state_leave_it(agent: Agent) -> None:
+    agent.answer(CLAUDE_PROMPT)
+    for payload in ({**CLAUDE_START, "source": "compact"}, {**CLAUDE_IDLE, "notification_type": "auth_success"},
+                    {"hook_event_name": "Notification"}):
+        assert agent.answer(payload) is None
+        assert state_of(agent) == ("busy", "UserPromptSubmit")
+
+
+def test_no_state_is_recorded_outside_a_registered_pane(agent: Agent) -> None:
+    other = agent.server.new_pane()
+    proc = agent.hook(CLAUDE_PROMPT, pane=other)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state") / "tmms" / "hooks"
+    assert not list(state.glob("state-*.json"))
+
+
+def test_a_state_that_cannot_be_recorded_is_one_warning_and_the_same_answer(agent: Agent) -> None:
+    from tmms import hooks
+    from tmms.paths import state_dir
+    from tmms.tmux import Tmux
+
+    first = agent.deliver("Review PR 7")
+    path = Path(hooks.state_path(state_dir(), Tmux(socket_name=agent.server.socket).socket_path, agent.pane.pane_id))
+    path.mkdir(parents=True)  # a folder where the file goes: the rename fails
+    proc = agent.hook(CLAUDE_STOP)
+    assert proc.returncode == 0
+    assert proc.stderr.startswith("tmms: hook: cannot record the pane's state: ") and proc.stderr.count("\n") == 1
+    assert json.loads(proc.stdout)["decision"] == "block" and first in json.loads(proc.stdout)["reason"]
+    assert agent.hook(CLAUDE_STOP).stdout == ""  # the told file was kept
+
+
+def test_the_state_file_is_private_and_keyed_like_the_told_file(agent: Agent) -> None:
+    agent.deliver("Review PR 7")
+    agent.answer(CLAUDE_STOP)
+    folder = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state") / "tmms" / "hooks"
+    [state] = folder.glob("state-*.json")
+    [told] = folder.glob("told-*.json")
+    assert state.name.removeprefix("state-") == told.name.removeprefix("told-")
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    data = json.loads(state.read_text())
+    assert set(data) == {"state", "event", "at"} and data["state"] == "busy" and isinstance(data["at"], float)
+
+
+def test_record_and_read_state(tmp_path: Path) -> None:
+    from tmms import hooks
+
+    path = hooks.state_path(str(tmp_path / "state"), "/tmp/tmux-1/default", "%3")
+    assert path == hooks.told_path(str(tmp_path / "state"), "/tmp/tmux-1/default", "%3").replace("told-", "state-")
+    assert hooks.read_state(path) is None
+    hooks.record_state(path, "menu", "Notification", 1234.5)
+    assert hooks.read_state(path) == ("menu", 1234.5)
+    assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
+    with pytest.raises(ValueError):
+        hooks.record_state(path, "sleeping", "Stop", 1.0)
+    assert hooks.read_state(path) == ("menu", 1234.5)
+    for text in ("", "not json", "[]", '{"state": "busy"}', '{"state": "asleep", "at": 1}',
+                 '{"state": "idle", "at": true}', '{"state": "idle", "at": "1"}', '{"state": "idle", "at": NaN}'):
+        Path(path).write_text(text)
+        assert hooks.read_state(path) is None, text
+    Path(path).write_text('{"state": "idle", "event": "Stop", "at": 7}')
+    assert hooks.read_state(path) == ("idle", 7.0)

@@ -4,12 +4,13 @@ The library part of ``tmms hook``: it takes the hook's input and the unread mail
 the JSON object the agent expects, or None for "say nothing". It never prints and never runs tmux.
 Claude Code and Codex share one dialect; Gemini CLI names its events BeforeAgent and AfterAgent and
 rejects a response with ``decision: "deny"``. The ids a pane was told about are remembered in a
-small private file, so a Stop hook never blocks twice for the same mail.
+small private file, so a Stop hook never blocks twice for the same mail. The hooks also record the
+pane's state (busy, idle, or menu: waiting on a person) in another small file, which the doorbell
+trusts over the screen.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,6 +31,15 @@ CONTEXT_EVENTS = {"userpromptsubmit": "UserPromptSubmit", "sessionstart": "Sessi
 """Events answered with ``hookSpecificOutput.additionalContext``, by their lower-case name."""
 STOP_EVENTS = {"stop": "Stop", "afteragent": "AfterAgent"}
 """Events at a turn's end, answered with a block (Claude, Codex) or a deny (Gemini)."""
+NOTICE_EVENTS = {"notification": "Notification"}
+"""Events that only change the recorded state; the hook prints nothing for them."""
+
+BUSY, IDLE, MENU = "busy", "idle", "menu"
+STATES = (BUSY, IDLE, MENU)
+"""The recorded states of an agent pane: in a turn, waiting for a prompt, waiting on a person (a menu)."""
+NOTICE_STATES = {"idleprompt": IDLE, "permissionprompt": MENU, "toolpermission": MENU}
+"""Notification types (Claude Code's idle_prompt and permission_prompt, Gemini CLI's ToolPermission),
+lower case without ``_``, and the state each one means."""
 
 
 class Mail(NamedTuple):
@@ -47,7 +57,7 @@ def event_of(given: str | None, payload: Mapping[str, Any]) -> str:
     if not isinstance(raw, str) or not raw:
         raise UsageError("no hook event: give EVENT or a hook_event_name in the JSON")
     key = raw.replace("_", "").replace("-", "").lower()
-    name = CONTEXT_EVENTS.get(key) or STOP_EVENTS.get(key)
+    name = CONTEXT_EVENTS.get(key) or STOP_EVENTS.get(key) or NOTICE_EVENTS.get(key)
     if name is None:
         raise UsageError(f"unknown hook event {raw!r}")
     return name
@@ -81,6 +91,8 @@ def answer(event: str, payload: Mapping[str, Any], mail: Sequence[Mail],
     """The JSON to print for ``event`` (None: print nothing) and the ids the pane has now been told about."""
     ids = [m.message_id or m.short_id for m in mail]
     known = set(told)
+    if event in NOTICE_EVENTS.values():
+        return None, list(told)
     if not mail:
         return None, []
     if event in CONTEXT_EVENTS.values():
@@ -92,10 +104,68 @@ def answer(event: str, payload: Mapping[str, Any], mail: Sequence[Mail],
     return {"decision": decision, "reason": facts(mail)}, ids
 
 
+def state_after(event: str, payload: Mapping[str, Any], output: Mapping[str, Any] | None) -> str | None:
+    """The pane's state once the hook for ``event`` answered ``output``; None: the event changes nothing.
+
+    A prompt makes it busy; a session start idle (but not a compaction, which may come mid-turn); a
+    turn's end idle, unless this very hook blocked it (the agent goes on: busy); a notification idle
+    or menu by its type.
+    """
+    if event in ("UserPromptSubmit", "BeforeAgent"):
+        return BUSY
+    if event == "SessionStart":
+        return None if payload.get("source") == "compact" else IDLE
+    if event in STOP_EVENTS.values():
+        return BUSY if output is not None and output.get("decision") in ("block", "deny") else IDLE
+    kind = payload.get("notification_type")
+    return NOTICE_STATES.get(kind.replace("_", "").lower()) if isinstance(kind, str) else None
+
+
+def _key(socket_path: str, pane_id: str) -> str:
+    """The pane's key in file names: a hash of the tmux server's socket and the pane id."""
+    data = f"{socket_path}\0{pane_id}".encode()
+    for name in ("_sha256", "_sha2"):  # the builtin sha256 alone (3.11; 3.12 on): hashlib loads OpenSSL, 2 ms
+        try:
+            digest: str = __import__(name).sha256(data).hexdigest()
+        except (ImportError, AttributeError):
+            continue
+        return digest[:16]
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
 def told_path(state_dir: str, socket_path: str, pane_id: str) -> str:
     """The file of the ids the pane ``pane_id`` of the tmux server at ``socket_path`` was told about."""
-    key = hashlib.sha256(f"{socket_path}\0{pane_id}".encode()).hexdigest()[:16]
-    return os.path.join(state_dir, "hooks", f"told-{key}.json")
+    return os.path.join(state_dir, "hooks", f"told-{_key(socket_path, pane_id)}.json")
+
+
+def state_path(state_dir: str, socket_path: str, pane_id: str) -> str:
+    """The file of the recorded state of the pane ``pane_id`` of the tmux server at ``socket_path``."""
+    return os.path.join(state_dir, "hooks", f"state-{_key(socket_path, pane_id)}.json")
+
+
+def record_state(path: str, state: str, event: str, now: float) -> None:
+    """Write ``{"state", "event", "at"}`` to ``path`` in one rename: a 0600 file in a 0700 folder."""
+    if state not in STATES:
+        raise ValueError(f"unknown pane state {state!r}")
+    data = json.dumps({"state": state, "event": event, "at": now}).encode()
+    _write_private(path, data)
+
+
+def read_state(path: str) -> tuple[str, float] | None:
+    """The recorded (state, time); None when the file is missing or malformed."""
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read(4096))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    state, at = data.get("state"), data.get("at")
+    if state not in STATES or not isinstance(at, (int, float)) or isinstance(at, bool) or at != at:
+        return None
+    return state, float(at)
 
 
 def load_told(path: str) -> list[str]:
@@ -110,8 +180,12 @@ def load_told(path: str) -> list[str]:
 
 def save_told(path: str, ids: Sequence[str]) -> None:
     """Write the told-about ids (the newest ``MAX_TOLD``) to ``path``: a 0600 file in a 0700 folder."""
+    _write_private(path, json.dumps(list(ids)[-MAX_TOLD:]).encode())
+
+
+def _write_private(path: str, data: bytes) -> None:
+    """``data`` at ``path`` in one rename, the folder made 0700 when missing (not durable: a hint, not mail)."""
     from .store import replace_whole
 
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    data = json.dumps(list(ids)[-MAX_TOLD:]).encode()
     replace_whole(path, data, f"{path}.{os.getpid()}.tmp", durable=False)
