@@ -270,3 +270,22 @@ def test_editing_keys_newline_backspace_and_clear(tmux_server: TmuxServer) -> No
     double.keys("Up")
     assert double.wait_event("csi")["seq"] == "\x1b[A"
     assert double.prompts() == []
+
+
+def test_a_prompt_submitted_while_busy_is_queued_into_the_turn(tmux_server: TmuxServer) -> None:
+    double = start_double(tmux_server, "claude", "--busy", "2")
+    type_then_enter(double, "first")
+    double.wait_screen(BUSY["claude"])
+    type_then_enter(double, "second")
+    assert double.wait_event("prompt", count=2)["state"] == "busy"
+    double.wait_screen("press up to edit queued messages")
+    double.wait_event("idle")
+    screen = double.wait_screen("● ok: second")
+    assert "press up to edit queued messages" not in screen
+    assert names(double, "busy", "idle") == ["busy", "idle"]
+
+
+def test_closing_the_pane_ends_the_double(tmux_server: TmuxServer) -> None:
+    double = start_double(tmux_server, "gemini")
+    double.close()
+    double.wait_event("exit")

@@ -26,6 +26,7 @@ REWIND_GAP = 1.0  # a second lone Escape within this opens Claude's Rewind menu
 PICKS = {"@": "  @ src/  README.md  (Enter to select · Esc to cancel)",
          "/": "  /help  /clear  /compact  (Enter to select · Esc to cancel)"}
 REWIND = "Rewind to…  Enter to select · Esc to cancel"
+QUEUED = "  press up to edit queued messages"  # Claude's footer when a prompt came during a turn
 
 KINDS: dict[str, dict[str, Any]] = {
     "claude": {
@@ -75,6 +76,7 @@ class Agent:
         self.history: list[str] = list(self.look["banner"])
         self.status = ""  # the finished line of the last turn
         self.turn: list[str] = []  # the prompts of the running turn
+        self.queued = False  # a prompt came while busy (Claude shows that it is queued)
         self.starting, self.startup_until = True, time.monotonic() + opts.startup
         self.ready = False
         self.busy_since = self.busy_until = 0.0  # busy while busy_until is set
@@ -245,6 +247,7 @@ class Agent:
         """The composer's text becomes a prompt: logged, echoed into the history, and a turn starts."""
         text, self.composer = self.composer, ""
         self.log("prompt", text=text, state=self.state())
+        self.queued = bool(self.busy_until)
         first, *more = text.split("\n")
         self.history += [self.look["echo"] + first, *(self.look["indent"] + line for line in more)]
         self.turn.append(first)
@@ -265,14 +268,14 @@ class Agent:
         if self.busy_until:
             self.log("idle")
         self.history += [line for prompt in self.turn for line in (self.look["answer"] + prompt, "")]
-        self.turn, self.busy_until = [], 0.0
+        self.turn, self.busy_until, self.queued = [], 0.0, False
         self.status = self.look["finished"].format(secs=round(now - self.busy_since))
 
     def stop_turn(self) -> None:
         """Escape or Ctrl-C while busy: the turn stops (Claude, Codex: interrupted; Gemini: cancelled)."""
         self.log(self.look["escape"])
         self.history += [self.look["stopped"], ""]
-        self.turn, self.busy_until, self.status = [], 0.0, ""
+        self.turn, self.busy_until, self.status, self.queued = [], 0.0, "", False
         self.log("idle")
 
     def tick(self, now: float) -> None:
@@ -316,12 +319,12 @@ class Agent:
         except OSError:
             self.size = os.terminal_size((80, 24))
 
-    def lines(self, now: float, cols: int) -> tuple[list[str], tuple[int, int] | None]:
+    def lines(self, now: float, cols: int, rows: int) -> tuple[list[str], tuple[int, int] | None]:
         """The screen's lines from the top, and the composer's cursor (line, column) when it shows."""
         if self.starting:
             return ["Starting…"], None
         look = self.look
-        top = list(self.history)
+        top = self.history[-rows:]
         if self.busy_until:
             spin = look["spinner"][int(now * 4) % len(look["spinner"])]
             top += [look["busy"].format(spin=spin, secs=int(now - self.busy_since)), ""]
@@ -338,7 +341,8 @@ class Agent:
         border = ["─" * cols] if look["border"] else []
         box, (row, col) = self.composer_lines(cols)
         cursor = (len(out) + len(border) + row, col)
-        footer = wrap(PICKS[self.picker] if self.picker else look["footer"], cols)
+        queued = self.queued and self.opts.kind == "claude"
+        footer = wrap(PICKS[self.picker] if self.picker else QUEUED if queued else look["footer"], cols)
         return [*out, *border, *box, *border, *footer], cursor
 
     def composer_lines(self, cols: int) -> tuple[list[str], tuple[int, int]]:
@@ -355,7 +359,7 @@ class Agent:
     def draw(self, now: float) -> None:
         """Redraw every row of the visible screen; the cursor goes to the end of the composer's text."""
         cols, rows = self.size
-        lines, cursor = self.lines(now, cols)
+        lines, cursor = self.lines(now, cols, rows)
         skip = max(0, len(lines) - rows)
         frame = ["\x1b[?25l"] + [f"\x1b[{r + 1};1H\x1b[2K" + (lines[skip + r] if skip + r < len(lines) else "")
                                  for r in range(rows)]
@@ -412,10 +416,13 @@ def run(agent: Agent, opts: argparse.Namespace) -> None:
             write("\x1b[?2004h")
         loop(agent, fd, wake)
     finally:
-        write("\x1b[?2004l\x1b[?25h")
-        if saved:
-            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
         agent.log("exit")
+        try:  # the pane may be gone already
+            write("\x1b[?2004l\x1b[?25h")
+            if saved:
+                termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        except (OSError, termios.error):
+            pass
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
