@@ -30,7 +30,7 @@ COMMANDS: dict[str, str] = {
     "register": "tmms.cli.panes", "unregister": "tmms.cli.panes", "whoami": "tmms.cli.panes",
     "peers": "tmms.cli.panes", "bind": "tmms.cli.panes", "ui": "tmms.cli.panes", "alert": "tmms.cli.panes",
     "server": "tmms.cli.ops", "dead": "tmms.cli.ops", "status": "tmms.cli.ops", "demo": "tmms.cli.ops",
-    "hook": "tmms.cli.hook",
+    "hook": "tmms.cli.hook", "hooks": "tmms.cli.hook",
 }
 """Every command (but ``help``) and the module that declares it, in the order of ``tmms --help``."""
 

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .common import ExitCode, Spec, arg, tmux_of, warn
+from .common import FORMATTER, ExitCode, Spec, arg, say, tmux_of, warn
 
 PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
     Spec("hook", "cmd_hook", "answer an agent CLI's turn-boundary hook with the unread mail",
@@ -31,6 +31,8 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
 )}
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ..api import Here
 
 MAX_INPUT = 1 << 20
@@ -118,3 +120,127 @@ def _state_dir(at: Here) -> str:
     from ..paths import state_dir
 
     return state_dir(at.tmux.env)
+
+
+# -- tmms hooks install|uninstall ---------------------------------------------------------------------
+
+AGENT_NAMES = ("claude", "codex", "gemini")
+
+
+def _hooks_actions(hooks: argparse.ArgumentParser) -> None:
+    """``tmms hooks install`` and ``tmms hooks uninstall``: subcommands of ``hooks``."""
+    sub = hooks.add_subparsers(dest="action", metavar="install|uninstall", parser_class=type(hooks))
+    sub.required = True
+    for action, summary, examples in (
+            ("install", "merge the tmms hook entries into an agent's settings file",
+             "  tmms hooks install claude\n  tmms hooks install codex --yes     # and [features] codex_hooks = true\n"
+             "  tmms hooks install gemini --project . --dry-run\n"),
+            ("uninstall", "remove the tmms hook entries (and only those) from an agent's settings file",
+             "  tmms hooks uninstall claude\n  tmms hooks uninstall codex --project ~/src/app --dry-run\n")):
+        parser = sub.add_parser(action, help=summary, description=summary[0].upper() + summary[1:] + (
+            ": every other key and hook is kept, the diff is shown, the file is replaced in one rename and "
+            "keeps its mode. Files: claude ~/.claude/settings.json, codex ~/.codex/hooks.json, gemini "
+            "~/.gemini/settings.json (--project DIR: DIR/.claude/..., DIR/.codex/..., DIR/.gemini/...). "
+            "A file that is not a JSON object is refused (exit 3)."), formatter_class=FORMATTER,
+            epilog="examples:\n" + examples)
+        parser.add_argument("agent", choices=AGENT_NAMES, help="the agent CLI")
+        scope = parser.add_mutually_exclusive_group()
+        scope.add_argument("--user", action="store_true", help="the user's settings (the default)")
+        scope.add_argument("--project", metavar="DIR", help="the settings of the project in DIR")
+        parser.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
+        if action == "install":
+            parser.add_argument("-y", "--yes", action="store_true",
+                                help="codex: also set [features] codex_hooks = true without asking")
+
+
+PARSERS["hooks"] = Spec(
+    "hooks", "cmd_hooks", "install or uninstall tmms's hook entries in an agent CLI's settings",
+    "Merge the entries that run 'tmms hook' into the settings of Claude Code (SessionStart, "
+    "UserPromptSubmit, Stop, and Notification for idle_prompt and permission_prompt), Codex "
+    "(SessionStart, UserPromptSubmit, Stop) or Gemini CLI (SessionStart, BeforeAgent, AfterAgent), "
+    "or take them out again. Idempotent: a second install changes nothing. The command written is "
+    "this tmms by its absolute path, so the agent needs no tmms on its PATH.",
+    """\
+  tmms hooks install claude
+  tmms hooks install codex --yes
+  tmms hooks uninstall gemini --project . --dry-run
+""", extend=_hooks_actions)
+
+
+def cmd_hooks(args: argparse.Namespace) -> int:
+    import os
+
+    from .. import hook_settings as hs
+    from ..errors import ConfigError
+
+    path = hs.settings_path(args.agent, os.environ, args.project)
+    old_text = hs.read_text(path)
+    old = hs.parse_json(old_text, path)
+    try:
+        new = hs.install(old, args.agent, hs.hook_command(sys.executable)) if args.action == "install" \
+            else hs.uninstall(old)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; nothing was changed", path) from None
+    new_text = hs.dump_json(new) if new != old else None
+    flag = _codex_flag(args, os.environ) if args.action == "install" and args.agent == "codex" else None
+    if new_text is not None:
+        sys.stdout.write(hs.unified_diff(path, old_text, new_text))
+    if args.dry_run:
+        say("dry run: nothing written")
+        return ExitCode.OK
+    if new_text is not None:
+        hs.write_text(path, new_text)
+    if flag is not None:
+        hs.write_text(*flag)
+        say(f"set [features] codex_hooks = true in {flag[0]}")
+    say(_summary(args, path, new_text is not None, hs.count_ours(old if new_text is None else new)))
+    return ExitCode.OK
+
+
+def _summary(args: argparse.Namespace, path: str, changed: bool, ours: int) -> str:
+    """The last line: what was done to ``path``."""
+    if args.action == "install":
+        if not changed:
+            return f"{path}: the tmms hooks for {args.agent} are installed already; nothing changed"
+        return f"{path}: installed {ours} tmms hook entries for {args.agent} (running sessions: restart them)"
+    if not changed:
+        return f"{path}: no tmms hook entries; nothing changed"
+    return f"{path}: removed the tmms hook entries"
+
+
+def _codex_flag(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[str, str] | None:
+    """Codex's ``[features] codex_hooks = true``: said when missing, and (path, new text) when it is to be set."""
+    from .. import hook_settings as hs
+    from ..errors import ConfigError
+
+    path = hs.codex_config_path(env)
+    text = hs.read_text(path)
+    try:
+        if hs.codex_flag(text, path):
+            say(f"{path}: [features] codex_hooks = true is set")
+            return None
+    except ConfigError as exc:
+        if args.yes:
+            raise ConfigError(f"{exc}; nothing was changed") from None
+        warn(f"warning: {exc}")
+    needed = f"Codex runs hooks only with '[features] codex_hooks = true' in {path}."
+    edited = hs.with_codex_flag(text, path) if args.yes else None  # a refusal comes before any output
+    say(needed)
+    if edited is None:
+        if args.dry_run or not _ask(f"Add it to {path}? [y/N] "):
+            say("Add it by hand, or run this again with --yes.")
+            return None
+        edited = hs.with_codex_flag(text, path)
+    sys.stdout.write(hs.unified_diff(path, text, edited))
+    return path, edited
+
+
+def _ask(question: str) -> bool:
+    """A y/N question, on a terminal only (no terminal: no)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    try:
+        answer = input(question)
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
