@@ -22,12 +22,13 @@ if TYPE_CHECKING:
     from .mailbox import Letter
     from .tmux import Tmux
     from .tracking import MessageStatus
+    from .wake.nudge import Nudged
 
 __all__ = [
     "Here", "Posted",
     "ask", "dead_letters", "dead_list", "dead_purge", "dead_retry", "dead_show", "describe", "here",
-    "inbox", "journal", "mark_read", "peers", "post", "read", "received", "register", "reply", "status", "thread",
-    "thread_root", "unregister", "wait", "whoami",
+    "inbox", "journal", "mark_read", "nudge", "peers", "post", "read", "received", "register", "reply", "status",
+    "thread", "thread_root", "unregister", "wait", "whoami",
 ]
 
 
@@ -341,3 +342,20 @@ def status(tmux: Tmux, place: DeadPlace, ref: str) -> MessageStatus:
 
     registry = Registry.from_panes(tmux.list_panes(), tmux.env)
     return locate(ref, registry, place.folder, place.journal)
+
+
+# -- waking agents -------------------------------------------------------------------------------------
+
+
+def nudge(tmux: Tmux, target: str, text: str | None = None, *, wait: float = 10.0,
+          queue: bool = True) -> Nudged:
+    """Type ``text`` (default: the doorbell for unannounced mail) into ``target``'s agent; prove the submission.
+
+    NudgeQueued when the agent stayed busy (the server types it later), NudgeTimedOut, NudgeRefused.
+    """
+    from .journal import default_path
+    from .server.service import running
+    from .wake.nudge import nudge as type_line
+
+    return type_line(tmux, target, text, wait, queue_ok=queue, journal_path=default_path(tmux.env),
+                     env=tmux.env, server_runs=running(tmux) is not None)

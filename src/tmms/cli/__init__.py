@@ -30,7 +30,7 @@ COMMANDS: dict[str, str] = {
     "register": "tmms.cli.panes", "unregister": "tmms.cli.panes", "whoami": "tmms.cli.panes",
     "peers": "tmms.cli.panes", "bind": "tmms.cli.panes", "ui": "tmms.cli.panes", "alert": "tmms.cli.panes",
     "server": "tmms.cli.ops", "dead": "tmms.cli.ops", "status": "tmms.cli.ops", "demo": "tmms.cli.ops",
-    "hook": "tmms.cli.hook", "hooks": "tmms.cli.hook",
+    "hook": "tmms.cli.hook", "hooks": "tmms.cli.hook", "nudge": "tmms.cli.wake",
 }
 """Every command (but ``help``) and the module that declares it, in the order of ``tmms --help``."""
 
@@ -39,7 +39,8 @@ EXIT_CODES_HELP = """\
 exit codes: 0 ok, 1 nothing came (wait/ask timeout, no unread mail), 2 usage, 3 config, 4 tmux,
             5 pane not registered, 6 bad input, 7 storage (disk full, permissions),
             8 server already running, 9 file exists, 10 name taken, 11 no such message,
-            12 server could not start, 130 interrupted
+            12 server could not start, 13 nudge queued, 14 nudge timed out,
+            15 nudge refused, 130 interrupted
 """
 
 

@@ -19,6 +19,7 @@ from ..registry import Registry
 from ..tmux import PaneRecord, Tmux
 from ..watch import Batch, Watcher
 from .arrivals import Arrivals, FileEvents
+from .doorbell import Doorbells
 from .followup import FollowUp
 from .ledger import NotifyLedger
 from .lock import ServerLock, ledger_key
@@ -76,7 +77,8 @@ class Server:
         self._report = self.records.report
         self.notices = Notices(config, self.env, tmux, self.ledger, self.records.write, self._report, self._notified)
         self.notifier = self.notices.notifier
-        self.followups: list[FollowUp] = [self.notices]
+        self.doorbells = Doorbells(tmux, self.env, self.records.write)
+        self.followups: list[FollowUp] = [self.notices, self.doorbells]
         self.outboxes = ServedOutboxes(os.path.join(state_dir(self.env), f"outboxes-{key}.json"))
         self.arrivals = Arrivals(self.watcher)
         self.watches = Watches(self.watcher, self.arrivals, config.polling_interval, self.lock, self._report)
