@@ -289,3 +289,22 @@ def test_closing_the_pane_ends_the_double(tmux_server: TmuxServer) -> None:
     double = start_double(tmux_server, "gemini")
     double.close()
     double.wait_event("exit")
+
+
+def test_a_resized_pane_is_drawn_again_at_its_new_size(tmux_server: TmuxServer) -> None:
+    double = start_double(tmux_server, "codex")
+    double.tmux("resize-window", "-t", double.pane_id, "-x", "30", "-y", "12")
+    assert double.wait_event("resize")["size"] == [30, 12]
+    wait_until(lambda: "47% context left" in double.screen())  # the footer, wrapped onto a second line
+    assert composer(double) == PLACEHOLDER["codex"][:28]
+
+
+def test_the_menu_answers_to_its_number_keys(tmux_server: TmuxServer) -> None:
+    double = start_double(tmux_server, "codex", "--menu")
+    assert double.wait_event("ready")["state"] == "menu"
+    double.type("2")
+    assert double.wait_event("menu-answer")["choice"] == "no"
+    double.toggle_menu()
+    double.wait_screen("› 1. Yes, proceed (y)")
+    double.type("1")
+    assert double.wait_event("menu-answer", count=2)["choice"] == "yes"

@@ -309,6 +309,7 @@ class Agent:
             self.log("menu", on=self.menu)
         elif sig == signal.SIGWINCH:
             self.resize()
+            self.log("resize", size=list(self.size))
 
     # ---- screen
 
