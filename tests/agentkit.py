@@ -71,10 +71,11 @@ class Double:
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
         """The log's events so far, or only those named ``kind``."""
         try:
-            text = self.log_path.read_text(encoding="utf-8")
+            data = self.log_path.read_bytes()
         except FileNotFoundError:
             return []
-        found = [json.loads(line) for line in text.splitlines() if line.endswith("}")]
+        complete = data[:data.rfind(b"\n") + 1]  # a line being written is left for the next look
+        found = [json.loads(line) for line in complete.split(b"\n") if line]
         return [event for event in found if kind is None or event["event"] == kind]
 
     def prompts(self) -> list[str]:

@@ -308,3 +308,14 @@ def test_the_menu_answers_to_its_number_keys(tmux_server: TmuxServer) -> None:
     double.wait_screen("› 1. Yes, proceed (y)")
     double.type("1")
     assert double.wait_event("menu-answer", count=2)["choice"] == "yes"
+
+
+def test_any_text_reaches_the_log_as_it_was_sent(tmux_server: TmuxServer) -> None:
+    double = start_double(tmux_server, "codex", "--busy", "0")
+    odd = 'say "hi" \u2028 ✓ $HOME `x` \\n A=x;'
+    type_then_enter(double, odd)
+    double.wait_event("prompt")
+    double.paste(odd + "\u00a0end")
+    double.keys("Enter")
+    double.wait_event("prompt", count=2)
+    assert double.prompts() == [odd, odd + "\u00a0end"]
