@@ -327,7 +327,7 @@ def test_whoami_prints_this_panes_mailbox_and_unread_count(tmux_server: TmuxServ
     info = as_json(tmux_server.tmms("whoami", "--json", pane=alpha["pane_id"]))
     assert info == {"name": "alpha", "pane_id": alpha["pane_id"], "location": alpha["location"],
                     "inbox": alpha["inbox"], "outbox": alpha["outbox"], "notify_cmd": "true", "reply_to": "lead",
-                    "groups": ["devs"], "unread": 2, "server_pid": None}
+                    "groups": ["devs"], "unread": 2, "agent": "", "server_pid": None}
     text = ok(tmux_server.tmms("whoami", pane=alpha["pane_id"]))
     assert text.splitlines() == [
         f"alpha on pane {alpha['pane_id']} ({alpha['location']}): 2 unread",
@@ -378,9 +378,9 @@ def test_peers_lists_every_registered_pane_with_unread_counts(tmux_server: TmuxS
     socket_path = tmux_server.tmux("display-message", "-p", "#{socket_path}").strip()
     assert lines[0] == f"tmms server: not running ({socket_path})"
     alpha_line = next(line for line in lines if line.split()[0] == "alpha")
-    assert alpha_line.split() == ["alpha", alpha["pane_id"], "main:1.0", "3", "unread", "devs"]
+    assert alpha_line.split() == ["alpha", alpha["pane_id"], "main:1.0", "3", "unread", "-", "devs"]  # "-": no agent
     beta_line = next(line for line in lines if line.split()[0] == "beta")
-    assert beta_line.split()[-3:] == ["1", "unread", "-"]
+    assert beta_line.split()[-4:] == ["1", "unread", "-", "-"]
 
 
 def test_peers_shows_the_running_server_and_no_panes(tmux_server: TmuxServer) -> None:

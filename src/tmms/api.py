@@ -199,7 +199,7 @@ def describe(box: Mailbox) -> MailboxInfo:
 
     unread = sum(1 for _ in store.messages(box.inbox))
     return MailboxInfo(box.name, box.pane_id, box.pane.location, box.inbox, box.outbox, box.notify_cmd,
-                       box.reply_to, list(box.groups), unread)
+                       box.reply_to, list(box.groups), unread, box.pane.option("agent").strip())
 
 
 def whoami(at: Here) -> Me:
@@ -222,9 +222,11 @@ def peers(tmux: Tmux) -> Peers:
 
 def register(tmux: Tmux, name: str, *, target: str | None = None, notify: str | None = None,
              reply_to: str | None = None, groups: Sequence[str] | None = None, inbox: str | None = None,
-             outbox: str | None = None, start_server: bool = True, write_config: bool = True) -> Registered:
+             outbox: str | None = None, start_server: bool = True, write_config: bool = True,
+             agent: str | None = None) -> Registered:
     """Make a pane a mailbox; write the default config if none is found (``write_config``); start the tmms
-    server for this tmux server if none runs (``start_server``)."""
+    server for this tmux server if none runs (``start_server``). ``agent``: the pane's agent kind (``none``
+    clears it; None keeps an explicit one, else detects the agent CLI running in the pane)."""
     from . import config as config_mod
     from .api_types import Registered
     from .registration import register as set_options
@@ -234,7 +236,7 @@ def register(tmux: Tmux, name: str, *, target: str | None = None, notify: str | 
     if start_server:
         check_runtime_dir()  # an unsafe runtime folder is refused before the pane is changed
     done = set_options(tmux, name, target=target, notify=notify, reply_to=reply_to, groups=groups, inbox=inbox,
-                       outbox=outbox, dead_letter_dirs=_dead_letter_dirs(tmux))
+                       outbox=outbox, dead_letter_dirs=_dead_letter_dirs(tmux), agent=agent)
     config_written = None
     if write_config and config_mod.discover(tmux.env) is None:
         config_written = config_mod.write_template(env=tmux.env)
@@ -262,7 +264,8 @@ def _dead_letter_dirs(tmux: Tmux) -> list[str]:
 
 
 def unregister(tmux: Tmux, target: str | None = None) -> tuple[str, str]:
-    """Remove the @tmms_* options from a pane; (its name, or "" if it was not registered; its pane id)."""
+    """Remove the @tmms_* options (its agent kind too) from a pane; (its name, or "" if it was not registered;
+    its pane id)."""
     from .registration import unregister as unset_options
 
     return unset_options(tmux, target)

@@ -31,6 +31,8 @@ class MailboxInfo(NamedTuple):
     reply_to: str
     groups: list[str]
     unread: int
+    agent: str = ""
+    """The pane's agent kind (@tmms_agent; '' for none)."""
 
 
 class Me(NamedTuple):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import store
 from .errors import BadName, NameTaken, UsageError
@@ -16,9 +17,15 @@ from .privacy import tighten_mailboxes
 from .registry import Registry, folder, is_enabled, missing_options, registration_problem, same_folder
 from .tmux import OPTION_NAMES, PaneRecord, Tmux
 
+if TYPE_CHECKING:
+    from .detect import Detected
+
 _NAME = re.compile(r"\w[\w.+-]*")
 MAX_NAME = 64
 UNREAD_OPTION = "@tmms_unread"  # set by ``tmms alert``; status lines show it, so it goes with the rest
+AGENT_OPTION = "@tmms_agent"
+AGENT_SOURCE_OPTION = "@tmms_agent_source"  # "explicit" (--agent, or set by hand) or "detected"
+NO_AGENT = "none"
 
 
 def default_notify() -> str:
@@ -39,6 +46,30 @@ class Registration:
     reply_to: str
     groups: tuple[str, ...]
     created: tuple[str, ...]
+    agent: str = ""
+    """The pane's agent kind ('' for none)."""
+    agent_source: str = ""
+    """How: "explicit" (--agent), "kept" (an explicit kind kept), "detected", or "" (none)."""
+    detected: Detected | None = None
+    """The process that detection chose."""
+    agent_dropped: str = ""
+    """A kind detected earlier that no process runs any more, now unset."""
+
+
+@dataclass(frozen=True)
+class AgentChoice:
+    """The agent options ``register`` sets (or unsets), and why."""
+
+    kind: str
+    source: str
+    detected: Detected | None = None
+    dropped: str = ""
+
+    def options(self) -> dict[str, str]:
+        """The pane options to set ({} when they are to be unset)."""
+        if not self.kind:
+            return {}
+        return {AGENT_OPTION: self.kind, AGENT_SOURCE_OPTION: "detected" if self.detected else "explicit"}
 
 
 class FolderClash(UsageError):
@@ -76,11 +107,14 @@ def register(
     inbox: str | None = None,
     outbox: str | None = None,
     dead_letter_dirs: Sequence[str] = (),
+    agent: str | None = None,
 ) -> Registration:
     """Set every ``@tmms_*`` option on the pane and create its folders; refuse a name in use, and
-    folders that would make mail loop (see ``check_folders``)."""
+    folders that would make mail loop (see ``check_folders``). ``agent``: the kind (``none`` clears
+    it); None keeps an explicit kind, else detects one from the pane's processes."""
     check_name(name)
     pane = resolve_pane(tmux, target)
+    choice = choose_agent(pane, agent, tmux.env)
     panes = tmux.list_panes()
     holder = holder_of(panes, name, pane.pane_id)
     if holder is not None:
@@ -106,13 +140,37 @@ def register(
         options["@tmms_reply_to"] = reply_to
     if groups is not None:
         options["@tmms_groups"] = ",".join(g.lstrip("@") for g in groups)
+    options.update(choice.options())
     tmux.set_pane_options(pane.pane_id, options)
+    if not choice.kind and (pane.options.get(AGENT_OPTION) or pane.options.get(AGENT_SOURCE_OPTION)):
+        tmux.unset_pane_options(pane.pane_id, (AGENT_OPTION, AGENT_SOURCE_OPTION))
     kept_groups = groups if groups is not None else pane.option("groups").replace(",", " ").split()
     return Registration(
         name=name, pane_id=pane.pane_id, location=pane.location, inbox=inbox_dir, outbox=outbox_dir,
         notify_cmd=notify_cmd, reply_to=options.get("@tmms_reply_to", pane.option("reply_to")),
         groups=tuple(g.lstrip("@") for g in kept_groups), created=created,
+        agent=choice.kind, agent_source=choice.source, detected=choice.detected, agent_dropped=choice.dropped,
     )
+
+
+def choose_agent(pane: PaneRecord, agent: str | None, env: Mapping[str, str]) -> AgentChoice:
+    """The agent kind a registration gives the pane: ``agent`` (validated; ``none``: no kind); without
+    it, the pane's explicit kind, else the kind whose process runs nearest to the pane (or none)."""
+    from .agents import agent_of, load_agents
+    from .detect import detect
+
+    if agent is not None:
+        if agent.strip() == NO_AGENT:
+            return AgentChoice("", "")
+        return AgentChoice(agent_of(agent.strip(), env).kind, "explicit")
+    current = pane.options.get(AGENT_OPTION, "").strip()
+    if current and pane.options.get(AGENT_SOURCE_OPTION, "").strip() != "detected":
+        return AgentChoice(current, "kept")
+    agents = load_agents(env)  # a bad agents file is refused here, before the pane changes
+    found = detect(int(pane.pane_pid), agents) if pane.pane_pid.isdigit() else None
+    if found is not None:
+        return AgentChoice(found.kind, "detected", found)
+    return AgentChoice("", "", dropped=current)
 
 
 def check_folders(inbox: str, outbox: str, others: Registry, dead_letter_dirs: Iterable[str] = ()) -> None:

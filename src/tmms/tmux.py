@@ -17,6 +17,8 @@ OPTION_NAMES = (
     "@tmms_notify_cmd",
     "@tmms_reply_to",
     "@tmms_groups",
+    "@tmms_agent",
+    "@tmms_agent_source",
 )
 _FIELD = "\x1f"
 _RECORD = "\x1e"

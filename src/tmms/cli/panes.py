@@ -14,12 +14,16 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
          "Set every @tmms_* option on this pane (or PANE), create its inbox and outbox (under "
          "$XDG_DATA_HOME/tmms/mail/NAME unless given), write the default config if there is "
          "none, and start the tmms server for this tmux server if none runs. Refuses a name "
-         "that another live pane holds.",
+         "that another live pane holds. Marks the pane as an agent's (@tmms_agent KIND): --agent KIND, "
+         "or the agent CLI found running in the pane (a kind set with --agent is kept until --agent "
+         "is given again).",
          """\
   tmms register agent-alpha
   tmms register reviewer --group reviewers --reply-to lead
   tmms register worker-1 -t %3 --notify 'echo "mail: ${{tmms_subject}}"'
   tmms register beta --inbox ~/tmms/beta/inbox --outbox ~/tmms/beta/outbox --no-server
+  tmms register coder --agent codex
+  tmms register notes --agent none      # not an agent pane, whatever runs in it
 """,
          (arg("name", metavar="NAME", help="the address other panes post to"),
           arg("-t", "--target", metavar="PANE", help="the pane to register (default: this pane)"),
@@ -28,9 +32,11 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
           arg("--group", action="append", metavar="GROUP", help="join a group (repeatable; -t @GROUP)"),
           arg("--inbox", metavar="DIR", help="inbox folder (default: under $XDG_DATA_HOME/tmms/mail/NAME)"),
           arg("--outbox", metavar="DIR", help="outbox folder"),
+          arg("--agent", metavar="KIND", help="@tmms_agent: claude, codex, gemini, aider, opencode, a kind of "
+              "~/.config/tmms/agents.yml, or none (default: keep one set with --agent, else detect)"),
           arg("--no-server", action="store_true", help="do not start a tmms server"), JSON)),
     Spec("unregister", "cmd_unregister", "stop this pane being a mailbox",
-         "Remove the @tmms_* options from this pane (or PANE). Its folders and mail stay.",
+         "Remove the @tmms_* options from this pane (or PANE), its agent kind too. Its folders and mail stay.",
          """\
   tmms unregister
   tmms unregister -t %3
@@ -44,7 +50,7 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
 """, (PANE, JSON)),
     Spec("peers", "cmd_peers", "every registered pane",
          "List the registered panes of this tmux server: name, pane id, session:window.pane, "
-         "unread count, groups; and whether the tmms server runs.",
+         "unread count, agent kind, groups; and whether the tmms server runs.",
          """\
   tmms peers
   tmms -L pipeline1 peers --json
@@ -82,14 +88,22 @@ def cmd_register(args: argparse.Namespace) -> int:
     from ..api import register
 
     done = register(tmux_of(args), args.name, target=args.target, notify=args.notify, reply_to=args.reply_to,
-                    groups=args.group, inbox=args.inbox, outbox=args.outbox, start_server=not args.no_server)
+                    groups=args.group, inbox=args.inbox, outbox=args.outbox, start_server=not args.no_server,
+                    agent=args.agent)
     reg, pid = done.registration, done.server_pid
+    if reg.detected is not None:
+        print(one_line(f"register: pane {reg.pane_id} runs {reg.agent} (process {reg.detected.pid} "
+                       f"'{reg.detected.name}'); set @tmms_agent {reg.agent}"), file=sys.stderr)
+    elif reg.agent_dropped:
+        print(one_line(f"register: pane {reg.pane_id} no longer runs {reg.agent_dropped}; unset @tmms_agent"),
+              file=sys.stderr)
     if args.json:
         from ..views import to_json
 
         say(to_json({"name": reg.name, "pane_id": reg.pane_id, "location": reg.location, "inbox": reg.inbox,
                      "outbox": reg.outbox, "notify_cmd": reg.notify_cmd, "reply_to": reg.reply_to,
                      "groups": list(reg.groups), "created": list(reg.created), "config_written": done.config_written,
+                     "agent": reg.agent, "agent_source": reg.agent_source,
                      "server_pid": pid, "server_started": done.server_started}))
         return ExitCode.OK
     say(one_line(f"registered '{reg.name}' on pane {reg.pane_id} ({reg.location})"))
@@ -97,6 +111,9 @@ def cmd_register(args: argparse.Namespace) -> int:
     say(one_line(f"  outbox  {reg.outbox}"))
     if reg.groups:
         say(one_line(f"  groups  {', '.join(reg.groups)}"))
+    if reg.agent:
+        how = {"detected": " (detected)", "kept": " (kept)"}.get(reg.agent_source, "")
+        say(one_line(f"  agent   {reg.agent}{how}"))
     if done.config_written:
         say(one_line(f"  config  {done.config_written} (written with the defaults)"))
     if pid is None:
@@ -128,7 +145,7 @@ def cmd_whoami(args: argparse.Namespace) -> int:
         say(to_json(info))
         return ExitCode.OK
     say(one_line(f"{info['name']} on pane {info['pane_id']} ({info['location']}): {info['unread']} unread"))
-    for key in ("inbox", "outbox", "notify_cmd", "reply_to", "groups"):
+    for key in ("inbox", "outbox", "notify_cmd", "reply_to", "groups", "agent"):
         value = info[key]
         if value:
             say(one_line(f"  {key:<10} {', '.join(value) if isinstance(value, list) else value}"))
@@ -162,7 +179,7 @@ def cmd_peers(args: argparse.Namespace) -> int:
     for peer in peers:
         groups = ",".join(peer["groups"]) or "-"
         say(one_line(f"  {peer['name']:<20} {peer['pane_id']:<5} {peer['location']:<16} {peer['unread']:>4} "
-                     f"unread  {groups}"))
+                     f"unread  {peer['agent'] or '-':<9} {groups}"))
     return ExitCode.OK
 
 
