@@ -319,3 +319,13 @@ def test_any_text_reaches_the_log_as_it_was_sent(tmux_server: TmuxServer) -> Non
     double.keys("Enter")
     double.wait_event("prompt", count=2)
     assert double.prompts() == [odd, odd + "\u00a0end"]
+
+
+def test_a_double_in_a_split_beside_another(tmux_server: TmuxServer) -> None:
+    first = start_double(tmux_server, "claude", name="left")
+    second = start_double(tmux_server, "codex", split=first.pane_id)
+    window = tmux_server.tmux("display-message", "-p", "-t", first.pane_id, "#{window_id} #{window_name}").split()
+    assert tmux_server.tmux("display-message", "-p", "-t", second.pane_id, "#{window_id}").strip() == window[0]
+    assert window[1] == "left"
+    assert composer(first) == PLACEHOLDER["claude"] and composer(second) == PLACEHOLDER["codex"]
+    assert first.log_path != second.log_path
