@@ -74,15 +74,50 @@ def test_the_send_settings_the_notes_give() -> None:
     assert "Escape" not in gemini.rescue
 
 
-@pytest.mark.parametrize("line", [
-    "✻ Whirlpooling… (ctrl+c to interrupt · 2m 44s · thinking)",
-    "✶ Precipitating… (esc to interrupt)",
-    "  · thinking",
-    "⎿  Running…",
-    "✳ Befuddling… 1.2k tokens",
-])
-def test_claude_busy_lines(line: str) -> None:
-    assert busy(shipped("claude"), line)
+SAMPLES: dict[str, dict[str, list[str]]] = {
+    "claude": {
+        "busy": ["✻ Whirlpooling… (ctrl+c to interrupt · 2m 44s · thinking)", "✶ Precipitating… (esc to interrupt)",
+                 "  · thinking", "⎿  Running…", "✳ Befuddling… 1.2k tokens"],
+        "menu": ["❯ 1. Yes", "  2. Yes, allow once", "  2. Yes, allow always",
+                 "  3. No, and tell Claude what to do differently (esc)", "│ Do you want to make this edit to app.py?",
+                 "Do you want to proceed?", " Do you trust the files in this folder?", "Allow this MCP server?",
+                 "Esc to cancel", "Use arrow keys to navigate", "Press Enter to select",
+                 "Rewind · Enter to rewind · Esc to exit", "Enter to continue · Esc to exit"],
+        "placeholder": ['Try "refactor app.py"'],
+    },
+    "codex": {
+        "busy": ["• Working (12s • esc to interrupt)", "◐ Thinking", "· Waiting for background terminal",
+                 "  esc to i…", "ctrl+c to interrupt"],
+        "menu": [],
+        "placeholder": ["Ask Codex to do anything"],
+    },
+    "gemini": {
+        "busy": ["⠏ Reticulating splines (esc to cancel, 5s)"],
+        "menu": [],
+        "placeholder": ["Type your message or @path/to/file"],
+    },
+    "opencode": {
+        "busy": ["  esc to interrupt", "█▓▒░ working"],
+        "menu": [],
+        "placeholder": ["Ask anything"],
+    },
+    "aider": {"busy": [], "menu": [], "placeholder": []},
+}
+"""Screen lines shaped like the research notes' examples, by kind and by what they show."""
+
+
+@pytest.mark.parametrize(("kind", "what", "line"), [
+    (kind, what, line) for kind, table in SAMPLES.items() for what, lines in table.items() for line in lines])
+def test_every_sample_line_is_seen(kind: str, what: str, line: str) -> None:
+    assert any(p.search(line) for p in getattr(shipped(kind), what))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_shipped_pattern_has_a_sample(kind: str) -> None:
+    agent = shipped(kind)
+    for what, lines in SAMPLES[kind].items():
+        for pattern in getattr(agent, what):
+            assert any(pattern.search(line) for line in lines), f"{kind} {what} {pattern.pattern!r}"
 
 
 @pytest.mark.parametrize("line", [
@@ -105,28 +140,9 @@ def test_claude_composer_nbsp_placeholder_draft_and_history() -> None:
     assert composer(claude, ["> old prompt", "● done"]) is None
 
 
-@pytest.mark.parametrize("line", [
-    "❯ 1. Yes", "  2. Yes, allow always", "  3. No, and tell Claude what to do differently (esc)",
-    "│ Do you want to make this edit to app.py?", "Do you want to proceed?",
-    " Do you trust the files in this folder?", "Allow this MCP server?", "Esc to cancel",
-    "Use arrow keys to navigate", "Press Enter to select", "Rewind · Enter to rewind · Esc to exit",
-    "Enter to continue · Esc to exit",
-])
-def test_claude_menu_lines(line: str) -> None:
-    assert menu(shipped("claude"), line)
-
-
 @pytest.mark.parametrize("line", ["❯ fix the tests", "❯ ", "  ? for shortcuts", "✻ Cooked for 3s"])
 def test_claude_composer_lines_are_not_menus(line: str) -> None:
     assert not menu(shipped("claude"), line)
-
-
-@pytest.mark.parametrize("line", [
-    "• Working (12s • esc to interrupt)", "◐ Thinking", "· Waiting for background terminal",
-    "  esc to i…", "ctrl+c to interrupt",
-])
-def test_codex_busy_lines(line: str) -> None:
-    assert busy(shipped("codex"), line)
 
 
 def test_codex_idle_footer_is_not_busy_and_history_chevrons_are_not_live() -> None:
