@@ -33,7 +33,7 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ..api import Here
+    from ..registry import Here
 
 MAX_INPUT = 1 << 20
 """The hook JSON read from stdin is at most this long (a transcript never comes inline)."""
@@ -61,8 +61,9 @@ def _payload() -> dict[str, Any]:
 
 def _answer(args: argparse.Namespace) -> dict[str, Any] | None:
     """What to print (None: nothing), after remembering what the pane was told and recording its state."""
-    from .. import api, hooks
+    from .. import hooks
     from ..errors import NotInsideTmux, PaneNotFound, PaneNotRegistered
+    from ..registry import here  # not tmms.api, which loads the message parser: a Stop hook rarely needs it
 
     try:
         payload = _payload()
@@ -74,7 +75,7 @@ def _answer(args: argparse.Namespace) -> dict[str, Any] | None:
     event = hooks.event_of(words[0] if words else None, payload)
     tmux = tmux_of(args)
     try:
-        at = api.here(tmux)
+        at = here(tmux)
     except (NotInsideTmux, PaneNotFound, PaneNotRegistered):
         return None  # not an agent's mailbox pane: nothing to say, no state to keep
     output = None
@@ -88,16 +89,30 @@ def _answer(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def _tell(at: Here, event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """The answer about the pane's unread mail; the told-about file updated."""
-    from .. import api, hooks
+    """The answer about the pane's unread mail; the told-about file updated.
+
+    The messages are read only when there is something to say: at a turn's end, not while
+    stop_hook_active, and not when every unread file is one the pane was told about (by name).
+    """
+    from .. import hooks
+
+    at_stop = event in hooks.STOP_EVENTS.values()
+    if at_stop and payload.get("stop_hook_active") is True:
+        return None
+    names = hooks.unread_names(at.me.inbox)
+    path = hooks.told_path(_state_dir(at), at.tmux.socket_path, at.pane.pane_id)
+    if not names:
+        return None
+    told, seen = hooks.load_record(path)
+    if at_stop and hooks.nothing_new(names, seen):
+        return None
+    from .. import api
 
     mail = [hooks.Mail(x.message_id, x.short_id, x.headers.sender, x.headers.subject)
             for x in api.inbox(at) if x.readable and not x.error]
-    path = hooks.told_path(_state_dir(at), at.tmux.socket_path, at.pane.pane_id)
-    told = hooks.load_told(path)
     output, now_told = hooks.answer(event, payload, mail, told)
-    if now_told != told:
-        hooks.save_told(path, now_told)
+    if (now_told, names) != (told, seen):
+        hooks.save_told(path, now_told, names)
     return output
 
 
