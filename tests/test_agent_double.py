@@ -329,3 +329,17 @@ def test_a_double_in_a_split_beside_another(tmux_server: TmuxServer) -> None:
     assert window[1] == "left"
     assert composer(first) == PLACEHOLDER["claude"] and composer(second) == PLACEHOLDER["codex"]
     assert first.log_path != second.log_path
+
+
+@pytest.mark.parametrize(("kind", "label"), [("claude", "[Pasted text #1 +3 lines]"),
+                                             ("codex", "[Pasted Content 152 chars]"),
+                                             ("gemini", "[Pasted Text: 3 lines]")])
+def test_a_long_paste_shows_as_a_label_and_is_submitted_whole(tmux_server: TmuxServer, kind: str, label: str) -> None:
+    double = start_double(tmux_server, kind, "--collapse-paste", "100", "--busy", "0")
+    long = "\n".join(["x" * 50, "y" * 50, "z" * 50])
+    double.paste(long)
+    wait_until(lambda: composer(double) == label)
+    assert "x" * 50 not in double.screen()
+    double.keys("Enter")
+    double.wait_event("prompt")
+    assert double.prompts() == [long]

@@ -33,7 +33,8 @@ KINDS: dict[str, dict[str, Any]] = {
         "banner": ["✻ Welcome to Claude Code!", ""], "echo": "> ", "answer": "● ok: ",
         "marker": "❯\u00a0", "indent": "  ", "placeholder": 'Try "refactor the parser"',
         "busy": "{spin} Whirlpooling… (esc to interrupt · {secs}s)", "spinner": "✻✶✳✢✽",
-        "finished": "✻ Cooked for {secs}s", "border": True, "footer": "  ? for shortcuts",
+        "finished": "✻ Cooked for {secs}s", "pasted": "[Pasted text #{n} +{lines} lines]", "border": True,
+        "footer": "  ? for shortcuts",
         "stopped": "  ⎿  Interrupted · What should Claude do instead?", "escape": "interrupted",
         "menu": ["Bash command", "  rm -rf build", "Do you want to proceed?", "{0} 1. Yes",
                  "{1} 2. No, and tell Claude what to do differently (esc)"], "menu_mark": "❯",
@@ -42,7 +43,7 @@ KINDS: dict[str, dict[str, Any]] = {
         "banner": [">_ OpenAI Codex (double)", ""], "echo": "› ", "answer": "• ok: ",
         "marker": "› ", "indent": "  ", "placeholder": "Ask Codex to do anything",
         "busy": "{spin} Working ({secs}s • esc to interrupt)", "spinner": "•",
-        "finished": "─ Worked for {secs}s ──────────", "border": False,
+        "finished": "─ Worked for {secs}s ──────────", "pasted": "[Pasted Content {chars} chars]", "border": False,
         "footer": "  ? for shortcuts                47% context left",
         "stopped": "■ Conversation interrupted - tell the model what to do differently", "escape": "interrupted",
         "menu": ["Would you like to run the following command?", "  $ rm -rf build", "{0} 1. Yes, proceed (y)",
@@ -53,7 +54,7 @@ KINDS: dict[str, dict[str, Any]] = {
         "banner": ["GEMINI (double)", ""], "echo": "> ", "answer": "✦ ok: ",
         "marker": "> ", "indent": "  ", "placeholder": "Type your message or @path/to/file",
         "busy": "{spin} Thinking... (esc to cancel, {secs}s)", "spinner": "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏",
-        "finished": "", "border": False,
+        "finished": "", "border": False, "pasted": "[Pasted Text: {lines} lines]",
         "footer": "~/project   no sandbox (see /docs)   gemini-2.5-pro (100% context left)",
         "stopped": "ℹ Request cancelled.", "escape": "cancelled",
         "menu": ["Allow execution of: 'rm'?", "  rm -rf build", "{0} 1. Allow once",
@@ -86,6 +87,7 @@ class Agent:
         self.burst, self.last_typed = 0, -10.0
         self.pending, self.pending_since = "", 0.0  # an escape sequence not complete yet
         self.pasting, self.paste_buf = False, ""
+        self.pasted: dict[str, str] = {}  # paste labels in the composer, and the pastes they stand for
         self.dropped: dict[str, str] = {}  # keys a menu swallowed during one read, by event
         self.size = (80, 24)
 
@@ -155,8 +157,16 @@ class Agent:
         if self.menu or self.rewind:
             self.drop(text)
         else:
-            self.edit(self.composer + text)
+            self.edit(self.composer + self.stand_in(text))
         return rest
+
+    def stand_in(self, text: str) -> str:
+        """What the composer shows for a paste: the text, or past ``--collapse-paste`` characters a label."""
+        if not 0 < self.opts.collapse_paste < len(text):
+            return text
+        label: str = self.look["pasted"].format(n=len(self.pasted) + 1, lines=text.count("\n") + 1, chars=len(text))
+        self.pasted[label] = text
+        return label
 
     def csi(self, seq: str) -> None:
         """A CSI sequence: the start of a paste, the menu's arrows; others are logged and ignored."""
@@ -246,12 +256,18 @@ class Agent:
     def submit(self, now: float) -> None:
         """The composer's text becomes a prompt: logged, echoed into the history, and a turn starts."""
         text, self.composer = self.composer, ""
-        self.log("prompt", text=text, state=self.state())
+        self.log("prompt", text=self.expanded(text), state=self.state())
         self.queued = bool(self.busy_until)
         first, *more = text.split("\n")
         self.history += [self.look["echo"] + first, *(self.look["indent"] + line for line in more)]
         self.turn.append(first)
         self.start_busy(now, self.opts.busy, "prompt")
+
+    def expanded(self, text: str) -> str:
+        """``text`` with each paste label replaced by the paste it stands for."""
+        for label, pasted in self.pasted.items():
+            text = text.replace(label, pasted)
+        return text
 
     def start_busy(self, now: float, secs: float, reason: str) -> None:
         """Busy for ``secs`` more seconds (a turn that is running is extended); 0 finishes at once."""
@@ -438,6 +454,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--paste-burst", action="store_true", help="Enter right after typed bursts is swallowed")
     parser.add_argument("--picker", action="store_true", help="typed @ or a leading / open a picker")
     parser.add_argument("--menu", action="store_true", help="a permission menu shows at start")
+    parser.add_argument("--collapse-paste", type=int, default=0, metavar="N",
+                        help="a bracketed paste longer than N characters shows as a label ([Pasted text #1 +3 lines])")
     parser.add_argument("--no-bracketed-paste", action="store_true")
     return parser.parse_args(argv)
 
