@@ -343,3 +343,53 @@ def test_record_and_read_state(tmp_path: Path) -> None:
         assert hooks.read_state(path) is None, text
     Path(path).write_text('{"state": "idle", "event": "Stop", "at": 7}')
     assert hooks.read_state(path) == ("idle", 7.0)
+
+
+# -- the told file: what a turn's end reads ------------------------------------------------------------
+
+
+def told_file(agent: Agent) -> Path:
+    from tmms import hooks
+    from tmms.paths import state_dir
+    from tmms.tmux import Tmux
+
+    return Path(hooks.told_path(state_dir(), Tmux(socket_name=agent.server.socket).socket_path, agent.pane.pane_id))
+
+
+def test_ids_told_by_another_writer_as_a_plain_list_are_respected(agent: Agent) -> None:
+    from tmms import hooks
+
+    agent.deliver("Review PR 7")
+    second = agent.deliver("Lunch", sender="gamma")
+    assert agent.answer(CLAUDE_PROMPT) is not None  # told about both, the names seen
+    [first_id, second_id] = hooks.load_told(str(told_file(agent)))
+    hooks.save_told(str(told_file(agent)), [first_id])  # a doorbell's write: ids only, the names dropped
+    assert json.loads(told_file(agent).read_text()) == [first_id]
+    blocked = agent.answer(CLAUDE_STOP)
+    assert blocked["decision"] == "block" and second in blocked["reason"]
+    assert agent.answer(CLAUDE_STOP) is None
+    record = json.loads(told_file(agent).read_text())
+    assert record["told"] == [first_id, second_id] and len(record["seen"]) == 2
+
+
+def test_a_told_file_that_names_every_unread_file_means_no_block(agent: Agent) -> None:
+    agent.deliver("Review PR 7")
+    told_file(agent).parent.mkdir(parents=True)
+    told_file(agent).write_text(json.dumps({"told": [], "seen": [p.name for p in agent.pane.inbox.iterdir()]}))
+    assert agent.answer(CLAUDE_STOP) is None  # the names were seen: the mail is not read again
+    assert agent.answer(CLAUDE_PROMPT) is not None  # a prompt always states the unread mail
+
+
+def test_load_record_and_save_told(tmp_path: Path) -> None:
+    from tmms import hooks
+
+    path = str(tmp_path / "hooks" / "told-x.json")
+    assert hooks.load_record(path) == ([], [])
+    hooks.save_told(path, ["a", "b"], ["n1.md"])
+    assert hooks.load_record(path) == (["a", "b"], ["n1.md"]) and hooks.load_told(path) == ["a", "b"]
+    hooks.save_told(path, ["a"], [f"{i}.md" for i in range(hooks.MAX_TOLD + 1)])
+    assert json.loads(Path(path).read_text()) == ["a"]
+    for text, expected in (('{"told": "x", "seen": [1, "n.md"]}', ([], ["n.md"])), ('["a", 3]', (["a"], [])),
+                           ("7", ([], [])), ("{", ([], []))):
+        Path(path).write_text(text)
+        assert hooks.load_record(path) == expected, text
