@@ -200,3 +200,23 @@ def test_mail_read_before_the_agent_is_idle_rings_nothing(tmux_server: TmuxServe
     ok(tmux_server.tmms("post", "-t", "alpha", "-s", "x", pane=double.pane_id, input="sync"))  # a later event
     poll(lambda: any(r["event"] == "delivered" and r.get("mailbox") == "alpha" for r in journal(tmux_server)))
     assert double.prompts() == []
+
+
+def test_peers_shows_each_agents_state_and_a_waiting_doorbell(tmux_server: TmuxServer) -> None:
+    idle = start_double(tmux_server, "claude", name="idle")
+    busy = start_double(tmux_server, "codex", "--busy-at-start", "30", name="busy")
+    draft = start_double(tmux_server, "gemini", "--draft", "half", name="draft")
+    menu = start_double(tmux_server, "claude", "--menu", name="menu")
+    for double, name in ((idle, "a-idle"), (busy, "b-busy"), (draft, "c-draft"), (menu, "d-menu")):
+        agent_box(tmux_server, double, name)
+    tmux_server.register("e-shell")
+    tmux_server.start_server()
+    post(tmux_server, tmux_server.register("sender"), "c-draft", "wait for it")
+    poll(lambda: "doorbell waiting" in tmux_server.tmms("peers").stdout)
+    peers = {p["name"]: p for p in json.loads(ok(tmux_server.tmms("peers", "--json")))["peers"]}
+    assert {n: p["state"] for n, p in peers.items()} == {
+        "a-idle": "idle", "b-busy": "busy", "c-draft": "draft", "d-menu": "menu", "e-shell": "", "sender": ""}
+    assert peers["c-draft"]["doorbell"].startswith("[tmms] 1 new message, from sender")
+    text = ok(tmux_server.tmms("peers"))
+    assert "codex (busy)" in text and "gemini (draft)" in text and "doorbell waiting" in text
+    assert draft.events("input") == []

@@ -327,7 +327,8 @@ def test_whoami_prints_this_panes_mailbox_and_unread_count(tmux_server: TmuxServ
     info = as_json(tmux_server.tmms("whoami", "--json", pane=alpha["pane_id"]))
     assert info == {"name": "alpha", "pane_id": alpha["pane_id"], "location": alpha["location"],
                     "inbox": alpha["inbox"], "outbox": alpha["outbox"], "notify_cmd": "true", "reply_to": "lead",
-                    "groups": ["devs"], "unread": 2, "agent": "", "server_pid": None}
+                    "groups": ["devs"], "unread": 2, "agent": "", "state": "", "state_reason": "", "doorbell": "",
+                    "server_pid": None}
     text = ok(tmux_server.tmms("whoami", pane=alpha["pane_id"]))
     assert text.splitlines() == [
         f"alpha on pane {alpha['pane_id']} ({alpha['location']}): 2 unread",

@@ -192,14 +192,20 @@ def wait(at: Here, senders: Iterable[str] = (), thread: str | None = None, timeo
 # -- panes -------------------------------------------------------------------------------------------
 
 
-def describe(box: Mailbox) -> MailboxInfo:
-    """A mailbox with its unread count."""
+def describe(box: Mailbox, tmux: Tmux | None = None) -> MailboxInfo:
+    """A mailbox with its unread count; with ``tmux``, an agent pane's state and waiting doorbell too."""
     from . import store
     from .api_types import MailboxInfo
 
     unread = sum(1 for _ in store.messages(box.inbox))
+    state, why = ("", "")
+    if tmux is not None:
+        from .wake.state import agent_state
+
+        state, why = agent_state(tmux, box, tmux.env)
     return MailboxInfo(box.name, box.pane_id, box.pane.location, box.inbox, box.outbox, box.notify_cmd,
-                       box.reply_to, list(box.groups), unread, box.pane.option("agent").strip())
+                       box.reply_to, list(box.groups), unread, box.pane.option("agent").strip(), state, why,
+                       box.pane.option("doorbell"))
 
 
 def whoami(at: Here) -> Me:
@@ -207,7 +213,7 @@ def whoami(at: Here) -> Me:
     from .api_types import Me
     from .server.service import server_pid
 
-    return Me(describe(at.me), server_pid(at.tmux))
+    return Me(describe(at.me, at.tmux), server_pid(at.tmux))
 
 
 def peers(tmux: Tmux) -> Peers:
@@ -217,7 +223,7 @@ def peers(tmux: Tmux) -> Peers:
     from .server.service import running
 
     registry = Registry.from_panes(tmux.list_panes(), tmux.env)
-    return Peers(running(tmux), [describe(box) for box in registry.mailboxes])
+    return Peers(running(tmux), [describe(box, tmux) for box in registry.mailboxes])
 
 
 def register(tmux: Tmux, name: str, *, target: str | None = None, notify: str | None = None,

@@ -33,6 +33,12 @@ class MailboxInfo(NamedTuple):
     unread: int
     agent: str = ""
     """The pane's agent kind (@tmms_agent; '' for none)."""
+    state: str = ""
+    """An agent pane's state: idle, busy, draft, menu, mode or unknown ('' for a pane without an agent)."""
+    state_reason: str = ""
+    """What showed that state (a busy marker, the draft's start, the hooks' word, ...)."""
+    doorbell: str = ""
+    """The doorbell line waiting for the agent to be ready ('' for none)."""
 
 
 class Me(NamedTuple):

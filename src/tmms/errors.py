@@ -284,7 +284,7 @@ class AlreadyRunning(ServerError):
 
 
 class NudgeError(TmmsError):
-    """The family of a ``tmms nudge`` that did not end in a verified submission: refused (its code), queued, timed out."""
+    """A ``tmms nudge`` that ended without a verified submission: refused (the family code), queued, timed out."""
 
     exit_code = ExitCode.NUDGE_REFUSED
 
@@ -304,7 +304,8 @@ class NudgeQueued(NudgeError):
     exit_code = ExitCode.NUDGE_QUEUED
 
     def __init__(self, target: str, state: str, reason: str) -> None:
-        super().__init__(f"nudge {target}: queued, the agent is {state} ({reason}); the tmms server types it when it is idle")
+        super().__init__(f"nudge {target}: queued, the agent is {state} ({reason}); "
+                         "the tmms server types it when it is idle")
         self.target = target
         self.state = state
         self.reason = reason

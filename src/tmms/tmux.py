@@ -18,6 +18,7 @@ OPTION_NAMES = (
     "@tmms_reply_to",
     "@tmms_groups",
     "@tmms_agent",
+    "@tmms_doorbell",
     "@tmms_agent_source",
 )
 _FIELD = "\x1f"

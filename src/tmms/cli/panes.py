@@ -145,7 +145,7 @@ def cmd_whoami(args: argparse.Namespace) -> int:
         say(to_json(info))
         return ExitCode.OK
     say(one_line(f"{info['name']} on pane {info['pane_id']} ({info['location']}): {info['unread']} unread"))
-    for key in ("inbox", "outbox", "notify_cmd", "reply_to", "groups", "agent"):
+    for key in ("inbox", "outbox", "notify_cmd", "reply_to", "groups", "agent", "state", "doorbell"):
         value = info[key]
         if value:
             say(one_line(f"  {key:<10} {', '.join(value) if isinstance(value, list) else value}"))
@@ -178,8 +178,11 @@ def cmd_peers(args: argparse.Namespace) -> int:
         say("no registered panes")
     for peer in peers:
         groups = ",".join(peer["groups"]) or "-"
+        agent = f"{peer['agent']} ({peer['state']})" if peer["agent"] else "-"
         say(one_line(f"  {peer['name']:<20} {peer['pane_id']:<5} {peer['location']:<16} {peer['unread']:>4} "
-                     f"unread  {peer['agent'] or '-':<9} {groups}"))
+                     f"unread  {agent:<18} {groups}"))
+        if peer["doorbell"]:
+            say(one_line(f"      doorbell waiting ({peer['state_reason']}): {peer['doorbell']}"))
     return ExitCode.OK
 
 

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 from .. import hooks, mailbox
 from ..registry import Mailbox, Registry
 from ..tmux import Tmux
-from ..wake import pane as panes
 from ..wake import queue
-from ..wake.ring import Outcome, Ringer, Rung
+from ..wake.ring import Outcome, Rung
+from ..wake.state import ringer_for
 from ..wake.text import Mail, doorbell
 from .outcome import Outcome as Delivery
 
@@ -153,9 +153,7 @@ class PaneWorker:
         socket = bells.tmux.socket_path
         self.told_path = hooks.told_path(bells.state_dir, socket, box.pane_id)
         self.queue_dir = queue.folder(bells.state_dir, socket, box.pane_id)
-        state_path = hooks.state_path(bells.state_dir, socket, box.pane_id)
-        self.ringer = Ringer(bells.tmux, agent, box.pane_id, panes.lock_path(bells.state_dir, socket, box.pane_id),
-                             hook_state=lambda: hooks.read_state(state_path))
+        self.ringer = ringer_for(bells.tmux, box, agent, bells.env)
         self._event = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None

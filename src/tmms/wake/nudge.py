@@ -18,9 +18,9 @@ from ..journal import record
 from ..paths import state_dir
 from ..registry import Mailbox, Registry
 from ..tmux import Tmux
-from . import pane as panes
 from . import queue
-from .ring import Outcome, Ringer
+from .ring import Outcome
+from .state import ringer_for
 from .text import Mail, doorbell, typeable
 
 TICK = 0.15
@@ -83,9 +83,7 @@ def nudge(tmux: Tmux, target: str, text: str | None, wait: float, *, queue_ok: b
         line = typeable(text)
         if not line:
             raise NudgeRefused(target, "the text is empty once control characters are dropped")
-    hook_file = hooks.state_path(states, tmux.socket_path, box.pane_id)
-    ringer = Ringer(tmux, agent, box.pane_id, panes.lock_path(states, tmux.socket_path, box.pane_id),
-                    hook_state=lambda: hooks.read_state(hook_file))
+    ringer = ringer_for(tmux, box, agent, env)
     started = time.monotonic()
     ids = [m.message_id for m in mail] or [""]
 
