@@ -65,7 +65,7 @@ def test_the_placeholder_is_dim_and_gone_once_text_is_typed(tmux_server: TmuxSer
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_busy_line_shows_during_a_turn_and_the_finished_line_after(tmux_server: TmuxServer, kind: str) -> None:
-    double = start_double(tmux_server, kind, "--busy", "0.5")
+    double = start_double(tmux_server, kind, "--busy", "1")
     type_then_enter(double, "work")
     double.wait_screen(BUSY[kind])
     double.wait_event("idle")
@@ -75,7 +75,7 @@ def test_the_busy_line_shows_during_a_turn_and_the_finished_line_after(tmux_serv
 
 
 def test_codex_keeps_its_composer_and_footer_while_busy(tmux_server: TmuxServer) -> None:
-    double = start_double(tmux_server, "codex", "--busy", "0.5")
+    double = start_double(tmux_server, "codex", "--busy", "30")
     double.make_busy()
     screen = double.wait_screen(BUSY["codex"])
     assert "› \x1b[2mAsk Codex to do anything" in double.screen(escapes=True)
