@@ -157,6 +157,8 @@ def test_errors_in_the_users_agents_file_exit_3_in_one_line(tmux_server: TmuxSer
 def test_unregister_clears_the_kind(tmux_server: TmuxServer) -> None:
     pane = tmux_server.new_pane()
     register(tmux_server, "alpha", "--agent", "codex", pane=pane)
+    assert "  agent      codex" in ok(tmux_server.main("whoami", pane=pane)).splitlines()
+    assert as_json(tmux_server.main("whoami", "--json", pane=pane))["agent"] == "codex"
     ok(tmux_server.main("unregister", "-t", pane))
     assert agent_option(tmux_server, pane) == ""
     assert tmux_server.tmux("show-options", "-p", "-t", pane).strip() == ""
