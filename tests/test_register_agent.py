@@ -172,5 +172,5 @@ def test_peers_shows_the_kind(tmux_server: TmuxServer) -> None:
     lines = ok(tmux_server.main("peers")).splitlines()
     alpha = next(line.split() for line in lines if line.split()[0] == "alpha")
     beta = next(line.split() for line in lines if line.split()[0] == "beta")
-    assert alpha[-2:] == ["claude", "-"]
-    assert beta[-2:] == ["-", "-"]
+    assert alpha[4:6] == ["unread", "claude"]  # then its state, in parentheses
+    assert beta[4:] == ["unread", "-", "-"]
