@@ -86,6 +86,14 @@ class Double:
         """The visible screen (``capture-pane -p``; with ``escapes``, ``-e`` too)."""
         return self.tmux("capture-pane", "-p", *(["-e"] if escapes else []), "-t", self.pane_id)
 
+    def composer(self) -> str | None:
+        """The text after the marker on the screen's bottom-most composer line (None when none shows).
+
+        An empty composer gives its placeholder text (``capture-pane`` without ``-e`` shows no dimness)."""
+        marker = COMPOSER[self.kind]
+        lines = [line for line in self.screen().splitlines() if line.startswith(marker)]
+        return lines[-1][len(marker):] if lines else None
+
     def wait_event(self, name: str, timeout: float = 10.0, count: int = 1) -> dict[str, Any]:
         """The ``count``-th event named ``name``, once the log has it."""
         def found() -> dict[str, Any] | None:

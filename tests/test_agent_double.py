@@ -12,13 +12,6 @@ from conftest import TmuxServer, wait_until
 PAUSE = 0.3  # the delay peers leave between the text and Enter
 
 
-def composer(double: Double) -> str | None:
-    """The text on the bottom-most composer line of the screen (None when no composer shows)."""
-    marker = COMPOSER[double.kind]
-    lines = [line for line in double.screen().splitlines() if line.startswith(marker)]
-    return lines[-1][len(marker):] if lines else None
-
-
 def names(double: Double, *wanted: str) -> list[str]:
     """The names of the double's events that are among ``wanted``, in order."""
     return [event["event"] for event in double.events() if event["event"] in wanted]
@@ -59,7 +52,7 @@ def test_the_placeholder_is_dim_and_gone_once_text_is_typed(tmux_server: TmuxSer
     double = start_double(tmux_server, kind)
     assert COMPOSER[kind] + "\x1b[2m" + PLACEHOLDER[kind] in double.screen(escapes=True)
     double.type("abc")
-    wait_until(lambda: composer(double) == "abc")
+    wait_until(lambda: double.composer() == "abc")
     assert PLACEHOLDER[kind] not in double.screen()
 
 
@@ -96,7 +89,7 @@ def test_typed_text_with_enter_in_one_tmux_call_is_swallowed_by_the_paste_burst(
     type_and_enter_at_once(double, "check your inbox")
     double.wait_event("swallowed-enter")
     assert double.prompts() == []
-    wait_until(lambda: composer(double) == "check your inbox")
+    wait_until(lambda: double.composer() == "check your inbox")
     time.sleep(PAUSE)
     double.keys("Enter")  # the burst is long over: this Enter submits
     double.wait_event("prompt")
@@ -120,7 +113,7 @@ def test_a_typed_at_opens_the_picker_which_swallows_the_next_enter(tmux_server: 
     double.keys("Enter")
     assert double.wait_event("picker-enter")["composer"] == "ask @"
     assert double.prompts() == []
-    wait_until(lambda: "Esc to cancel" not in double.screen() and composer(double) == "ask @")
+    wait_until(lambda: "Esc to cancel" not in double.screen() and double.composer() == "ask @")
 
 
 def test_escape_closes_the_picker_and_enter_then_submits(tmux_server: TmuxServer) -> None:
@@ -156,10 +149,10 @@ def test_a_pasted_at_opens_no_picker(tmux_server: TmuxServer) -> None:
 
 def test_a_draft_shows_and_typed_text_goes_after_it(tmux_server: TmuxServer) -> None:
     double = start_double(tmux_server, "claude", "--draft=Please fix the bug in auth")
-    assert composer(double) == "Please fix the bug in auth"
+    assert double.composer() == "Please fix the bug in auth"
     assert PLACEHOLDER["claude"] not in double.screen()
     double.type("[from crew]")
-    wait_until(lambda: composer(double) == "Please fix the bug in auth[from crew]")
+    wait_until(lambda: double.composer() == "Please fix the bug in auth[from crew]")
     assert double.wait_event("input")["composer_before"] == "Please fix the bug in auth"
 
 
@@ -177,7 +170,7 @@ def test_the_menu_keeps_typed_text_out_of_the_composer_until_answered(tmux_serve
     time.sleep(PAUSE)
     double.keys("Enter")
     assert double.wait_event("menu-answer")["choice"] == "yes"
-    wait_until(lambda: composer(double) == PLACEHOLDER[kind])
+    wait_until(lambda: double.composer() == PLACEHOLDER[kind])
     assert double.prompts() == []
 
 
@@ -197,7 +190,7 @@ def test_slow_start_up_shows_starting_and_drops_input(tmux_server: TmuxServer) -
     assert double.wait_event("input")["state"] == "startup"
     assert "Starting…" in double.screen()
     double.wait_event("ready")
-    wait_until(lambda: composer(double) == PLACEHOLDER["claude"])
+    wait_until(lambda: double.composer() == PLACEHOLDER["claude"])
     assert double.prompts() == []
 
 
@@ -226,14 +219,14 @@ def test_a_double_escape_opens_rewind_which_swallows_text_until_escape(tmux_serv
     escape(double)
     double.wait_event("rewind")
     double.wait_screen("Rewind to…  Enter to select · Esc to cancel")
-    assert composer(double) is None
+    assert double.composer() is None
     double.type("hello")
     time.sleep(PAUSE)
     double.keys("Enter")
     wait_until(lambda: "".join(e["data"] for e in double.events("rewind-keys")) == "hello\r")
     escape(double)
     double.wait_event("rewind-closed")
-    wait_until(lambda: composer(double) == PLACEHOLDER["claude"])
+    wait_until(lambda: double.composer() == PLACEHOLDER["claude"])
     assert double.prompts() == []
 
 
@@ -244,7 +237,7 @@ def test_typing_while_busy_goes_into_the_composer(tmux_server: TmuxServer) -> No
     double.type("queued")
     event = double.wait_event("input")
     assert (event["state"], event["data"]) == ("busy", "queued")
-    wait_until(lambda: composer(double) == "queued")
+    wait_until(lambda: double.composer() == "queued")
 
 
 def test_a_multi_line_paste_draws_each_line_and_submits_whole(tmux_server: TmuxServer) -> None:
@@ -266,7 +259,7 @@ def test_editing_keys_newline_backspace_and_clear(tmux_server: TmuxServer) -> No
     double.type("f")
     wait_until(lambda: double.screen().splitlines().count("  def") == 1)
     double.keys("C-u")
-    wait_until(lambda: composer(double) == PLACEHOLDER["claude"])
+    wait_until(lambda: double.composer() == PLACEHOLDER["claude"])
     double.keys("Up")
     assert double.wait_event("csi")["seq"] == "\x1b[A"
     assert double.prompts() == []
@@ -296,7 +289,7 @@ def test_a_resized_pane_is_drawn_again_at_its_new_size(tmux_server: TmuxServer) 
     double.tmux("resize-window", "-t", double.pane_id, "-x", "30", "-y", "12")
     assert double.wait_event("resize")["size"] == [30, 12]
     wait_until(lambda: "47% context left" in double.screen())  # the footer, wrapped onto a second line
-    assert composer(double) == PLACEHOLDER["codex"][:28]
+    assert double.composer() == PLACEHOLDER["codex"][:28]
 
 
 def test_the_menu_answers_to_its_number_keys(tmux_server: TmuxServer) -> None:
@@ -327,7 +320,7 @@ def test_a_double_in_a_split_beside_another(tmux_server: TmuxServer) -> None:
     window = tmux_server.tmux("display-message", "-p", "-t", first.pane_id, "#{window_id} #{window_name}").split()
     assert tmux_server.tmux("display-message", "-p", "-t", second.pane_id, "#{window_id}").strip() == window[0]
     assert window[1] == "left"
-    assert composer(first) == PLACEHOLDER["claude"] and composer(second) == PLACEHOLDER["codex"]
+    assert first.composer() == PLACEHOLDER["claude"] and second.composer() == PLACEHOLDER["codex"]
     assert first.log_path != second.log_path
 
 
@@ -338,7 +331,7 @@ def test_a_long_paste_shows_as_a_label_and_is_submitted_whole(tmux_server: TmuxS
     double = start_double(tmux_server, kind, "--collapse-paste", "100", "--busy", "0")
     long = "\n".join(["x" * 50, "y" * 50, "z" * 50])
     double.paste(long)
-    wait_until(lambda: composer(double) == label)
+    wait_until(lambda: double.composer() == label)
     assert "x" * 50 not in double.screen()
     double.keys("Enter")
     double.wait_event("prompt")
