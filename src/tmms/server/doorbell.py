@@ -162,6 +162,8 @@ class PaneWorker:
         self._given_up: set[str] = set()
         self._next_try = 0.0
         self._shown = ""  # the @tmms_doorbell value last set
+        self._untold_key: tuple[int, int, int] | None = None
+        self._untold_mail: list[Mail] = []
 
     def poke(self) -> None:
         """Look at the pane soon (starts the thread when it is not running)."""
@@ -216,7 +218,14 @@ class PaneWorker:
         return True
 
     def _untold(self) -> list[Mail]:
-        """The unread mail of the pane's inbox that no hook or doorbell has told the agent about."""
+        """The unread mail of the pane's inbox that no hook or doorbell has told the agent about.
+
+        Read again only when the inbox folder or the told file changed (their mtimes), so a pane with
+        a long unread list costs two stats per look while its doorbell waits.
+        """
+        key = (_mtime(self.box.inbox), _mtime(self.told_path), len(self._given_up))
+        if key == self._untold_key:
+            return self._untold_mail
         told = set(hooks.load_told(self.told_path)) | self._given_up
         mail = []
         for letter in mailbox.unread(self.box):
@@ -224,6 +233,7 @@ class PaneWorker:
                 continue
             if letter.message_id not in told:
                 mail.append(Mail(letter.message_id, letter.headers.sender, letter.headers.subject))
+        self._untold_key, self._untold_mail = key, mail
         return mail
 
     def _after_mail(self, mail: list[Mail], text: str, rung: Rung) -> None:
@@ -280,3 +290,11 @@ class PaneWorker:
                 self.bells.tmux.run(["set-option", "-p", "-u", "-t", self.box.pane_id, "@tmms_doorbell"])
         except Exception:  # the pane is gone: nothing to show it on
             pass
+
+
+def _mtime(path: str) -> int:
+    """A file's or folder's mtime in ns; -1 when it is missing."""
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
