@@ -33,6 +33,7 @@ from tmms.message import compose
 STOP = json.dumps({"session_id": "s1", "transcript_path": "/tmp/t.jsonl", "cwd": "/work", "permission_mode": "default",
                    "hook_event_name": "Stop", "stop_hook_active": False, "last_assistant_message": "Done."}).encode()
 START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+FLOOR, FLOOR_S = "python -c pass (floor)", "python -S -c pass (floor without site)"
 
 
 class Case:
@@ -76,9 +77,8 @@ def measure(impls: list[Impl], runs: int) -> dict[str, list[float]]:
     try:
         alpha = bench.register("alpha")
         bench.register("beta")
-        cases = [Case("python -c pass (floor)", [sys.executable, "-c", "pass"], b"", None, env={}),
-                 Case("python -S -c pass (floor without site)", [sys.executable, "-S", "-c", "pass"], b"", None,
-                      env={})]
+        cases = [Case(FLOOR, [sys.executable, "-c", "pass"], b"", None, env={}),
+                 Case(FLOOR_S, [sys.executable, "-S", "-c", "pass"], b"", None, env={})]
         for n, impl in enumerate(impls):
             cases += _cases(bench, impl, n, alpha, root)
         envs = [_env(bench, case, root) for case in cases]
@@ -126,6 +126,14 @@ def _env(bench: BenchTmux, case: Case, root: Path) -> dict[str, str]:
     return env
 
 
+def _over(times: dict[str, list[float]], name: str) -> str:
+    """`` (+N)``: the case's median over its floor's, in the same round ('' for a floor)."""
+    if name.startswith("python "):
+        return ""
+    floor = FLOOR_S if "python -S" in name else FLOOR
+    return f" (+{median(times[name]) - median(times[floor]):.1f})"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=30, help="samples of each case per round")
@@ -146,8 +154,9 @@ def main() -> int:
     print("\n| case | " + " | ".join(f"round {r + 1}: median / p95" for r in range(args.rounds)) + " |")
     print("|---|" + "---|" * args.rounds)
     for name in rounds[0]:
-        cells = [f"{median(r[name]):.1f} / {percentile(r[name], 95):.1f} ms" for r in rounds]
+        cells = [f"{median(r[name]):.1f} / {percentile(r[name], 95):.1f} ms{_over(r, name)}" for r in rounds]
         print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\n(+N: the median over the floor's median in the same round; python -S cases over the -S floor)")
     return 0
 
 
