@@ -87,7 +87,7 @@ def test_a_busy_agent_is_rung_once_after_its_turn(tmux_server: TmuxServer) -> No
     assert inputs_while_busy == []
     assert len(doorbells(double)) == 1 and doorbells(double)[0].startswith("[tmms] 3 new messages, from alpha")
     prompt = next(e for e in double.events("prompt") if e["text"].startswith(DOORBELL))
-    assert prompt["at"] - idle["at"] < 1.5  # the budget is 1 s after idle; the poll is 0.15 s
+    assert prompt["at"] > idle["at"]  # how soon after is the bench's to measure (bench/wake.py), not a test's
     assert all("doorbell-queued" in events_of(tmux_server, i) for i in ids)
     no_harm(double)
 
