@@ -313,6 +313,7 @@ def test_codex_without_yes_and_no_terminal_says_the_flag_is_needed(user: Home) -
     out = ok(user.process("hooks", "install", "codex"))
     assert f"Codex runs hooks only with '[features] codex_hooks = true' in {config(user)}." in out
     assert "run this again with --yes" in out
+    assert out.index(f"+++ {user.path('codex')}\n") < out.index("Codex runs hooks") < out.index("installed 3")
     assert user.path("codex").is_file() and not config(user).exists()
 
 
@@ -364,6 +365,7 @@ def test_codex_malformed_config_without_yes_is_a_warning_and_the_hooks_are_insta
     config(user).write_text("[features\n")
     proc = user.tmms("hooks", "install", "codex")
     assert proc.returncode == 0 and proc.stderr.startswith("tmms: warning: ") and "not valid TOML" in proc.stderr
+    assert "Add it by hand" in proc.stdout
     assert user.path("codex").is_file() and config(user).read_text() == "[features\n"
 
 

@@ -197,9 +197,10 @@ def cmd_hooks(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise ConfigError(f"{exc}; nothing was changed", path) from None
     new_text = hs.dump_json(new) if new != old else None
-    flag = _codex_flag(args, os.environ) if args.action == "install" and args.agent == "codex" else None
+    config = _codex_config(args, os.environ) if args.action == "install" and args.agent == "codex" else None
     if new_text is not None:
         sys.stdout.write(hs.unified_diff(path, old_text, new_text))
+    flag = _codex_flag(args, config) if config is not None else None
     if args.dry_run:
         say("dry run: nothing written")
         return ExitCode.OK
@@ -223,26 +224,39 @@ def _summary(args: argparse.Namespace, path: str, changed: bool, ours: int) -> s
     return f"{path}: removed the tmms hook entries"
 
 
-def _codex_flag(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[str, str] | None:
-    """Codex's ``[features] codex_hooks = true``: said when missing, and (path, new text) when it is to be set."""
+CodexConfig = tuple[str, str | None, bool | None, str | None]
+"""Codex's config.toml: its path, its text, whether the flag is on (None: not TOML), the text --yes writes."""
+
+
+def _codex_config(args: argparse.Namespace, env: Mapping[str, str]) -> CodexConfig:
+    """Codex's config and the edit ``--yes`` makes, before anything is printed: a refusal comes first."""
     from .. import hook_settings as hs
     from ..errors import ConfigError
 
     path = hs.codex_config_path(env)
     text = hs.read_text(path)
+    on: bool | None
     try:
-        if hs.codex_flag(text, path):
-            say(f"{path}: [features] codex_hooks = true is set")
-            return None
+        on = hs.codex_flag(text, path)
     except ConfigError as exc:
         if args.yes:
             raise ConfigError(f"{exc}; nothing was changed") from None
         warn(f"warning: {exc}")
-    needed = f"Codex runs hooks only with '[features] codex_hooks = true' in {path}."
-    edited = hs.with_codex_flag(text, path) if args.yes else None  # a refusal comes before any output
-    say(needed)
+        on = None
+    return path, text, on, hs.with_codex_flag(text, path) if args.yes and on is False else None
+
+
+def _codex_flag(args: argparse.Namespace, config: CodexConfig) -> tuple[str, str] | None:
+    """Say whether Codex's ``[features] codex_hooks = true`` is set; (path, new text) when it is to be set now."""
+    from .. import hook_settings as hs
+
+    path, text, on, edited = config
+    if on:
+        say(f"{path}: [features] codex_hooks = true is set")
+        return None
+    say(f"Codex runs hooks only with '[features] codex_hooks = true' in {path}.")
     if edited is None:
-        if args.dry_run or not _ask(f"Add it to {path}? [y/N] "):
+        if args.dry_run or on is None or not _ask(f"Add it to {path}? [y/N] "):
             say("Add it by hand, or run this again with --yes.")
             return None
         edited = hs.with_codex_flag(text, path)
