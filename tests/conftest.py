@@ -279,3 +279,22 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+@pytest.fixture
+def ssh_bed(home: Path) -> Iterator[Any]:
+    """A real sshd test bed (tests/sshkit.py: hosts with their own HOME, tmux, tmms and sshd) in a short
+    folder under /tmp (tmux socket paths must stay short); skips with the reason when sshd cannot run."""
+    import tempfile
+
+    import sshkit
+
+    reason = sshkit.sshd_unavailable()
+    if reason:
+        pytest.skip(reason)
+    root = Path(tempfile.mkdtemp(prefix="tmms-ssh-", dir="/tmp"))
+    try:
+        with sshkit.ssh_bed(root) as bed:
+            yield bed
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
