@@ -226,5 +226,9 @@ def _write_private(path: str, data: bytes) -> None:
     """``data`` at ``path`` in one rename, the folder made 0700 when missing (not durable: a hint, not mail)."""
     from .store import replace_whole
 
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    replace_whole(path, data, f"{path}.{os.getpid()}.tmp", durable=False)
+    temp = f"{path}.{os.getpid()}.tmp"
+    try:
+        replace_whole(path, data, temp, durable=False)
+    except FileNotFoundError:  # the first write: the folder is made then
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        replace_whole(path, data, temp, durable=False)

@@ -100,9 +100,9 @@ def _tell(at: Here, event: str, payload: dict[str, Any]) -> dict[str, Any] | Non
     if at_stop and payload.get("stop_hook_active") is True:
         return None
     names = hooks.unread_names(at.me.inbox)
-    path = hooks.told_path(_state_dir(at), at.tmux.socket_path, at.pane.pane_id)
     if not names:
         return None
+    path = hooks.told_path(_state_dir(at), at.tmux.socket_path, at.pane.pane_id)
     told, seen = hooks.load_record(path)
     if at_stop and hooks.nothing_new(names, seen):
         return None
