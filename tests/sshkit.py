@@ -72,6 +72,18 @@ def sshd_unavailable() -> str | None:
     return None
 
 
+def netns_unavailable() -> str | None:
+    """Why a host cannot get its own network namespace here (None when ``ip netns`` works)."""
+    if shutil.which("ip") is None:
+        return "the ip command is missing (iproute2)"
+    probe = f"tmms-probe-{os.getpid()}"
+    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if made.returncode != 0:
+        return f"ip netns add fails here: {made.stderr.strip() or made.returncode}"
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return None
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
@@ -129,11 +141,13 @@ def signal_pid(pid: int, sig: int) -> bool:
 
 @dataclass
 class Sshd:
-    """One sshd listening on 127.0.0.1:port for a host."""
+    """One sshd listening on address:port for a host (127.0.0.1, or its namespace's veth address)."""
 
     config: Path
     port: int
     log: Path
+    address: str = "127.0.0.1"
+    prefix: tuple[str, ...] = ()  # ("ip", "netns", "exec", NS) for a host in its own namespace
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -142,7 +156,7 @@ class Sshd:
             return
         log = open(self.log, "ab")
         start = self.log.stat().st_size
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(self.config)], stdout=log, stderr=log,
+        self.proc = subprocess.Popen([*self.prefix, SSHD, "-D", "-e", "-f", str(self.config)], stdout=log, stderr=log,
                                      stdin=subprocess.DEVNULL)
         log.close()
         proc = self.proc
@@ -190,6 +204,7 @@ class Host:
     bed: SshBed
     sshd: Sshd | None = None
     servers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    netns: str = ""  # its own network namespace ("": the machine's), reached over a veth pair
 
     @property
     def home(self) -> Path:
@@ -286,6 +301,14 @@ class Host:
         return [pid for pid in pids if cmdline(pid).split(" ")[:1] in (["ssh"], ["/usr/bin/ssh"])
                 and needle in cmdline(pid)]
 
+    def cut(self) -> None:
+        """A partition: the namespace's end of the veth pair goes down (packets are dropped, no reset)."""
+        subprocess.run(["ip", "-n", self.netns, "link", "set", "veth1", "down"], check=True)
+
+    def mend(self) -> None:
+        """The end of a partition: the link comes back up."""
+        subprocess.run(["ip", "-n", self.netns, "link", "set", "veth1", "up"], check=True)
+
     def close(self) -> None:
         """Kill its tmms servers (and their groups), its tmux server and its sshd with its sessions."""
         for proc in self.servers:
@@ -296,6 +319,8 @@ class Host:
         if self.sshd is not None:
             self.sshd.stop(signal.SIGKILL)
         self.tmux("kill-server", check=False)
+        if self.netns:
+            subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
 
 
 @dataclass
@@ -330,8 +355,9 @@ class SshBed:
         self.authorized_keys.chmod(0o600)
         self._write_config()
 
-    def host(self, name: str, sshd: bool = True) -> Host:
-        """A new host ``name``: folders, ssh wrappers, a tmux server and (``sshd``) an sshd of its own."""
+    def host(self, name: str, sshd: bool = True, netns: bool = False) -> Host:
+        """A new host ``name``: folders, ssh wrappers, a tmux server and (``sshd``) an sshd of its own;
+        ``netns``: its sshd in a network namespace of its own (see ``netns_unavailable``), for ``cut``."""
         host = Host(name, self.root / "hosts" / name, self)
         for folder in (host.home, host.tmux_tmpdir, host.bin, host.root / "tmp"):
             folder.mkdir(parents=True, exist_ok=True)
@@ -340,7 +366,7 @@ class SshBed:
         self.hosts[name] = host
         host.tmux("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "200", "-y", "50")
         if sshd:
-            host.sshd = self._sshd(host)
+            host.sshd = self._sshd(host, self._namespace(host) if netns else "127.0.0.1")
             self._write_config()
             host.sshd.start()
         return host
@@ -351,26 +377,43 @@ class SshBed:
             wrapper.write_text(f'#!/bin/sh\nexec /usr/bin/{program} -F {shlex.quote(str(self.ssh_config))} "$@"\n')
             wrapper.chmod(0o755)
 
-    def _sshd(self, host: Host) -> Sshd:
+    def _namespace(self, host: Host) -> str:
+        """Make ``host``'s namespace: veth0 (here, 10.213.X.Y+1) to veth1 (there, +2); the address there."""
+        tag = uuid.uuid4().hex[:8]
+        host.netns = f"tmms-{tag}"
+        net = int(tag[:4], 16) % 16384 * 4  # a random /30 inside 10.213.0.0/16 (the last octets)
+        here, there = f"10.{213}.{net // 256}.{net % 256 + 1}", f"10.{213}.{net // 256}.{net % 256 + 2}"
+        outside = f"tv{tag}"
+        for argv in (["ip", "netns", "add", host.netns],
+                     ["ip", "link", "add", outside, "type", "veth", "peer", "name", "veth1", "netns", host.netns],
+                     ["ip", "addr", "add", f"{here}/30", "dev", outside], ["ip", "link", "set", outside, "up"],
+                     ["ip", "-n", host.netns, "addr", "add", f"{there}/30", "dev", "veth1"],
+                     ["ip", "-n", host.netns, "link", "set", "veth1", "up"],
+                     ["ip", "-n", host.netns, "link", "set", "lo", "up"]):
+            subprocess.run(argv, check=True, capture_output=True)
+        return there
+
+    def _sshd(self, host: Host, address: str) -> Sshd:
         key = keygen(host.root / "ssh_host_ed25519_key")
         config = host.root / "sshd_config"
-        port = free_port()
+        port = free_port() if address == "127.0.0.1" else 22
         config.write_text("\n".join([
-            f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {key}",
+            f"Port {port}", f"ListenAddress {address}", f"HostKey {key}",
             f"AuthorizedKeysFile {self.authorized_keys}", "PidFile none", "StrictModes no", "UsePAM no",
             "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password",
             "PrintMotd no", "PrintLastLog no", "ClientAliveInterval 0", "MaxStartups 100:30:200",
             "MaxSessions 100", "LogLevel INFO",
             f"SetEnv HOME={host.home} TMUX_TMPDIR={host.tmux_tmpdir} PATH={host.path} TMPDIR={host.root / 'tmp'}",
             ""]))
-        return Sshd(config, port, host.root / "sshd.log")
+        prefix = ("ip", "netns", "exec", host.netns) if host.netns else ()
+        return Sshd(config, port, host.root / "sshd.log", address, prefix)
 
     def _write_config(self) -> None:
         lines = []
         for name, host in self.hosts.items():
             if host.sshd is None:
                 continue
-            lines += [f"Host {name}", "  HostName 127.0.0.1", f"  Port {host.sshd.port}", "  User root"]
+            lines += [f"Host {name}", f"  HostName {host.sshd.address}", f"  Port {host.sshd.port}", "  User root"]
         lines += ["Host *", f"  IdentityFile {self.user_key}", "  IdentitiesOnly yes",
                   f"  UserKnownHostsFile {self.known_hosts}", "  StrictHostKeyChecking accept-new",
                   "  BatchMode yes", "  LogLevel ERROR", "  ControlMaster no", "  ControlPath none",

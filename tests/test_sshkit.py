@@ -7,8 +7,10 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ok
-from sshkit import Host, SshBed, poll
+from sshkit import Host, SshBed, netns_unavailable, poll
 
 
 def test_ssh_runs_a_command_on_the_host(ssh_bed: SshBed) -> None:
@@ -75,4 +77,17 @@ def test_a_restarted_sshd_listens_on_the_same_port(ssh_bed: SshBed) -> None:
     assert client.wait(timeout=15) != 0
     assert laptop.run(["ssh", "gpu-box", "true"]).returncode == 255
     remote.sshd.start()
+    assert ok(laptop.run(["ssh", "gpu-box", "echo ok"])) == "ok\n"
+
+
+def test_a_host_in_its_own_namespace_can_be_cut_off(ssh_bed: SshBed) -> None:
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(f"no network namespaces here: {reason}")
+    remote = ssh_bed.host("gpu-box", netns=True)
+    laptop = ssh_bed.host("laptop", sshd=False)
+    assert ok(laptop.run(["ssh", "gpu-box", "echo $HOME"])).strip() == str(remote.home)
+    remote.cut()
+    assert laptop.run(["ssh", "-o", "ConnectTimeout=1", "gpu-box", "true"]).returncode == 255
+    remote.mend()
     assert ok(laptop.run(["ssh", "gpu-box", "echo ok"])) == "ok\n"
