@@ -28,6 +28,7 @@ CODES_BEFORE = {
     "FolderClash": 2, "UnsafeRuntimeDir": 7,  # subclasses of UsageError and StorageError, outside errors.py
     "DemoFailed": 1,  # a RuntimeError before: a traceback, and Python's exit status 1
     "NudgeRefused": 15, "NudgeQueued": 13, "NudgeTimedOut": 14,  # issue #9: tmms nudge
+    "ServerNotRunning": 1, "ServerDidNotStop": 12,  # issue #11: tmms server stop, logs
 }
 
 

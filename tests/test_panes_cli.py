@@ -352,7 +352,7 @@ def test_whoami_of_an_unregistered_pane_exits_5(tmux_server: TmuxServer) -> None
     pane = tmux_server.new_pane()
     line = failed(tmux_server.main("whoami", pane=pane), 5)
     assert line == (f"tmms: error: pane {pane} is not a tmms mailbox: missing @tmms_enabled, @tmms_name, "
-                    "@tmms_inbox, @tmms_outbox")
+                    f"@tmms_inbox, @tmms_outbox; make it one with 'tmms register NAME --pane {pane}'")
 
 
 def test_whoami_outside_tmux_exits_4(tmux_server: TmuxServer) -> None:

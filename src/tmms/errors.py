@@ -232,7 +232,8 @@ class PaneNotRegistered(MailboxError):
 
     def __init__(self, pane_id: str, missing: list[str]) -> None:
         super().__init__(
-            f"pane {pane_id} is not a tmms mailbox: missing {', '.join(missing)}"
+            f"pane {pane_id} is not a tmms mailbox: missing {', '.join(missing)}; "
+            f"make it one with 'tmms register NAME --pane {pane_id}'"
         )
         self.pane_id = pane_id
         self.missing = missing
@@ -278,6 +279,26 @@ class AlreadyRunning(ServerError):
         super().__init__(f"a tmms server is already running for this tmux server ({who} holds {lock_path})")
         self.pid = pid
         self.lock_path = lock_path
+
+
+class ServerNotRunning(ServerError):
+    """``tmms server stop`` (or ``logs``) found nothing: no tmms server serves this tmux server."""
+
+    exit_code = ExitCode.NOTHING
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ServerDidNotStop(ServerError):
+    """A tmms server sent SIGTERM was still running when ``tmms server stop`` stopped waiting."""
+
+    def __init__(self, pid: int, waited: float) -> None:
+        super().__init__(f"the tmms server (pid {pid}) still runs {waited:g}s after SIGTERM; "
+                         f"'kill -KILL {pid}' ends it")
+        self.pid = pid
+        self.waited = waited
 
 
 # --- waking agents ------------------------------------------------------------------------------

@@ -8,44 +8,46 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from .common import CONFIG, FORMATTER, JSON, ExitCode, Spec, arg, one_line, say, tmux_of, warn
+from .common import CONFIG, JSON, ExitCode, Spec, arg, one_line, say, tmux_of, warn
+from .output import COLOR, FILTERS
 
 if TYPE_CHECKING:
-    import logging
-
     from ..api_types import DeadPlace
     from ..deadletter import DeadLetter
 
 
-def _server_init(server: argparse.ArgumentParser) -> None:
-    """``tmms server init``: a subcommand of ``server``."""
-    server.set_defaults(server_command=None)
-    ssub = server.add_subparsers(dest="server_command", metavar="init", parser_class=type(server))
-    i = ssub.add_parser("init", help="write a default config file", formatter_class=FORMATTER,
-                        description="Write the default config (with an absolute dead_letter_dir, so TMMS 0.1.1 "
-                                    "reads it too); creates parent folders; refuses to overwrite (exit 9).",
-                        epilog="examples:\n  tmms server init\n  tmms server init -o ~/.tmms.yml\n")
-    i.add_argument("-o", "--output", metavar="PATH", help="where (default ~/.config/tmms/config.yml)")
+def _server_commands(server: argparse.ArgumentParser) -> None:
+    """``tmms server init|start|stop|status|restart|logs``: subcommands of ``server``."""
+    from .server_control import add_subcommands
+
+    add_subcommands(server)
 
 
 PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
-    Spec("server", "cmd_server", "route mail between panes",
-         "Route outboxes to inboxes and run notify commands until SIGINT/SIGTERM. One server serves "
-         "one tmux server (-L/-S/$TMUX); a second one exits 8 naming the first one's pid.",
+    Spec("server", "cmd_server", "route mail between panes; start, stop, status, logs",
+         "Without a subcommand: route outboxes to inboxes and run notify commands in the foreground "
+         "until SIGINT/SIGTERM, logging to stderr (or --log-file). One server serves one tmux server "
+         "(-L/-S/$TMUX); a second one exits 8 naming the first one's pid. The subcommands control the "
+         "background server of this tmux server (the one 'tmms register' starts).",
          """\
-  tmms server
-  tmms server -c ~/.tmms.yml
+  tmms server                     # in the foreground, as TMMS does
+  tmms server start               # in the background (detached), logging to its log file
+  tmms server status
+  tmms server logs -f
+  tmms server stop
   tmms -L pipeline1 server -q &
   tmms server init -o ~/.config/tmms/config.yml
 """,
          (arg("-c", "--config", metavar="PATH", help="config file (skips discovery)"),
-          arg("-q", "--quiet", action="store_true", help="log warnings and errors only")),
-         extend=_server_init),
+          arg("-q", "--quiet", action="store_true", help="log warnings and errors only"),
+          arg("--log-file", metavar="PATH", help="log to PATH (with stdout and stderr), rotated by size")),
+         extend=_server_commands),
     Spec("dead", "cmd_dead", "list, show, retry or purge dead letters",
          "Dead letters are messages the server could not deliver (unknown recipient, unparseable, "
          "too large, ...), each with a <name>.reason.json that says why.",
          """\
   tmms dead                       # the same as 'tmms dead list'
+  tmms dead --from alpha --since 1d
   tmms dead show 1a2b
   tmms dead retry 1a2b            # back to its outbox, to be routed again
   tmms dead retry                 # all of them
@@ -54,7 +56,8 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
          (arg("action", nargs="?", default="list", choices=("list", "show", "retry", "purge"),
               help="what to do (default: list)"),
           arg("ids", nargs="*", metavar="ID", help="message ids or unique prefixes (show: one; retry: any)"),
-          arg("--older-than", metavar="AGE", help="purge: age such as 30m, 12h, 7d (0 purges all)"), CONFIG, JSON)),
+          arg("--older-than", metavar="AGE", help="purge: age such as 30m, 12h, 7d (0 purges all)"),
+          *FILTERS, COLOR, CONFIG, JSON)),
     Spec("status", "cmd_status", "where a message is and what happened to it",
          "Find a message in every mailbox of this tmux server and in dead letter, and print what "
          "the journal ($XDG_STATE_HOME/tmms/journal.jsonl) recorded: posted, delivered, notified, "
@@ -82,70 +85,9 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    if args.server_command == "init":
-        from ..config import write_template
+    from .server_control import run
 
-        path = write_template(args.output)
-        say(one_line(path))
-        warn(f"wrote {path}; edit dead_letter_dir if you want another folder")
-        return ExitCode.OK
-    return _serve(args)
-
-
-def _serve(args: argparse.Namespace) -> int:
-    import logging
-    import signal
-
-    # until the server installs its own handlers, SIGTERM ends it like SIGINT: one line, exit 130
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    from .. import config as config_mod
-    from ..privacy import tighten_own_folders
-    from ..server.loop import Server
-    from ..server.service import preflight
-
-    cfg = config_mod.load(args.config)
-    tmux = tmux_of(args)
-    preflight(tmux)  # no tmux server, no tmux, an unsafe runtime folder, a server running: one line
-    _setup_logging(args.quiet)
-    log = logging.getLogger("tmms")
-    for warning in cfg.warnings:
-        log.warning(warning)
-    if cfg.source is None:
-        log.info("no config file found (%s); using built-in defaults", ", ".join(config_mod.DISCOVERY))
-    tighten_own_folders(cfg.dead_letter_dir, tmux.env)
-    server = Server(tmux, cfg)
-    server.install_signal_handlers()
-    counters = server.run()
-    log.info("stopped: %d delivered, %d dead-lettered, %d notified", counters.delivered, counters.dead,
-             counters.notified)
-    return ExitCode.OK
-
-
-def _setup_logging(quiet: bool) -> None:
-    import logging
-
-    handler = logging.StreamHandler(sys.stderr)
-    formatter = logging.Formatter("%(asctime)s.%(msecs)03dZ tmms %(levelname)s %(message)s",
-                                  datefmt="%Y-%m-%dT%H:%M:%S")
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    handler.addFilter(_visible_record)
-    root = logging.getLogger("tmms")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING if quiet else logging.INFO)
-    root.propagate = False
-
-
-def _visible_record(record: logging.LogRecord) -> bool:
-    """A log filter: the message on one line and a traceback with every control character shown visibly."""
-    import logging
-
-    from ..terminal import visible, visible_text
-
-    record.msg, record.args = visible(record.getMessage()), None
-    if record.exc_info and not record.exc_text:
-        record.exc_text = visible_text(logging.Formatter().formatException(record.exc_info))
-    return True
+    return run(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -195,18 +137,22 @@ def cmd_dead(args: argparse.Namespace) -> int:
 
 
 def _dead_list(args: argparse.Namespace, entries: list[DeadLetter], dead_dir: str) -> int:
-    from ..views import age, to_json
+    from ..search import select
+    from ..views import dead_table, to_json
+    from .output import senders, since_seconds, use_color, width
 
+    since = since_seconds(args)
+    entries = select(entries, lambda d: d.letter, senders=sorted(senders(args)), subject=args.subject, since=since,
+                     when=lambda d: d.dead_at)
     if args.json:
         say(to_json([_dead_record(d) for d in entries]))
         return ExitCode.OK
-    now = time.time()
-    for d in entries:
-        h = d.letter.headers
-        say(one_line(f"{age(now - d.dead_at):>4}  {d.letter.short_id}  {h.sender or '?'} → {h.recipient or '?'}  "
-                     f"{h.subject or d.letter.name}") + "\n" + one_line(f"      {d.why}"))
-    if not entries and sys.stdout.isatty():
-        say(one_line(f"dead letter is empty ({dead_dir})"))
+    if entries:
+        say("\n".join(dead_table([(d.letter, d.why, d.dead_at) for d in entries], width=width(),
+                                 color=use_color(args.color))))
+    elif sys.stdout.isatty():
+        say(one_line(f"dead letter is empty ({dead_dir})" if since is None and not args.senders and not args.subject
+                     else "no dead letter matches the filters"))
     return ExitCode.OK
 
 

@@ -88,6 +88,8 @@ class Server:
                              ids_file=os.path.join(state_dir(self.env), f"ids-{key}.log"))
         self.router.arrivals = self.arrivals
         self._stop = False
+        self.log_path: str | None = None  # published for 'tmms server status' (set by 'tmms server --log-file')
+        self._stats: dict[str, int] = {}
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -109,7 +111,7 @@ class Server:
             self.lock.publish(config=self.config.source and os.path.abspath(self.config.source),
                               dead_letter_dir=self.config.dead_letter_dir,
                               journal=self.journal.path,
-                              watch=self.watch_mode())
+                              watch=self.watch_mode(), log=self.log_path)
             self._serve()
         finally:
             for followup in self.followups:
@@ -140,6 +142,7 @@ class Server:
         self._full_scan()
         self._adopt_registry()
         self._flush()
+        self._publish_stats()
         self._loop()
 
     def watch_mode(self) -> str:
@@ -167,6 +170,7 @@ class Server:
             if now >= next_refresh or now >= self.router.next_reread():
                 next_refresh = now + REGISTRY_REFRESH
                 self._refresh()
+                self._publish_stats()
                 self._guarded("held messages", lambda: self._record_all(self.router.retry_held()))
             if now >= self._next_recheck():
                 self._recheck(now)
@@ -359,6 +363,19 @@ class Server:
         self._dead_letter_published = folder
         try:
             self.lock.update(dead_letter_dir=folder)
+        except (OSError, StorageError) as exc:
+            self._report("runinfo", f"cannot update the run info: {exc}")
+
+    def _publish_stats(self) -> None:
+        """Keep the run info's counters current for 'tmms server status' (written only when they change)."""
+        c = self.counters
+        stats = {"delivered": c.delivered, "dead": c.dead, "notified": c.notified,
+                 "mailboxes": len(self.registry.mailboxes)}
+        if stats == self._stats:
+            return
+        self._stats = stats
+        try:
+            self.lock.update(stats=stats)
         except (OSError, StorageError) as exc:
             self._report("runinfo", f"cannot update the run info: {exc}")
 

@@ -33,6 +33,8 @@ class RunInfo:
     journal: str
     watch: str
     started: str
+    log: str | None = None  # the log file (None: a foreground server logs to its stderr)
+    stats: Mapping[str, int] | None = None  # counters and mailboxes served, refreshed as they change
 
 
 def write(path: str, info: Mapping[str, object]) -> None:
@@ -81,4 +83,8 @@ def parse(data: Mapping[str, object]) -> RunInfo | None:
         return None
     pid, dev, ino = numbers
     socket, dead_letter_dir, journal, watch, started = texts
-    return RunInfo(pid, socket, dev, ino, config, dead_letter_dir, journal, watch, started)
+    log = data.get("log")
+    stats = data.get("stats")
+    return RunInfo(pid, socket, dev, ino, config, dead_letter_dir, journal, watch, started,
+                   log if isinstance(log, str) else None,
+                   {str(k): v for k, v in stats.items() if type(v) is int} if isinstance(stats, dict) else None)

@@ -8,13 +8,21 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..errors import AlreadyRunning, ServerStartFailed, StorageError, TmuxServerNotRunning
+from ..errors import (
+    AlreadyRunning,
+    ServerDidNotStop,
+    ServerNotRunning,
+    ServerStartFailed,
+    StorageError,
+    TmuxServerNotRunning,
+)
 from ..paths import runtime_dir, state_dir
 from ..tmux import Tmux
 from .lock import check_runtime_dir, running_pid, serves, socket_key
 from .runinfo import RunInfo, read
 
 START_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -79,10 +87,10 @@ def start_detached(tmux: Tmux, config: str | None = None, env: Mapping[str, str]
         return running
     from ..keys import tmms_command
 
-    argv = [*tmms_command(), "-S", tmux.socket_path, "server"]
+    log = log_path(tmux)
+    argv = [*tmms_command(), "-S", tmux.socket_path, "server", "--log-file", log]
     if config:
         argv += ["-c", config]
-    log = log_path(tmux)
     child_env = dict(tmux.env if env is None else env)
     child_env.pop("TMUX_PANE", None)
     fd = open_log(log)
@@ -123,3 +131,43 @@ def _last_line(path: str) -> str:
     except OSError:
         return "no log"
     return lines[-1] if lines else "no output"
+
+
+def stop(tmux: Tmux, timeout: float = STOP_TIMEOUT) -> int:
+    """SIGTERM the tmms server serving this tmux server (the pid in its lock) and wait until it is gone.
+
+    Returns its pid; ServerNotRunning when none runs, ServerDidNotStop when it outlives ``timeout``.
+    """
+    import signal
+
+    found = running(tmux)
+    if found is None:
+        raise ServerNotRunning(f"no tmms server runs for the tmux server on {tmux.socket_path}")
+    try:
+        os.kill(found.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return found.pid  # it ended on its own meanwhile
+    except PermissionError:
+        raise ServerDidNotStop(found.pid, 0) from None
+    deadline = time.monotonic() + timeout
+    while _alive(found.pid) and server_pid(tmux) == found.pid:
+        if time.monotonic() >= deadline:
+            raise ServerDidNotStop(found.pid, timeout)
+        time.sleep(0.02)
+    return found.pid
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (a zombie child counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[-1].split()[:1] != [b"Z"]
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
