@@ -390,3 +390,28 @@ def test_codex_asks_on_a_terminal(tmux_server: TmuxServer, user: Home) -> None:
     wait_until(lambda: done.read_text().strip(), timeout=10)
     assert done.read_text().strip() == "0"
     assert config(user).read_text() == "[features]\ncodex_hooks = true\n"
+
+
+# -- end to end: the installed command, as the agent runs it ---------------------------------------
+
+
+def test_the_installed_command_answers_a_stop_without_tmms_on_path(tmux_server: TmuxServer, user: Home) -> None:
+    from datetime import UTC, datetime
+
+    from tmms.message import compose
+
+    ok(user.process("hooks", "install", "claude"))
+    command = user.read("claude")["hooks"]["Stop"][-1]["hooks"][0]["command"]
+    pane = tmux_server.register("beta")
+    mail = compose("body\n", "alpha", "beta", "Review PR 7", moment=datetime(2026, 11, 30, 12, tzinfo=UTC))
+    (pane.inbox / mail.file_name).write_text(mail.text, encoding="utf-8")
+    socket = tmux_server.tmux("display-message", "-p", "#{socket_path},#{pid},0").strip()
+    paths = os.pathsep.join(os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
+    env = {**tmux_server.env(pane.pane_id), "TMUX": socket, "PATH": "/usr/bin:/bin", "PYTHONPATH": paths}
+    stop = json.dumps({"hook_event_name": "Stop", "stop_hook_active": False})
+    proc = subprocess.run(["/bin/sh", "-c", command], input=stop, capture_output=True, text=True, env=env, timeout=60)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    answer = json.loads(proc.stdout)
+    assert answer["decision"] == "block" and '"Review PR 7"' in answer["reason"]
+    ok(user.process("hooks", "uninstall", "claude"))
+    assert user.read("claude") == {}
