@@ -1,4 +1,5 @@
-"""The hook command: tell an agent CLI (Claude Code, Codex, Gemini CLI) about its unread mail at a turn boundary."""
+"""``tmms hook``: tell an agent CLI (Claude Code, Codex, Gemini CLI) about its unread mail at a turn boundary,
+and record the pane's state; ``tmms hooks install|uninstall``: put that command into the agent's settings."""
 
 from __future__ import annotations
 
