@@ -402,7 +402,7 @@ class SshBed:
             f"AuthorizedKeysFile {self.authorized_keys}", "PidFile none", "StrictModes no", "UsePAM no",
             "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password",
             "PrintMotd no", "PrintLastLog no", "ClientAliveInterval 0", "MaxStartups 100:30:200",
-            "MaxSessions 100", "LogLevel INFO",
+            "MaxSessions 100", "LogLevel INFO", "Subsystem sftp /usr/lib/openssh/sftp-server",
             f"SetEnv HOME={host.home} TMUX_TMPDIR={host.tmux_tmpdir} PATH={host.path} TMPDIR={host.root / 'tmp'}",
             ""]))
         prefix = ("ip", "netns", "exec", host.netns) if host.netns else ()
