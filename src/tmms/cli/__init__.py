@@ -26,12 +26,11 @@ if TYPE_CHECKING:
 
 COMMANDS: dict[str, str] = {
     "post": "tmms.cli.mail", "reply": "tmms.cli.mail", "ask": "tmms.cli.mail", "inbox": "tmms.cli.mail",
-    "read": "tmms.cli.mail", "thread": "tmms.cli.mail", "wait": "tmms.cli.mail", "search": "tmms.cli.search",
+    "read": "tmms.cli.mail", "thread": "tmms.cli.mail", "wait": "tmms.cli.mail",
     "register": "tmms.cli.panes", "unregister": "tmms.cli.panes", "whoami": "tmms.cli.panes",
     "peers": "tmms.cli.panes", "bind": "tmms.cli.panes", "ui": "tmms.cli.panes", "alert": "tmms.cli.panes",
     "server": "tmms.cli.ops", "dead": "tmms.cli.ops", "status": "tmms.cli.ops", "demo": "tmms.cli.ops",
     "hook": "tmms.cli.hook", "hooks": "tmms.cli.hook", "nudge": "tmms.cli.wake",
-    "relay": "tmms.cli.relay",
     "mcp": "tmms.cli.mcp",
 }
 """Every command (but ``help``) and the module that declares it, in the order of ``tmms --help``."""
