@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, FileExists, StorageError
 from .paths import data_dir, expand
+
+if TYPE_CHECKING:
+    from .hosts.settings import Hosts
 
 MAX_BYTES = 1024 * 1024
 DISCOVERY = ("~/.tmms.yml", "~/.tmms/config.yml", "~/.config/tmms/config.yml")
@@ -63,6 +66,13 @@ class Config:
     source: str | None = None
     warnings: tuple[str, ...] = ()
     recipient_grace_seconds: float = 2.0  # last, so positional construction keeps working
+    hosts: Hosts = field(default_factory=lambda: _no_hosts())  # hosts:, accept_from:, host_name:, link_idle_seconds:
+
+
+def _no_hosts() -> Hosts:
+    from .hosts.settings import Hosts
+
+    return Hosts()
 
 
 _NUMBERS: dict[str, tuple[type, float, bool]] = {
@@ -149,6 +159,7 @@ def parse(raw: bytes, path: str, env: Mapping[str, str]) -> Config:
         raise ConfigError(f"config must be a mapping of keys, not a {type(data).__name__}", path)
     values: dict[str, Any] = {}
     warnings: list[str] = []
+    _hosts_section(data, values, path)
     for key, value in data.items():
         if key == "dead_letter_dir":
             if value is None:
@@ -158,10 +169,27 @@ def parse(raw: bytes, path: str, env: Mapping[str, str]) -> Config:
             values[key] = os.path.abspath(expand(value, env))
         elif key in _NUMBERS:
             values[key] = _number(key, value, path)
+        elif key in _HOSTS_KEYS:
+            continue
         else:
             warnings.append(f"{path}: unknown key '{key}' ignored")
     values.setdefault("dead_letter_dir", default_dead_letter(env))
     return Config(**values, source=path, warnings=tuple(warnings))
+
+
+_HOSTS_KEYS = ("hosts", "accept_from", "host_name", "link_idle_seconds")  # hosts.settings.KEYS, without the import
+
+
+def _hosts_section(data: dict[Any, Any], values: dict[str, Any], path: str) -> None:
+    """The settings for mail across hosts, when the config has any (TMMS 0.1.1 ignores these keys)."""
+    if not any(key in data for key in _HOSTS_KEYS):
+        return
+    from .hosts.settings import parse as parse_hosts
+
+    try:
+        values["hosts"] = parse_hosts({key: data[key] for key in _HOSTS_KEYS if key in data})
+    except ValueError as exc:
+        raise ConfigError(str(exc), path) from None
 
 
 def _number(key: str, value: object, path: str) -> float | int:

@@ -50,13 +50,18 @@ def read_body_file(path: str) -> str:
 
 
 def resolve_recipients(targets: Sequence[str], registry: Registry, sender: str) -> list[str]:
-    """Expand ``a,b``, ``@group`` and ``*`` (every registered name but the sender's), in order, once each."""
+    """Expand ``a,b``, ``@group`` and ``*`` (every registered name but the sender's), in order, once each.
+
+    ``name@host``, ``@group@host`` and ``*@host`` stay as they are: the host expands them.
+    """
     names: list[str] = []
     for target in targets:
         for item in (part.strip() for part in target.split(",")):
             if not item:
                 continue
-            if item == EVERYONE:
+            if is_remote(item, registry):
+                expanded = [item]
+            elif item == EVERYONE:
                 expanded = [b.name for b in registry.mailboxes if b.name != sender]
                 if not expanded:
                     raise NoRecipient("'*' means every other registered pane, and there is none")
@@ -68,6 +73,13 @@ def resolve_recipients(targets: Sequence[str], registry: Registry, sender: str) 
                 expanded = [item]
             names.extend(expanded)
     return list(dict.fromkeys(names))
+
+
+def is_remote(address: str, registry: Registry) -> bool:
+    """Whether ``address`` names a pane on another host (``name@host``, ``@group@host``, ``*@host``);
+    string operations only (tmms post imports nothing for it)."""
+    at = address.find("@", 1)
+    return 0 < at < len(address) - 1 and address not in registry.by_name
 
 
 def post(
@@ -92,7 +104,7 @@ def post(
     recipients = resolve_recipients(to, at.registry, box.name) if to else ([box.reply_to] if box.reply_to else [])
     if not recipients:
         raise NoRecipient()
-    unknown = [r for r in recipients if not at.registry.by_name.get(r)]
+    unknown = [r for r in recipients if not at.registry.by_name.get(r) and not is_remote(r, at.registry)]
     store.ensure_dir(box.outbox)
     first_id = new_id()
     if start_thread and not thread_id:

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "peers": "tmms.cli.panes", "bind": "tmms.cli.panes", "ui": "tmms.cli.panes", "alert": "tmms.cli.panes",
     "server": "tmms.cli.ops", "dead": "tmms.cli.ops", "status": "tmms.cli.ops", "demo": "tmms.cli.ops",
     "hook": "tmms.cli.hook", "hooks": "tmms.cli.hook", "nudge": "tmms.cli.wake",
+    "relay": "tmms.cli.relay",
     "mcp": "tmms.cli.mcp",
 }
 """Every command (but ``help``) and the module that declares it, in the order of ``tmms --help``."""

@@ -28,11 +28,12 @@ from .records import Records
 from .router import Outcome, Router, Status
 from .runner import Detail, Event, Job
 from .served import ServedOutboxes
+from .transport import remote_transport
 from .watches import Watches
 
 log = logging.getLogger("tmms.server")
 REGISTRY_REFRESH = 1.0
-_LEFT_OUTBOX = frozenset({Status.DELIVERED, Status.DEAD, Status.GONE})
+_LEFT_OUTBOX = frozenset({Status.DELIVERED, Status.SPOOLED, Status.DEAD, Status.GONE})
 
 
 @dataclass
@@ -87,6 +88,9 @@ class Server:
         self.router = Router(config, self.registry, self._read_registry, state_dir=state_dir(self.env),
                              ids_file=os.path.join(state_dir(self.env), f"ids-{key}.log"))
         self.router.arrivals = self.arrivals
+        self.router.remote = self.remote = remote_transport(  # mail for name@host: spools and ssh links
+            config, self.env, state_dir(self.env), key, self.journal.path, self._panes_for_links,
+            self.router.dead_letter_dir)
         self._stop = False
         self.log_path: str | None = None  # published for 'tmms server status' (set by 'tmms server --log-file')
         self._stats: dict[str, int] = {}
@@ -116,6 +120,7 @@ class Server:
         finally:
             for followup in self.followups:
                 followup.close()
+            self.remote.close()
             self.journal.close()
             self.ledger.close()
             self.watcher.close()
@@ -133,6 +138,7 @@ class Server:
                       self.ledger.path, exc)
         self.outboxes.load()
         self._take_up_outboxes()
+        self._guarded("hosts", self.remote.start)
         for followup in self.followups:
             followup.serve(self.registry)
             followup.start()
@@ -193,6 +199,10 @@ class Server:
     def _read_registry(self) -> Registry:
         self.counters.refreshes += 1
         return Registry.from_panes(self.panes(), self.env)
+
+    def _panes_for_links(self, fresh: bool) -> Registry:
+        """The panes for mail from other hosts (a link's thread): the last read, or (``fresh``) a new one."""
+        return Registry.from_panes(self.panes(), self.env) if fresh else self.registry
 
     def _refresh(self) -> None:
         self.lock.follow()  # a new tmux server on our socket path: serve it (or stop if one serves it)

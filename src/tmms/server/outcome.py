@@ -15,6 +15,7 @@ class Status(Enum):
     """What became of one outbox file."""
 
     DELIVERED = "delivered"
+    SPOOLED = "spooled for another host"  # path: in the host's spool; reason: the host
     DEAD = "dead-lettered"
     PENDING = "pending"
     HELD = "held for an unknown recipient"

@@ -52,6 +52,11 @@ class Records:
             self.write("delivered", h, outcome.path, mailbox=outcome.recipient.name,
                        claimed_from=outcome.corrections.claimed_from or None,
                        original_id=outcome.corrections.original_id or None)
+        elif outcome.status is Status.SPOOLED:
+            log.debug("spooled %s for %s", os.path.basename(outcome.path), outcome.reason)
+            self.write("spooled", h, outcome.path, host=outcome.reason, source=outcome.source,
+                       claimed_from=outcome.corrections.claimed_from or None,
+                       original_id=outcome.corrections.original_id or None)
         elif outcome.status is Status.DEAD:
             log.warning("dead letter %s: %s", os.path.basename(outcome.path), outcome.reason)
             self.write("dead-lettered", h, outcome.path, reason=outcome.reason, source=outcome.source)

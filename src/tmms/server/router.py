@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, TypeVar
 from .. import store
 from ..config import Config
 from ..errors import MessageError, TmuxServerNotRunning
+from ..hosts.address import host_problem
+from ..hosts.address import split as split_address
 from ..message import Headers
 from ..registry import Registry
 from . import handover
@@ -32,7 +34,7 @@ from .retries import FINAL, Schedule
 from .retries import RECHECK_INTERVAL as RECHECK_INTERVAL
 from .seen_ids import SeenIds
 from .setaside import set_aside
-from .transport import LocalTransport, Transport
+from .transport import LocalTransport, RemoteTransport, Transport
 
 if TYPE_CHECKING:
     from .arrivals import Arrivals
@@ -44,7 +46,7 @@ WRITER_OPEN = "a writer has it open"
 WRITTEN_IN_PLACE = "written in place: waits to stay unchanged for settle_seconds"
 ROUTE_BATCH = 4096
 NOT_A_FILE = "a folder"
-_GONE_FROM_OUTBOX = frozenset({Status.DELIVERED, Status.DEAD, Status.GONE})
+_GONE_FROM_OUTBOX = frozenset({Status.DELIVERED, Status.SPOOLED, Status.DEAD, Status.GONE})
 
 
 @dataclass
@@ -73,6 +75,7 @@ class Router:
                  transport: Transport | None = None) -> None:
         self.config = config
         self.transport: Transport = transport or LocalTransport()
+        self.remote: RemoteTransport | None = None  # mail for name@host (None: such names are local)
         self.registry = registry
         self._refresh = refresh
         self._refreshed_at = -math.inf  # when the last successful read of the panes started
@@ -309,6 +312,8 @@ class Router:
         if len(headers.recipients) > 1:
             return self._dead(entry, "tmms_to lists several recipients; post one file per recipient", headers, held)
         recipient = headers.recipient
+        if self.remote is not None and "@" in recipient[1:] and recipient not in self.registry.by_name:
+            return self._relay(entry, outbox, headers, held)
         inboxes = self.registry.inboxes_for(recipient)
         if not inboxes:
             waiting = self._wait_for_recipient(entry, headers, held)
@@ -340,6 +345,35 @@ class Router:
         final = fixes.apply(headers)
         self.seen_ids.add(final.message_id)
         return Outcome(Status.DELIVERED, entry.path, path=path, headers=final, recipient=box,
+                       corrections=fixes.record(headers))
+
+    def _relay(self, entry: store.Entry, outbox: str, headers: Headers, held: Held) -> Outcome:
+        """A message for ``name@host``: corrected as for a delivery, then into the host's spool."""
+        assert self.remote is not None
+        address = split_address(headers.recipient)
+        problem = host_problem(address.host) if address else "no host"
+        if address is None or problem:
+            return self._dead(entry, f"bad address '{headers.recipient[:80]}': {problem}", headers, held)
+        fixes = self._fixes(outbox, headers)
+        if len(fixes.owners) > 1 and headers.sender not in fixes.owners:
+            reason = f"tmms_from '{headers.sender}' is none of this outbox's owners ({', '.join(fixes.owners)})"
+            return self._dead(entry, reason, headers, held)
+        try:
+            data = corrected(held.data, fixes, headers) if fixes.needed else None
+            path = self.remote.deliver(held, address.host, data)
+        except Changed as exc:
+            return Outcome(Status.PENDING, entry.path, reason=str(exc))
+        except FileNotFoundError:
+            return Outcome(Status.GONE, entry.path)
+        except OSError as exc:
+            return Outcome(Status.FAILED, entry.path, reason=f"cannot spool it for {address.host}: "
+                           f"{exc.strerror or exc}", error=exc.errno or 0)
+        except Exception as exc:  # a message whose sender cannot be put right is not relayed
+            return self._dead(entry, f"its tmms_from/tmms_id cannot be corrected: {exc}", headers, held)
+        fixes.log(entry.name, headers)
+        final = fixes.apply(headers)
+        self.seen_ids.add(final.message_id)
+        return Outcome(Status.SPOOLED, entry.path, path=path, reason=address.host, headers=final,
                        corrections=fixes.record(headers))
 
     def _fixes(self, outbox: str, headers: Headers) -> Fixes:

@@ -1,14 +1,22 @@
-"""How a routed message reaches an inbox: the seam where delivery to another host plugs in.
+"""How a routed message reaches an inbox: on this host, or through another host's spool.
 
 The router reads and checks an outbox file (``handover.hold``), then hands it to a transport.
-Today there is one, ``LocalTransport``: the claim, verify and no-clobber rename of ``handover.place``.
+``LocalTransport``: the claim, verify and no-clobber rename of ``handover.place`` into an inbox.
+``RemoteTransport``: the same move into the spool of the host of ``name@host``, whose link (see
+``tmms.hosts.links``) sends it and removes it once the host acked it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from ..registry import Mailbox
+from ..config import Config
+from ..hosts.address import this_host
+from ..hosts.links import Context, Links
+from ..hosts.spool import hosts_root
+from ..journal import Journal
+from ..registry import Mailbox, Registry
 from . import handover
 from .handover import Held
 
@@ -32,3 +40,34 @@ class LocalTransport:
     def deliver(self, held: Held, box: Mailbox, data: bytes | None = None) -> str:
         """Move the held file into ``box.inbox`` (made when missing); its path there."""
         return handover.place(held, box.inbox, data)
+
+
+class RemoteTransport:
+    """Mail for other hosts: into the host's spool (posting order kept), then its link is woken."""
+
+    def __init__(self, links: Links) -> None:
+        self.links = links
+
+    def deliver(self, held: Held, host: str, data: bytes | None = None) -> str:
+        """Move the held file into ``host``'s spool; its path there (errors as ``Transport.deliver``)."""
+        spool = self.links.spool(host)
+        final = spool.admit(handover.place(held, spool.incoming, data))
+        self.links.spooled(host)
+        return final
+
+    def start(self) -> None:
+        """Finish spools a crash left half done; start the links of hosts with mail waiting."""
+        self.links.start()
+
+    def close(self) -> None:
+        """Close every link (each says bye)."""
+        self.links.close()
+
+
+def remote_transport(config: Config, env: Mapping[str, str], state_dir: str, key: str, journal: str,
+                     registry: Callable[[bool], Registry], dead_dir: Callable[[], str]) -> RemoteTransport:
+    """The remote transport of the server of one tmux server (``key``), its spools in ``state_dir``."""
+    me = this_host(env, config.hosts.host_name)
+    context = Context(hosts_root(state_dir, key), config.hosts, me, env, Journal(journal), registry, dead_dir,
+                      config.max_message_bytes)
+    return RemoteTransport(Links(context))

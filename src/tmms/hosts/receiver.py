@@ -1,0 +1,211 @@
+"""Mail that arrives over a link: checked, addressed to local panes, written durably, acked once.
+
+For each message, and each local mailbox it is for (a name, ``@group`` or ``*`` there):
+
+1. the bytes, with ``tmms_from`` qualified (``alice@laptop``) and ``tmms_to`` the local name, go
+   to a hidden file in the inbox named by the delivery's digest, fsynced;
+2. the digest goes into the ledger, fsynced (once per batch);
+3. the hidden file is renamed to its final name, never replacing one; the inbox is fsynced;
+4. the ack goes back.
+
+A repeat (its digest in the ledger) finishes a hidden file a crash left between 2 and 3, and is
+acked again. A name no pane has here is refused with the reason; the sender sets it aside.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from .. import store
+from ..errors import MessageError
+from ..message import Headers, file_name, read_headers, set_keys
+from ..registry import Mailbox, Registry
+from . import frames
+from .address import qualified
+from .frames import Frame
+from .received import Received, key
+
+log = logging.getLogger("tmms.hosts")
+HIDDEN = ".tmms-relay-"
+_STAMP = re.compile(r"\d{8}-\d{6}")
+GetRegistry = Callable[[bool], Registry]
+
+
+class Delivered(NamedTuple):
+    """One delivery made (or found made) for a relayed message."""
+
+    message_id: str
+    sender: str
+    mailbox: str
+    path: str
+    duplicate: bool
+
+
+class _Copy(NamedTuple):
+    digest: int
+    box: Mailbox
+    hidden: str
+    name: str
+    message_id: str
+    sender: str
+
+
+class Refused(Exception):
+    """A message this host will never take (its reason goes back to the sender)."""
+
+
+class Receiver:
+    """Takes message frames from host ``peer`` into this host's inboxes."""
+
+    def __init__(self, peer: str, ledger: Received, registry: GetRegistry, *, here: str = "",
+                 max_bytes: int = 64 * 1024 * 1024, on_delivered: Callable[[Delivered], None] | None = None) -> None:
+        self.peer = peer
+        self.ledger = ledger
+        self.registry = registry
+        self.here = here or "this host"
+        self.max_bytes = max_bytes
+        self.on_delivered = on_delivered
+
+    def take(self, batch: list[Frame]) -> list[bytes]:
+        """Deliver a batch of message frames; the ack or refusal of each, in order.
+
+        OSError when a write fails (nothing of the batch is acked; the sender sends it again).
+        """
+        replies: list[dict[str, Any]] = []
+        copies: list[_Copy] = []
+        found: list[Delivered] = []
+        with self.ledger:
+            for frame in batch:
+                seq = frame.fields.get("seq")
+                try:
+                    made, done = self._prepare(frame)
+                except Refused as exc:
+                    replies.append({"seq": seq, "reason": str(exc)})
+                    continue
+                copies += made
+                found += done
+                path = made[0].hidden if made else done[0].path if done else ""
+                replies.append({"seq": seq, "path": path, "dup": not made})
+            for copy in copies:
+                self.ledger.add(copy.digest)
+            self.ledger.sync()
+            placed = self._place(copies)
+        final = {copy.hidden: delivered.path for copy, delivered in zip(copies, placed, strict=True)}
+        for delivered in found + placed:
+            if self.on_delivered is not None:
+                self.on_delivered(delivered)
+        out = []
+        for fields in replies:
+            if "path" in fields:
+                fields["path"] = final.get(fields["path"], fields["path"])
+            out.append(frames.encode(frames.ACK if "path" in fields else frames.REFUSED, fields))
+        return out
+
+    def _prepare(self, frame: Frame) -> tuple[list[_Copy], list[Delivered]]:
+        """The hidden copies written for one message, and the deliveries a repeat finds made."""
+        message_id, to = frame.fields.get("id"), frame.fields.get("to")
+        if not isinstance(message_id, str) or not message_id or not isinstance(to, str) or not to:
+            raise Refused("a message frame without its id or recipient")
+        headers, text = self._check(frame.data)
+        sender = qualified(headers.sender, self.peer)
+        stamp = str(frame.fields.get("name", ""))[:15]
+        stamp = stamp if _STAMP.fullmatch(stamp) else time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        made: list[_Copy] = []
+        done: list[Delivered] = []
+        for box in self._mailboxes(to):
+            digest = key(message_id, box.name)
+            hidden = os.path.join(box.inbox, f"{HIDDEN}{digest:016x}")
+            name = file_name(stamp, sender, box.name, message_id)
+            if digest in self.ledger:
+                path = self._finish(hidden, box.inbox, name)
+                done.append(Delivered(message_id, sender, box.name, path, True))
+                continue
+            data = set_keys(text, [("tmms_from", sender), ("tmms_to", box.name)]).encode("utf-8")
+            _write_hidden(hidden, box.inbox, data)
+            made.append(_Copy(digest, box, hidden, name, message_id, sender))
+        return made, done
+
+    def _check(self, data: bytes) -> tuple[Headers, str]:
+        """The message's headers and text; Refused for anything but a readable message."""
+        if self.max_bytes and len(data) > self.max_bytes:
+            raise Refused(f"too large: {len(data)} bytes (max_message_bytes on {self.here} is {self.max_bytes})")
+        if b"\x00" in data:
+            raise Refused("binary content (NUL bytes)")
+        try:
+            text = data.decode("utf-8")
+            return read_headers(text), text
+        except UnicodeDecodeError as exc:
+            raise Refused(f"not UTF-8 text (bad byte at offset {exc.start})") from None
+        except MessageError as exc:
+            raise Refused(exc.reason) from None
+        except Exception as exc:  # whatever a parser raises on hostile text
+            raise Refused(f"front matter cannot be read ({type(exc).__name__})") from None
+
+    def _mailboxes(self, to: str) -> list[Mailbox]:
+        """The local mailboxes ``to`` names (re-reading the panes once for a name not known)."""
+        for fresh in (False, True):
+            registry = self.registry(fresh)
+            if to == "*":
+                names = [b.name for b in registry.mailboxes]
+            elif to.startswith("@"):
+                names = registry.group(to[1:])
+            else:
+                names = [to] if to in registry.by_name else []
+            if names:
+                return [self._one(registry, name) for name in dict.fromkeys(names)]
+        if to == "*" or to.startswith("@"):
+            raise Refused(f"'{to}' has no members on {self.here}")
+        raise Refused(f"unknown recipient '{to}' on {self.here} (no enabled pane has that @tmms_name)")
+
+    def _one(self, registry: Registry, name: str) -> Mailbox:
+        if len(registry.inboxes_for(name)) > 1:
+            raise Refused(f"ambiguous recipient '{name}' on {self.here}: panes with different inboxes")
+        return registry.by_name[name][0]
+
+    def _finish(self, hidden: str, inbox: str, name: str) -> str:
+        """A repeat: rename the hidden copy a crash left (else it was delivered); its path."""
+        try:
+            return store.take_name(inbox, name, (), lambda final: store.rename_noreplace(hidden, final))
+        except FileNotFoundError:
+            return os.path.join(inbox, name)
+
+    def _place(self, copies: list[_Copy]) -> list[Delivered]:
+        placed = []
+        for copy in copies:
+            path = store.take_name(copy.box.inbox, copy.name, (),
+                                   lambda final, c=copy: store.rename_noreplace(c.hidden, final))  # type: ignore[misc]
+            placed.append(Delivered(copy.message_id, copy.sender, copy.box.name, path, False))
+        for inbox in {copy.box.inbox for copy in copies}:
+            _fsync_dir(inbox)
+        return placed
+
+
+def _write_hidden(path: str, inbox: str, data: bytes) -> None:
+    """Write ``data`` to the hidden file ``path`` (replacing a partial one from a crash), fsynced."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags, store.FILE_MODE)
+    except FileNotFoundError:
+        store.ensure_dir(inbox)
+        fd = os.open(path, flags, store.FILE_MODE)
+    try:
+        store.write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
