@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp.shared.exceptions import MCPError
-from mcp_types import ResourceUpdatedNotification
+from mcp_types import ResourceUpdatedNotification, TextResourceContents
 
 from conftest import REPO, Pane, TmuxServer
 from mcpkit import ChannelWatch, RawSession, agent, call, failure, mcp_argv, pane_env
@@ -282,7 +282,8 @@ async def test_a_subscribed_inbox_gets_resources_updated_on_new_mail(tmux_server
             contents = (await a.read_resource("tmms://inbox")).contents
             import json
 
-            listed = json.loads(contents[0].text)  # type: ignore[union-attr]
+            assert isinstance(contents[0], TextResourceContents)
+            listed = json.loads(contents[0].text)
             assert [m["id"] for m in listed["messages"]] == sent["ids"]
 
 

@@ -297,9 +297,9 @@ def _add_waiting_tools(server: MCPServer[Any], ident: Identity) -> None:
                    timeout_s: TIMEOUT = 30.0, **aliased: str | None) -> tools.Waited:
         sender = aliased.get("from", sender)  # the SDK passes an aliased argument by its alias
         senders = [sender] if sender else []
-        found = await anyio.to_thread.run_sync(partial(tools.wait_unread, ident, senders, thread, timeout_s),
-                                               abandon_on_cancel=True)
-        return await anyio.to_thread.run_sync(tools.take, ident, found)
+        at, found = await anyio.to_thread.run_sync(partial(tools.wait_unread, ident, senders, thread, timeout_s),
+                                                   abandon_on_cancel=True)
+        return await anyio.to_thread.run_sync(tools.take, at, found)
 
     server.add_tool(without_var_keyword(wait), description=WAIT_TEXT)
 

@@ -310,19 +310,24 @@ def reply(ident: Identity, ref: str, body: str, subject: str | None = None) -> S
         return sent(api.reply(at, original, body, subject))
 
 
-def wait_unread(ident: Identity, senders: list[str], thread: str | None, timeout_s: float) -> Letter | None:
+def wait_unread(ident: Identity, senders: list[str], thread: str | None,
+                timeout_s: float) -> tuple[Here, Letter | None]:
     """Block (on file events) until a matching message is unread; it stays unread (``take`` marks it)."""
     with as_tool_errors():
-        return api.wait(ident.here(), senders, thread, capped(timeout_s), keep=True)
+        at = ident.here()
+        return at, api.wait(at, senders, thread, capped(timeout_s), keep=True)
 
 
-def take(ident: Identity, letter: Letter | None) -> Waited:
-    """Mark the message ``wait_unread`` found read, and say so."""
+def take(at: Here, letter: Letter | None) -> Waited:
+    """Mark the message ``wait_unread`` found read (if another reader did first, its read copy), and say so."""
     if letter is None:
         return Waited(timed_out=True, message=None)
     with as_tool_errors():
-        taken = api.read(ident.here(), letter.message_id or letter.path, keep=False)
-    return Waited(timed_out=False, message=mail(taken or letter, with_body=True))
+        try:
+            taken = api.mark_read(at, letter)
+        except FileNotFoundError:
+            taken = api.read(at, letter.message_id, keep=False) or letter
+    return Waited(timed_out=False, message=mail(taken, with_body=True))
 
 
 def ask(ident: Identity, to: str, subject: str, body: str, timeout_s: float) -> Asked:
