@@ -178,10 +178,11 @@ def test_errors_from_load_name_the_file(tmp_path: Path) -> None:
 
 
 def test_unknown_key_gives_a_warning(tmp_path: Path) -> None:
-    loaded = _parse("polling_intervall: 5\nnotify_cmd: x\npolling_interval: 3\n", tmp_path)
+    """A key far from every known one is ignored with a warning (a near miss is an error: test_guidance.py)."""
+    loaded = _parse("colour: blue\nnotify_cmd: x\npolling_interval: 3\n", tmp_path)
     assert loaded.polling_interval == 3.0
     assert loaded.warnings == (
-        "/cfg/config.yml: unknown key 'polling_intervall' ignored",
+        "/cfg/config.yml: unknown key 'colour' ignored",
         "/cfg/config.yml: unknown key 'notify_cmd' ignored",
     )
 

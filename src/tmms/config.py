@@ -172,7 +172,7 @@ def parse(raw: bytes, path: str, env: Mapping[str, str]) -> Config:
         elif key in _HOSTS_KEYS:
             continue
         else:
-            warnings.append(f"{path}: unknown key '{key}' ignored")
+            warnings.append(_unknown_key(key, path))
     values.setdefault("dead_letter_dir", default_dead_letter(env))
     return Config(**values, source=path, warnings=tuple(warnings))
 
@@ -190,6 +190,29 @@ def _hosts_section(data: dict[Any, Any], values: dict[str, Any], path: str) -> N
         values["hosts"] = parse_hosts({key: data[key] for key in _HOSTS_KEYS if key in data})
     except ValueError as exc:
         raise ConfigError(str(exc), path) from None
+
+
+def known_keys() -> list[str]:
+    """Every key a config file may hold."""
+    return ["dead_letter_dir", *_NUMBERS, *_HOSTS_KEYS]
+
+
+def _unknown_key(key: object, path: str) -> str:
+    """The warning for a key tmms does not know; a ConfigError when it is a near miss of one it does.
+
+    A key close to a known one is a typo whose value would be silently dropped (the default used
+    instead), so the server refuses it; a key far from every known one (another tool's, a later
+    TMMS's) is only ignored, as TMMS ignores it.
+    """
+    import difflib
+
+    near = difflib.get_close_matches(str(key), known_keys(), n=1, cutoff=KEY_TYPO_CUTOFF)
+    if near:
+        raise ConfigError(f"unknown key {_show(key)}; did you mean '{near[0]}'?", path)
+    return f"{path}: unknown key '{key}' ignored"
+
+
+KEY_TYPO_CUTOFF = 0.8  # difflib ratio: polling_intervall 0.97, max_msg_bytes 0.87; notify_cmd 0.67 (a pane option)
 
 
 def _number(key: str, value: object, path: str) -> float | int:

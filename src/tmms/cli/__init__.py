@@ -30,11 +30,15 @@ COMMANDS: dict[str, str] = {
     "register": "tmms.cli.panes", "unregister": "tmms.cli.panes", "whoami": "tmms.cli.panes",
     "peers": "tmms.cli.panes", "bind": "tmms.cli.panes", "ui": "tmms.cli.panes", "alert": "tmms.cli.panes",
     "server": "tmms.cli.ops", "dead": "tmms.cli.ops", "status": "tmms.cli.ops", "demo": "tmms.cli.ops",
+    "log": "tmms.cli.log", "completion": "tmms.cli.completion",
     "hook": "tmms.cli.hook", "hooks": "tmms.cli.hook", "nudge": "tmms.cli.wake",
     "relay": "tmms.cli.relay",
     "mcp": "tmms.cli.mcp",
 }
 """Every command (but ``help``) and the module that declares it, in the order of ``tmms --help``."""
+
+HIDDEN_COMPLETE = "__complete"
+"""The hidden command the shell completion scripts call for candidates (``tmms __complete KIND``)."""
 
 
 EXIT_CODES_HELP = """\
@@ -110,6 +114,15 @@ def command_name(argv: Sequence[str]) -> str | None:
     return None
 
 
+def unknown_command(name: str) -> str:
+    """The error for a command word that is not one: the nearest command, if one is near."""
+    import difflib
+
+    near = difflib.get_close_matches(name, [*COMMANDS, "help"], n=1)
+    hint = f"; did you mean '{near[0]}'?" if near else " (see 'tmms --help')"
+    return f"unknown command '{name}'{hint}"
+
+
 def _help(parser: argparse.ArgumentParser, sub: Subparsers) -> Command:
     def show(args: argparse.Namespace) -> int:
         target = sub.choices.get(args.topic) if args.topic else parser
@@ -126,6 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:  # from the start: a SIGINT while the parser is built is one line too, never a traceback
         name = command_name(arguments)
         known = name is not None and name in COMMANDS
+        if name == HIDDEN_COMPLETE:
+            from .completion import complete
+
+            return complete(arguments, COMMANDS, build_parser)
+        if name is not None and not known and name != "help":
+            raise UsageError(unknown_command(name))
         parser = build_parser(name if known else None)
         args = parser.parse_args(arguments)
         func: Command = args.func

@@ -64,7 +64,7 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(ExitCode.USAGE, one_line(f"tmms: error: {message} (see '{self.prog} --help')") + "\n")
+        self.exit(ExitCode.USAGE, one_line(f"tmms: error: {did_you_mean(message)} (see '{self.prog} --help')") + "\n")
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
         if not self.intermixed or self._mixing:  # parse_known_intermixed_args calls back in here
@@ -74,6 +74,21 @@ class Parser(argparse.ArgumentParser):
             return self.parse_known_intermixed_args(args, namespace)
         finally:
             self._mixing = False
+
+
+def did_you_mean(message: str) -> str:
+    """argparse's "invalid choice" message with the nearest choice named (other messages unchanged)."""
+    head, sep, rest = message.partition(": invalid choice: ")
+    if not sep or " (choose from " not in rest:
+        return message
+    value, _, choices = rest.partition(" (choose from ")
+    value = value.strip("'\"")
+    options = [c.strip().strip("'\"") for c in choices.rstrip(")").split(",")]
+    import difflib
+
+    near = difflib.get_close_matches(value, options, n=1)
+    hint = f"did you mean '{near[0]}'?" if near else f"choose from {', '.join(options)}"
+    return f"{head}: invalid choice '{value}'; {hint}"
 
 
 if TYPE_CHECKING:

@@ -1,0 +1,111 @@
+"""``tmms completion bash|zsh|fish`` and the hidden ``tmms __complete`` (issue #11); bash is run for real."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import TmuxServer, as_json, failed, ok
+from tmms.cli import COMMANDS
+
+
+@pytest.fixture
+def bin_dir(tmp_path: Path) -> Path:
+    """A folder with a ``tmms`` that runs this tree's tmms (the scripts call ``tmms`` from PATH)."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    script = folder / "tmms"
+    script.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m tmms \"$@\"\n")
+    script.chmod(0o755)
+    return folder
+
+
+def _bash(server: TmuxServer, bin_dir: Path, words: list[str], pane: str | None = None) -> list[str]:
+    """What bash offers for the last of ``words`` (``tmms`` first), with the printed script loaded."""
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    env = server.env(pane)
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    array = " ".join(shlex.quote(w) for w in words)
+    program = (f"source <(tmms completion bash)\ncomplete -p tmms\nCOMP_WORDS=({array})\n"
+               f"COMP_CWORD={len(words) - 1}\n_tmms_complete\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n")
+    proc = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], capture_output=True, text=True,
+                          env=env, timeout=60, cwd=server.root)
+    assert proc.returncode == 0, proc.stderr
+    first, *rest = proc.stdout.splitlines()
+    assert first == "complete -o bashdefault -o default -F _tmms_complete tmms"
+    return [line for line in rest if line]
+
+
+def test_bash_completes_commands(tmux_server: TmuxServer, bin_dir: Path) -> None:
+    assert _bash(tmux_server, bin_dir, ["tmms", ""]) == [*COMMANDS, "help"]
+    assert _bash(tmux_server, bin_dir, ["tmms", "re"]) == [c for c in COMMANDS if c.startswith("re")]
+    assert _bash(tmux_server, bin_dir, ["tmms", "-L", tmux_server.socket, "st"]) == ["status"]
+
+
+def test_bash_completes_options_and_subcommands(tmux_server: TmuxServer, bin_dir: Path) -> None:
+    assert _bash(tmux_server, bin_dir, ["tmms", "post", "--s"]) == ["--subject"]
+    assert _bash(tmux_server, bin_dir, ["tmms", "server", ""]) == ["init", "logs", "restart", "start", "status", "stop"]
+    assert _bash(tmux_server, bin_dir, ["tmms", "server", "stop", "--"]) == ["--help", "--timeout"]
+    assert _bash(tmux_server, bin_dir, ["tmms", "completion", ""]) == ["bash", "zsh", "fish"]
+    assert _bash(tmux_server, bin_dir, ["tmms", "log", "--f"]) == ["--follow", "--from"]
+
+
+def test_bash_completes_names_groups_and_files(tmux_server: TmuxServer, bin_dir: Path) -> None:
+    alpha = tmux_server.register("alpha")
+    tmux_server.register("beta")
+    tmux_server.tmux("set-option", "-p", "-t", alpha.pane_id, "@tmms_groups", "reviewers")
+    words = ["tmms", "-L", tmux_server.socket, "post", "-t", ""]
+    assert _bash(tmux_server, bin_dir, words) == ["alpha", "beta", "@reviewers"]
+    assert _bash(tmux_server, bin_dir, [*words[:-1], "@"]) == ["@reviewers"]
+    assert _bash(tmux_server, bin_dir, ["tmms", "-L", tmux_server.socket, "log", "--to", "b"]) == ["beta"]
+    (tmux_server.root / "body.md").write_text("x")
+    assert _bash(tmux_server, bin_dir, ["tmms", "post", "bod"]) == ["body.md"]
+
+
+def test_bash_completes_message_ids_of_this_pane(tmux_server: TmuxServer, bin_dir: Path) -> None:
+    alpha = tmux_server.register("alpha")
+    beta = tmux_server.register("beta")
+    sent = as_json(tmux_server.tmms("post", "-t", "alpha", "-s", "Hi", "--json", pane=beta.pane_id, input="x\n"))
+    short = sent["id"][:8] if isinstance(sent, dict) else sent[0]["id"][:8]
+    for queued in alpha.outbox.parent.parent.glob("beta/outbox/*.md"):
+        queued.rename(alpha.inbox / queued.name)  # delivered, as the server would
+    words = ["tmms", "-L", tmux_server.socket, "read", ""]
+    assert _bash(tmux_server, bin_dir, words, pane=alpha.pane_id) == [short]
+    assert _bash(tmux_server, bin_dir, ["tmms", "-L", tmux_server.socket, "reply", short[:3]],
+                 pane=alpha.pane_id) == [short]
+
+
+def test_complete_is_quiet_without_a_tmux_server(home: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "tmms", "-L", "tmms-test-none-here", "__complete", "3", "post", "-t",
+                           ""], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1 and proc.stdout == "" and proc.stderr == ""
+
+
+def test_complete_is_hidden_from_help(tmux_server: TmuxServer) -> None:
+    assert "__complete" not in ok(tmux_server.tmms("--help"))
+    assert "completion" in ok(tmux_server.tmms("--help"))
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_each_script_calls_the_hidden_command(tmux_server: TmuxServer, shell: str) -> None:
+    script = ok(tmux_server.tmms("completion", shell))
+    assert "tmms __complete" in script and ":files" in script
+    if shell != "bash" and shutil.which(shell):
+        proc = subprocess.run([shell, "-n"], input=script, capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, proc.stderr
+
+
+def test_completion_needs_a_known_shell(tmux_server: TmuxServer) -> None:
+    assert "invalid choice 'tcsh'" in failed(tmux_server.tmms("completion", "tcsh"), 2)
+    assert "required: shell" in failed(tmux_server.tmms("completion"), 2)
+
+
+def test_complete_with_a_bad_word_index_exits_2(tmux_server: TmuxServer) -> None:
+    proc = tmux_server.tmms("__complete", "x")
+    assert proc.returncode == 2 and proc.stdout == ""
