@@ -43,3 +43,64 @@ def test_demo_agent_answers() -> None:
     assert answer("Sum numbers", "1, 2.5 x 3", "w") == "The sum is 6.5.\n"
     assert answer("Status?", "", "w") == "w: idle and ready.\n"
     assert answer("hello", "abc", "w") == "w got your message (3 characters).\n"
+
+
+# -- nothing left behind (issue #11) ----------------------------------------------------------------
+
+
+def _left_behind(pid: int, socket_name: str, tmpdir: Path) -> list[str]:
+    """What a demo run by ``pid`` on ``socket_name`` left: its tmux socket, a lock or run info of its
+    server (the lock holds the pid of the demo, whose thread ran the server), temporary folders."""
+    found = [str(p) for p in tmpdir.iterdir()]
+    socket = Path(f"/tmp/tmux-{os.getuid()}") / socket_name
+    if socket.exists():
+        found.append(str(socket))
+    runtime = Path(f"/tmp/tmms-{os.getuid()}")
+    for entry in runtime.iterdir() if runtime.is_dir() else []:
+        try:
+            text = entry.read_text(errors="replace")
+        except OSError:
+            continue
+        if (entry.suffix == ".lock" and text.strip() == str(pid)) or f"/{socket_name}\"" in text:
+            found.append(str(entry))
+    return found
+
+
+def test_demo_leaves_no_socket_lock_or_temporary_folder(home: Path) -> None:
+    tmpdir = Path(os.environ["TMPDIR"])
+    proc = subprocess.Popen([sys.executable, "-m", "tmms", "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    socket = re.search(r"tmux server -L (\S+),", out)
+    assert socket, out
+    assert _left_behind(proc.pid, socket.group(1), tmpdir) == []
+
+
+def test_demo_stopped_by_sigterm_cleans_up(home: Path) -> None:
+    import signal
+
+    tmpdir = Path(os.environ["TMPDIR"])
+    proc = subprocess.Popen([sys.executable, "-m", "tmms", "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": ""})  # the demo flushes its header
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    socket = re.search(r"tmux server -L (\S+),", first)
+    assert socket, first
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 130
+    assert proc.stderr.read() == "tmms: interrupted\n"
+    assert _left_behind(proc.pid, socket.group(1), tmpdir) == []
+
+
+def test_demo_attach_without_a_terminal_fails_at_once(home: Path) -> None:
+    tmpdir = Path(os.environ["TMPDIR"])
+    sockets = set(os.listdir(f"/tmp/tmux-{os.getuid()}")) if os.path.isdir(f"/tmp/tmux-{os.getuid()}") else set()
+    proc = subprocess.run([sys.executable, "-m", "tmms", "demo", "--attach"], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == ("tmms: error: --attach needs a terminal (stdin and stdout are not one); "
+                           "run 'tmms demo' without it\n")
+    assert list(tmpdir.iterdir()) == []
+    now = set(os.listdir(f"/tmp/tmux-{os.getuid()}")) if os.path.isdir(f"/tmp/tmux-{os.getuid()}") else set()
+    assert not any(name.startswith("tmms-demo-") for name in now - sockets)

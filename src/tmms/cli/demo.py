@@ -25,7 +25,7 @@ from typing import TextIO
 
 from .. import api
 from ..config import Config
-from ..errors import DemoFailed, TmuxNotFound
+from ..errors import DemoFailed, TmuxNotFound, UsageError
 from ..keys import tmms_command
 from ..server.loop import Server
 from ..server.router import Outcome, Status
@@ -126,6 +126,8 @@ def _epoch(stamp: str) -> float:
 
 def run_demo(attach: bool = False, keep: bool = False, out: TextIO = sys.stdout) -> int:
     """Run the demo; returns an exit code. Leaves nothing running unless ``keep``."""
+    if attach and not (sys.stdin.isatty() and out.isatty()):
+        raise UsageError("--attach needs a terminal (stdin and stdout are not one); run 'tmms demo' without it")
     if shutil.which("tmux") is None:
         raise TmuxNotFound()
     logging.getLogger("tmms").addHandler(logging.NullHandler())
@@ -148,6 +150,7 @@ def run_demo(attach: bool = False, keep: bool = False, out: TextIO = sys.stdout)
         _wait_registered(tmux, set(panes))
         out.write(f"tmms demo: tmux server -L {tmux.socket_name}, mail in {root}\n")
         out.write("panes: " + ", ".join(f"{name} ({pane})" for name, pane in panes.items()) + "\n")
+        out.flush()
         if attach:
             return _attach(tmux, panes, out)
         _converse(tmux, panes[LEAD], env, timeline, out)
@@ -159,7 +162,7 @@ def run_demo(attach: bool = False, keep: bool = False, out: TextIO = sys.stdout)
         if server is not None:
             server.request_stop()
         if thread is not None:
-            thread.join(timeout=3)
+            thread.join(timeout=10)  # it releases its lock (and removes the lock file) as it ends
         if not keep:
             tmux.run(["kill-server"], check=False)
             _remove_socket(tmux.socket_path)

@@ -72,7 +72,7 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
   tmms demo
   tmms demo --attach   # watch it live
 """,
-         (arg("--attach", action="store_true", help="attach to the demo's tmux server to watch"),
+         (arg("--attach", action="store_true", help="attach to the demo's tmux server to watch (needs a terminal)"),
           arg("--keep", action="store_true", help="leave the demo tmux server running"))),
 )}
 """The parser of each operations command, declared."""
@@ -88,8 +88,11 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import signal
+
     from .demo import run_demo
 
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a SIGTERM cleans up as Ctrl-C does
     return run_demo(attach=args.attach, keep=args.keep, out=sys.stdout)
 
 
