@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -91,6 +92,7 @@ def measure(impls: list[Impl], runs: int) -> dict[str, list[float]]:
         return times
     finally:
         bench.close()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _cases(bench: BenchTmux, impl: Impl, n: int, alpha: Box, root: Path) -> list[Case]:
@@ -151,6 +153,7 @@ def main() -> int:
     finally:
         if args.old:
             drop_tree(where)
+        shutil.rmtree(where.parent, ignore_errors=True)
     print("\n| case | " + " | ".join(f"round {r + 1}: median / p95" for r in range(args.rounds)) + " |")
     print("|---|" + "---|" * args.rounds)
     for name in rounds[0]:
