@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -107,9 +108,9 @@ class TmuxServer:
         data = input.encode() if isinstance(input, str) else input
         proc = subprocess.run([sys.executable, "-m", "tmms", "-L", self.socket, *args],
                               input=data, capture_output=True, env=self.env(pane), timeout=timeout)
-        return subprocess.CompletedProcess(proc.args, proc.returncode,
-                                           proc.stdout.decode(errors="replace"),
-                                           proc.stderr.decode(errors="replace"))
+        return checked_json(subprocess.CompletedProcess(proc.args, proc.returncode,
+                                                        proc.stdout.decode(errors="replace"),
+                                                        proc.stderr.decode(errors="replace")))
 
     def main(self, *args: str, pane: str | None = None,
              input: bytes | str | None = b"") -> subprocess.CompletedProcess[str]:
@@ -158,7 +159,7 @@ def run_main(argv: list[str], env: dict[str, str], input: bytes | str | None = b
         patch.setattr(sys, "stdout", out)
         patch.setattr(sys, "stderr", err)
         code = _exit_code(main, argv)
-    return subprocess.CompletedProcess(["tmms", *argv], code, _text(out), _text(err))
+    return checked_json(subprocess.CompletedProcess(["tmms", *argv], code, _text(out), _text(err)))
 
 
 def _captured() -> io.TextIOWrapper:
@@ -242,8 +243,10 @@ def ok(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def as_json(proc: subprocess.CompletedProcess[str]) -> Any:
-    """The JSON a command that must have succeeded printed."""
-    return json.loads(ok(proc))
+    """The JSON a command that must have succeeded printed, checked against its schema (docs/schema/)."""
+    value = json.loads(ok(proc))
+    check_json(proc.args, value)
+    return value
 
 
 def error_line(proc: subprocess.CompletedProcess[str]) -> str:
@@ -298,3 +301,83 @@ def ssh_bed(home: Path) -> Iterator[Any]:
             yield bed
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# -- the JSON Schema of every --json output (docs/json.md, docs/schema/) ------------------------------
+
+SCHEMAS = REPO / "docs" / "schema"
+GLOBAL_WITH_VALUE = ("-L", "-S", "--socket-name", "--socket-path")
+
+
+@functools.cache
+def _schema_table() -> dict[str, str]:
+    """docs/schema/commands.json: 'COMMAND' or 'COMMAND SUBCOMMAND' -> the schema file of its --json output."""
+    table = json.loads((SCHEMAS / "commands.json").read_text(encoding="utf-8"))
+    return {key: value for key, value in table.items() if key != "title"}
+
+
+def json_schema_key(argv: Any) -> str | None:
+    """The key of commands.json an argv's --json output follows (None: a command without a schema)."""
+    words = [str(w) for w in argv]
+    words = words[words.index("tmms") + 1:] if "tmms" in words else words
+    i = 0
+    while i < len(words) and words[i].startswith("-"):
+        i += 2 if words[i] in GLOBAL_WITH_VALUE else 1
+    if i >= len(words):
+        return None
+    table = _schema_table()
+    command, rest = words[i], [w for w in words[i + 1:] if not w.startswith("-")]
+    if rest and f"{command} {rest[0]}" in table:
+        return f"{command} {rest[0]}"
+    return command if command in table else None
+
+
+@functools.cache
+def schema_validator(file: str) -> Any:
+    """A validator of docs/schema/FILE, resolving the other schema files by their $id."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    resources = []
+    for path in sorted(SCHEMAS.glob("*.json")):
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        if "$id" in contents:
+            resources.append((contents["$id"], Resource.from_contents(contents)))
+    schema = json.loads((SCHEMAS / file).read_text(encoding="utf-8"))
+    return Draft202012Validator(schema, registry=Registry().with_resources(resources))
+
+
+def check_json(argv: Any, value: Any) -> None:
+    """Fail unless ``value``, the --json output of ``argv``, follows the schema of its command."""
+    key = json_schema_key(argv)
+    if key is None:
+        return
+    file = _schema_table()[key]
+    errors = list(schema_validator(file).iter_errors(value))
+    if errors:
+        from jsonschema.exceptions import best_match
+
+        error = best_match(errors)
+        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
+        raise AssertionError(f"'tmms {key} --json' does not follow docs/schema/{file} at {where}: {error.message}")
+
+
+def checked_json(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """The run of a command; what it printed with --json checked against its schema first (when it printed)."""
+    argv = [str(a) for a in proc.args]
+    if "--json" in argv and proc.stdout.strip() and json_schema_key(argv) is not None:
+        try:
+            value = json.loads(proc.stdout)
+        except ValueError as exc:
+            printed = proc.stdout[:200]
+            raise AssertionError(f"{json_schema_key(argv)} --json printed no JSON ({exc}): {printed!r}") from None
+        check_json(argv, value)
+    return proc
+
+
+def server_pid_of(server: TmuxServer) -> int | None:
+    """The pid of the tmms server of this test's tmux server (None: none runs), as its lock says."""
+    from tmms.server.service import server_pid
+    from tmms.tmux import Tmux
+
+    return server_pid(Tmux(socket_name=server.socket))

@@ -213,7 +213,7 @@ def test_peers_shows_each_agents_state_and_a_waiting_doorbell(tmux_server: TmuxS
     tmux_server.start_server()
     post(tmux_server, tmux_server.register("sender"), "c-draft", "wait for it")
     poll(lambda: "doorbell waiting" in tmux_server.tmms("peers").stdout)
-    peers = {p["name"]: p for p in json.loads(ok(tmux_server.tmms("peers", "--json")))["peers"]}
+    peers = {p["name"]: p for p in json.loads(ok(tmux_server.tmms("peers", "--json")))}
     assert {n: p["state"] for n, p in peers.items()} == {
         "a-idle": "idle", "b-busy": "busy", "c-draft": "draft", "d-menu": "menu", "e-shell": "", "sender": ""}
     assert peers["c-draft"]["doorbell"].startswith("[tmms] 1 new message, from sender")

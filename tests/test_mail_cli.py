@@ -170,7 +170,7 @@ def test_post_json_lists_one_record_per_copy_and_each_carries_all_recipients(
                                input="to both\n"))
     records = json.loads(proc.stdout)
     assert [r["to"] for r in records] == ["beta", "gamma"]
-    assert [r["thread_id"] for r in records] == ["", ""]
+    assert [r["thread_id"] for r in records] == [r["id"] for r in records]  # each copy is the root of its thread
     paths = [Path(r["path"]) for r in records]
     assert sorted(paths) == messages(alpha.outbox)
     for record, path in zip(records, paths, strict=True):
@@ -294,11 +294,12 @@ def test_inbox_lists_unread_mail_one_line_each_oldest_first(tmux_server: TmuxSer
     second = mail(tmux_server, gamma, beta, "-s", "Second", "--thread", str(front(first)["tmms_id"]))
     (beta.inbox / "notes.txt").write_text("not mail")
     lines = ok(tmux_server.tmms("inbox", pane=beta.pane_id)).stdout.splitlines()
-    assert len(lines) == 2
-    one, two = (line.split() for line in lines)
-    assert one[1:] == ["alpha", "First", "thing", "-", short(first)]
-    assert two[1:] == ["gamma", "Second", short(first), short(second)]
-    assert one[0].endswith("s") and two[0].endswith("s")  # an age such as 0s
+    assert len(lines) == 3
+    head, one, two = (line.split() for line in lines)
+    assert head == ["ID", "AGE", "FROM", "SUBJECT", "THREAD"]
+    assert [one[0], *one[2:]] == [short(first), "alpha", "First", "thing", "-"]
+    assert [two[0], *two[2:]] == [short(second), "gamma", "Second", short(first)]
+    assert one[1].endswith("s") and two[1].endswith("s")  # an age such as 0s
 
 
 def test_inbox_all_adds_read_mail_with_its_folder(tmux_server: TmuxServer, panes: tuple[Pane, Pane, Pane]) -> None:
@@ -307,9 +308,10 @@ def test_inbox_all_adds_read_mail_with_its_folder(tmux_server: TmuxServer, panes
     waiting = short(mail(tmux_server, alpha, beta, "-s", "Waiting"))
     ok(tmux_server.tmms("read", done, pane=beta.pane_id))
     unread_lines = ok(tmux_server.tmms("inbox", pane=beta.pane_id)).stdout.splitlines()
-    assert [line.split()[-1] for line in unread_lines] == [waiting]
+    assert [line.split()[0] for line in unread_lines[1:]] == [waiting]
     all_lines = ok(tmux_server.tmms("inbox", "--all", pane=beta.pane_id)).stdout.splitlines()
-    assert [(line.split()[0], line.split()[-1]) for line in all_lines] == [("inbox", waiting), ("read", done)]
+    assert all_lines[0].split()[:3] == ["ID", "STATE", "AGE"]
+    assert [tuple(line.split()[:2]) for line in all_lines[1:]] == [(waiting, "unread"), (done, "read")]
 
 
 def test_inbox_json_describes_each_message(tmux_server: TmuxServer, panes: tuple[Pane, Pane, Pane]) -> None:
@@ -317,9 +319,10 @@ def test_inbox_json_describes_each_message(tmux_server: TmuxServer, panes: tuple
     path = mail(tmux_server, alpha, beta, "-s", "Status")
     data = front(path)
     (record,) = json.loads(ok(tmux_server.tmms("inbox", "--json", pane=beta.pane_id)).stdout)
-    assert record == {"id": data["tmms_id"], "from": "alpha", "to": "beta", "subject": "Status",
-                      "created_at": data["tmms_created_at"], "thread_id": "", "in_reply_to": "",
-                      "path": str(path), "folder": "inbox"}
+    assert record == {"id": data["tmms_id"], "from": "alpha", "to": "beta", "recipients": ["beta"],
+                      "subject": "Status", "created_at": data["tmms_created_at"], "thread_id": data["tmms_id"],
+                      "in_reply_to": None, "state": "unread", "path": str(path), "folder": "inbox",
+                      "front_matter": {}}
     ok(tmux_server.tmms("read", "--next", pane=beta.pane_id))
     assert json.loads(ok(tmux_server.tmms("inbox", "--json", pane=beta.pane_id)).stdout) == []
     (again,) = json.loads(ok(tmux_server.tmms("inbox", "--all", "--json", pane=beta.pane_id)).stdout)
@@ -439,7 +442,7 @@ def on_terminal(server: TmuxServer, pane: Pane, *args: str) -> str:
     try:
         proc = subprocess.run([sys.executable, "-m", "tmms", "-L", server.socket, *args],
                               stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE,
-                              env={**server.env(pane.pane_id), "COLUMNS": "100"}, timeout=30)
+                              env={**server.env(pane.pane_id), "COLUMNS": "100", "PAGER": "cat"}, timeout=30)
         os.close(follower)
         follower = -1
         assert proc.returncode == 0, proc.stderr

@@ -6,6 +6,8 @@ import json
 import os
 import re
 import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
@@ -455,6 +457,16 @@ def test_concurrent_waiters_never_take_the_same_message(tmp_path: Path) -> None:
 # -- views ---------------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def local_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC while the test runs."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 class Age(NamedTuple):
     seconds: float
     text: str
@@ -502,7 +514,8 @@ def test_letter_record_holds_every_field_and_optionally_the_body(tmp_path: Path)
     record = views.letter_record(got)
     assert record == {"id": uid("1a2b"), "from": "alpha", "to": "beta", "subject": "S",
                       "created_at": "2026-03-22T14:30:05.000Z", "thread_id": root, "in_reply_to": root,
-                      "path": str(path), "folder": "read", "recipients": ["beta", "gamma"]}
+                      "path": str(path), "folder": "read", "state": "read", "recipients": ["beta", "gamma"],
+                      "front_matter": {}}
     assert views.letter_record(got, with_body=True)["body"] == "the body\n"
     assert json.loads(views.to_json(record)) == record
 
@@ -512,7 +525,7 @@ def test_letter_record_of_an_unreadable_file_carries_the_error(tmp_path: Path) -
     bad.write_bytes(b"nothing\n")
     record = views.letter_record(mailbox.load(str(bad), Folder.INBOX))
     assert record["error"].startswith("no front matter")
-    assert "recipients" not in record and record["id"] == ""
+    assert record["recipients"] == [] and record["id"] == "" and record["thread_id"] == ""
 
 
 def test_json_lines_is_a_json_array_and_keeps_non_ascii() -> None:
@@ -544,17 +557,18 @@ def test_rendered_shows_headers_and_renders_the_markdown(tmp_path: Path) -> None
     assert "**" not in plain and "# Big" not in plain
 
 
-def test_conversation_says_you_for_this_mailbox(tmp_path: Path) -> None:
+def test_conversation_says_you_for_this_mailbox(tmp_path: Path, local_utc: None) -> None:
     box = make_box(tmp_path)
     root = uid("aaaa")
     put(box.inbox, root, subject="Q", body="question?\n")
     put(mailbox.sent_folder(box), uid("bbbb"), sender="beta", to="alpha", subject="Re: Q", thread=root,
         body="answer.\n", seconds=1)
-    text = views.conversation(mailbox.thread(mailbox.everything(box), root), "beta")
+    now = views.parse_time("2026-03-22T14:35:06Z")
+    text = views.conversation(mailbox.thread(mailbox.everything(box), root), "beta", now=now)
     lines = text.splitlines()
-    assert lines[0] == "── 2026-03-22T14:30:05.000Z  alpha → you  Q  [aaaa0000, inbox]"
+    assert lines[0] == "── 2026-03-22 14:30 UTC (5 min ago)  alpha → you  Q  [aaaa0000, inbox]"  # local time: TZ=UTC
     assert lines[1] == "question?"
-    assert lines[3] == "── 2026-03-22T14:30:06.000Z  you → alpha  Re: Q  [bbbb0000, sent]"
+    assert lines[3] == "── 2026-03-22 14:30 UTC (5 min ago)  you → alpha  Re: Q  [bbbb0000, sent]"
     assert lines[4] == "answer."
 
 

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 import tmms
-from conftest import Pane, TmuxServer, alive, as_json, failed, messages, ok, wait_until
+from conftest import Pane, TmuxServer, alive, as_json, failed, messages, ok, server_pid_of, wait_until
 from tmms import journal
 from tmms.alert import alert_text
 from tmms.config import template_text
@@ -104,8 +104,7 @@ def test_register_sets_the_options_makes_folders_writes_config_and_starts_the_se
     assert (root / "inbox").is_dir() and (root / "outbox").is_dir()
     config = home / ".config" / "tmms" / "config.yml"
     assert config.read_text() == template_text()
-    peers = as_json(tmux_server.tmms("peers", "--json"))
-    pid = peers["server_pid"]
+    pid = as_json(tmux_server.tmms("whoami", "--json", pane=pane))["server_pid"]
     assert isinstance(pid, int) and alive(pid)
     assert out.splitlines() == [
         f"registered 'alpha' on pane {pane} (main:1.0)",
@@ -163,7 +162,7 @@ def test_register_no_server_starts_none(tmux_server: TmuxServer) -> None:
     pane = tmux_server.new_pane()
     out = ok(tmux_server.tmms("register", "alpha", "--no-server", pane=pane))
     assert out.splitlines()[-1] == "  server  not running (--no-server): start one with 'tmms server &'"
-    assert as_json(tmux_server.tmms("peers", "--json"))["server_pid"] is None
+    assert server_pid_of(tmux_server) is None
 
 
 def test_register_with_given_folders_expands_them_and_uses_them(
@@ -257,7 +256,7 @@ def test_register_typed_in_a_pane_finds_its_tmux_server_and_pane(tmux_server: Tm
     tmux_server.tmux("send-keys", "-t", pane, "Enter")
     wait_until(lambda: tmms_options(tmux_server, pane).get("@tmms_groups") == "typed")
     # the server it started is the one -L finds: both name the same lock
-    pid = wait_until(lambda: as_json(tmux_server.tmms("peers", "--json"))["server_pid"])
+    pid = wait_until(lambda: server_pid_of(tmux_server))
     assert isinstance(pid, int) and alive(pid)
     assert as_json(tmux_server.tmms("whoami", "--json", pane=pane))["server_pid"] == pid
 
@@ -270,7 +269,7 @@ def test_register_exits_12_when_the_server_cannot_start(tmux_server: TmuxServer,
     assert line.startswith("tmms: error: could not start the tmms server: it exited with code 3: tmms: error: "
                            f"{home / '.tmms.yml'}: malformed YAML")
     assert line.endswith(".log)") and f"(log: {log}/server-" in line
-    assert as_json(tmux_server.tmms("peers", "--json"))["server_pid"] is None
+    assert server_pid_of(tmux_server) is None
 
 
 # -- unregister ----------------------------------------------------------------------------------
@@ -328,7 +327,7 @@ def test_whoami_prints_this_panes_mailbox_and_unread_count(tmux_server: TmuxServ
     assert info == {"name": "alpha", "pane_id": alpha["pane_id"], "location": alpha["location"],
                     "inbox": alpha["inbox"], "outbox": alpha["outbox"], "notify_cmd": "true", "reply_to": "lead",
                     "groups": ["devs"], "unread": 2, "agent": "", "state": "", "state_reason": "", "doorbell": "",
-                    "server_pid": None}
+                    "server_pid": None, "server": None}
     text = ok(tmux_server.tmms("whoami", pane=alpha["pane_id"]))
     assert text.splitlines() == [
         f"alpha on pane {alpha['pane_id']} ({alpha['location']}): 2 unread",
@@ -367,9 +366,7 @@ def test_peers_lists_every_registered_pane_with_unread_counts(tmux_server: TmuxS
     for subject in ("one", "two", "three"):
         deliver(tmux_server, sender, "alpha", Path(alpha["inbox"]), subject)
     deliver(tmux_server, sender, "beta", Path(beta["inbox"]), "four")
-    report = as_json(tmux_server.tmms("peers", "--json"))
-    assert report["server_pid"] is None
-    rows = {p["name"]: p for p in report["peers"]}
+    rows = {p["name"]: p for p in as_json(tmux_server.tmms("peers", "--json"))}  # an array of panes
     assert sorted(rows) == ["alpha", "beta", "gamma"]
     assert (rows["alpha"]["unread"], rows["beta"]["unread"], rows["gamma"]["unread"]) == (3, 1, 0)
     assert rows["alpha"]["pane_id"] == alpha["pane_id"]
@@ -378,17 +375,18 @@ def test_peers_lists_every_registered_pane_with_unread_counts(tmux_server: TmuxS
     lines = ok(tmux_server.tmms("peers")).splitlines()
     socket_path = tmux_server.tmux("display-message", "-p", "#{socket_path}").strip()
     assert lines[0] == f"tmms server: not running ({socket_path})"
+    assert lines[1].split() == ["NAME", "PANE", "WHERE", "UNREAD", "AGENT", "GROUPS"]
     alpha_line = next(line for line in lines if line.split()[0] == "alpha")
-    assert alpha_line.split() == ["alpha", alpha["pane_id"], "main:1.0", "3", "unread", "-", "devs"]  # "-": no agent
+    assert alpha_line.split() == ["alpha", alpha["pane_id"], "main:1.0", "3", "-", "devs"]  # "-": no agent
     beta_line = next(line for line in lines if line.split()[0] == "beta")
-    assert beta_line.split()[-4:] == ["1", "unread", "-", "-"]
+    assert beta_line.split()[-3:] == ["1", "-", "-"]
 
 
 def test_peers_shows_the_running_server_and_no_panes(tmux_server: TmuxServer) -> None:
     assert ok(tmux_server.tmms("peers")).splitlines()[1:] == ["no registered panes"]
-    assert as_json(tmux_server.tmms("peers", "--json")) == {"server_pid": None, "peers": []}
+    assert as_json(tmux_server.tmms("peers", "--json")) == []
     server = tmux_server.start_server()
-    wait_until(lambda: as_json(tmux_server.tmms("peers", "--json"))["server_pid"] == server.pid)
+    wait_until(lambda: server_pid_of(tmux_server) == server.pid)
     assert ok(tmux_server.tmms("peers")).startswith(f"tmms server: running, pid {server.pid} (")
 
 

@@ -167,10 +167,10 @@ def test_unregister_clears_the_kind(tmux_server: TmuxServer) -> None:
 def test_peers_shows_the_kind(tmux_server: TmuxServer) -> None:
     register(tmux_server, "alpha", "--agent", "claude", pane=tmux_server.new_pane())
     register(tmux_server, "beta", pane=tmux_server.new_pane())
-    rows = {p["name"]: p for p in as_json(tmux_server.main("peers", "--json"))["peers"]}
+    rows = {p["name"]: p for p in as_json(tmux_server.main("peers", "--json"))}
     assert (rows["alpha"]["agent"], rows["beta"]["agent"]) == ("claude", "")
     lines = ok(tmux_server.main("peers")).splitlines()
     alpha = next(line.split() for line in lines if line.split()[0] == "alpha")
     beta = next(line.split() for line in lines if line.split()[0] == "beta")
-    assert alpha[4:6] == ["unread", "claude"]  # then its state, in parentheses
-    assert beta[4:] == ["unread", "-", "-"]
+    assert alpha[3:5] == ["0", "claude"]  # then its state, in parentheses
+    assert beta[3:] == ["0", "-", "-"]

@@ -86,16 +86,16 @@ def test_a_killed_servers_run_info_is_ignored(tmux_server: TmuxServer, home: Pat
     tmux_server.stop(server, signal.SIGKILL)  # the run info stays on disk
     assert service.running(Tmux(socket_name=tmux_server.socket)) is None
     assert as_json(tmux_server.tmms("dead", "--json")) == []  # discovery: the default folder, empty
-    peers = as_json(tmux_server.tmms("peers", "--json"))
-    assert peers["server_pid"] is None and "server" not in peers
+    me = as_json(tmux_server.tmms("whoami", "--json", pane=alpha.pane_id))
+    assert me["server_pid"] is None and me["server"] is None
 
 
 def test_peers_reports_what_the_server_uses(tmux_server: TmuxServer, tmp_path: Path) -> None:
     config = tmux_server.config(dead_letter_dir=str(tmp_path / "dl"))
     server = tmux_server.start_server(config=config)
-    peers = as_json(tmux_server.tmms("peers", "--json"))
-    assert peers["server_pid"] == server.pid
-    info = peers["server"]
+    me = as_json(tmux_server.tmms("whoami", "--json", pane=tmux_server.register("alpha").pane_id))
+    assert me["server_pid"] == server.pid  # peers --json is an array of panes: the server's facts are here
+    info = me["server"]
     assert (info["pid"], info["config"], info["dead_letter_dir"]) == (server.pid, str(config), str(tmp_path / "dl"))
     assert info["watch"] == "file events"
     assert info["journal"] == str(Path(os.environ["HOME"]) / ".local/state/tmms/journal.jsonl")
@@ -106,6 +106,7 @@ def test_peers_reports_what_the_server_uses(tmux_server: TmuxServer, tmp_path: P
 def test_peers_says_when_delivery_falls_back_to_the_scan(tmux_server: TmuxServer) -> None:
     """The watch mode a server publishes (the server updates it when inotify watches run out)."""
     socket_path = tmux_server.tmux("display-message", "-p", "#{socket_path}").strip()
+    alpha = tmux_server.register("alpha")
     held = ServerLock(socket_path)
     held.acquire()
     try:
@@ -116,7 +117,8 @@ def test_peers_says_when_delivery_falls_back_to_the_scan(tmux_server: TmuxServer
         assert lines[0].startswith(f"tmms server: running, pid {os.getpid()} (")
         assert lines[1] == ("  warning: new mail is found by polling only: inotify watches exhausted "
                             "(raise fs.inotify.max_user_watches)")
-        assert as_json(tmux_server.tmms("peers", "--json"))["server"]["watch"].startswith("polling only")
+        me = as_json(tmux_server.tmms("whoami", "--json", pane=alpha.pane_id))
+        assert me["server"]["watch"].startswith("polling only")
     finally:
         held.release()
     assert "warning" not in ok(tmux_server.tmms("peers"))

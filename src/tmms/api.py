@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 __all__ = [
     "Here", "Posted",
     "ask", "dead_letters", "dead_list", "dead_purge", "dead_retry", "dead_show", "describe", "here",
-    "inbox", "journal", "mark_read", "nudge", "peers", "post", "read", "received", "register", "reply", "status",
+    "inbox", "journal", "mark_read", "nudge", "peers", "post", "read", "received", "register", "reply", "search",
+    "status",
     "thread", "thread_root", "unregister", "wait", "whoami",
 ]
 
@@ -176,6 +177,21 @@ def thread_root(at: Here, ref: str) -> str:
         return mailbox.find(mailbox.everything(at.me), ref, "").thread_root
     except (MessageNotFound, AmbiguousMessage):
         return ref
+
+
+def search(at: Here, text: str, folders: Sequence[str] = ("inbox", "read", "sent")) -> list[Letter]:
+    """``at``'s mail whose subject or body holds ``text`` (any case), oldest first, from ``folders``
+    (``inbox``: unread, ``read``, ``sent``: the sent copies)."""
+    from . import mailbox
+    from .search import search as matching
+
+    def sent(box: Mailbox) -> list[Letter]:
+        return mailbox.scan(mailbox.sent_folder(box), mailbox.Folder.SENT)
+
+    scans: dict[str, Callable[[Mailbox], list[Letter]]] = {"inbox": mailbox.unread, "read": mailbox.already_read,
+                                                           "sent": sent}
+    letters = sorted((x for folder in folders for x in scans[folder](at.me)), key=mailbox.by_date)
+    return matching(letters, text)
 
 
 def wait(at: Here, senders: Iterable[str] = (), thread: str | None = None, timeout: float | None = None, *,

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from .. import api
 from ..api import Here, Posted
 from ..errors import UsageError
 from .common import BODY, JSON, KEEP, PANE, RAW, TIMEOUT, ExitCode, Spec, arg, body_of, one_line, say, tmux_of, warn
+from .output import COLOR, FILTERS, NO_PAGER
 
 if TYPE_CHECKING:
     from ..mailbox import Letter
 
 
+T = TypeVar("T")
 SUBJECT = arg("-s", "--subject", help="message subject")
 
 PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
@@ -55,24 +57,28 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
          (*BODY, arg("-t", "--to", action="append", metavar="NAME", required=True, help="recipient(s), as for post"),
           SUBJECT, TIMEOUT, PANE, JSON)),
     Spec("inbox", "cmd_inbox", "list unread mail",
-         "One line per message: age, sender, subject, thread and short id. Unread mail is the "
-         "*.md files directly in the inbox.",
+         "A list with column headers: id, age, sender, subject and thread, fitted to the terminal's width "
+         "(a long subject is cut, never wrapped). Unread mail is the *.md files directly in the inbox.",
          """\
   tmms inbox
   tmms inbox --all      # read mail too
-  tmms inbox --json
+  tmms inbox --from ci-agent --since 2h
+  tmms inbox --subject review --json
 """,
-         (arg("--all", action="store_true", help="include mail already read (inbox/read/)"), PANE, JSON)),
+         (arg("--all", action="store_true", help="include mail already read (inbox/read/)"), *FILTERS, COLOR, PANE,
+          JSON)),
     Spec("thread", "cmd_thread", "show a conversation in order",
          "Every message of the thread a message belongs to, oldest first: unread, read, queued "
-         "and sent mail of this mailbox.",
+         "and sent mail of this mailbox. On a terminal it pages through $PAGER (less -R by default).",
          """\
   tmms thread 1a2b
+  tmms thread 1a2b --no-pager
   tmms thread 1a2b --json
 """,
-         (arg("id", metavar="ID", help="id (or unique prefix) of any message of the thread"), PANE, JSON)),
+         (arg("id", metavar="ID", help="id (or unique prefix) of any message of the thread"), NO_PAGER, PANE, JSON)),
     Spec("read", "cmd_read", "print a message and mark it read",
-         "Print a message and move it into inbox/read/. On a terminal the Markdown is rendered; "
+         "Print a message and move it into inbox/read/. On a terminal the Markdown is rendered (links "
+         "as 'text (url)', the date in local time) and paged through $PAGER (less -R by default); "
          "piped, the file is printed as stored. Control characters a sender wrote are shown as "
          "text (^[, <U+202E>), never raw; only --raw into a pipe prints the bytes exactly. Exit "
          "code 1 when there is no unread mail.",
@@ -80,10 +86,11 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
   tmms read --next       # the oldest unread message
   tmms read 1a2b
   tmms read 1a2b --keep  # leave it unread
+  tmms read 1a2b --no-pager
   tmms read --next --json
 """,
          (arg("id", nargs="?", metavar="ID", help="id or unique id prefix (default: --next)"),
-          arg("--next", action="store_true", help="the oldest unread message"), KEEP, RAW, PANE, JSON)),
+          arg("--next", action="store_true", help="the oldest unread message"), KEEP, RAW, NO_PAGER, PANE, JSON)),
     Spec("wait", "cmd_wait", "block until a matching message arrives",
          "Wait, using no CPU, until an unread message (from NAME, in thread ID) is in the inbox; "
          "print it and mark it read. Exit code 1 on timeout.",
@@ -115,10 +122,9 @@ def _warn_unknown(posted: Posted) -> None:
 def _report_posted(args: argparse.Namespace, posted: Posted) -> None:
     _warn_unknown(posted)
     if args.json:
-        from ..views import to_json
+        from ..views import posted_records, to_json
 
-        say(to_json([{"id": i, "to": r, "path": p, "thread_id": posted.thread_id}
-                     for i, r, p in zip(posted.message_ids, posted.recipients, posted.paths, strict=True)]))
+        say(to_json(posted_records(posted)))
     else:
         for path in posted.paths:
             say(one_line(path))
@@ -157,18 +163,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
-    from ..views import json_lines, letter_line, letter_record
+    from ..search import select
+    from ..views import json_lines, letter_record, letter_table
+    from .output import senders, since_seconds, use_color, width
 
+    since = since_seconds(args)
     at = _here(args)
-    letters = api.inbox(at, include_read=args.all)
+    letters = select(api.inbox(at, include_read=args.all), lambda x: x, senders=sorted(senders(args)),
+                     subject=args.subject, since=since)
     if args.json:
         say(json_lines(letter_record(x) for x in letters))
         return ExitCode.OK
-    now = time.time()
-    for letter in letters:
-        say(letter_line(letter, now, show_folder=args.all))
-    if not letters and sys.stdout.isatty():
-        say(one_line(f"no {'' if args.all else 'unread '}mail for {at.me.name}"))
+    if letters:
+        say("\n".join(letter_table(letters, width=width(), color=use_color(args.color), show_state=args.all)))
+    elif sys.stdout.isatty():
+        filtered = " matching the filters" if args.senders or args.subject or since is not None else ""
+        say(one_line(f"no {'' if args.all else 'unread '}mail for {at.me.name}{filtered}"))
     return ExitCode.OK
 
 
@@ -185,50 +195,60 @@ def cmd_read(args: argparse.Namespace) -> int:
 
 
 def _print_letters(args: argparse.Namespace, letters: list[Letter], many: bool = False) -> None:
-    """JSON; rendered Markdown on a terminal; the file with its controls shown visibly; --raw piped: its bytes."""
+    """JSON; rendered Markdown on a terminal (paged, where the command has --no-pager); the file with its
+    controls shown visibly; --raw piped: its bytes."""
     from ..views import letter_record, to_json
 
     if args.json:
         records = [letter_record(x, with_body=True) for x in letters]
         say(to_json(records if many else records[0]))
         return
-    for index, letter in enumerate(letters):
-        if index:
-            say()
-        try:
-            _print_letter(letter, getattr(args, "raw", False))
-        except OSError as exc:
-            from ..errors import InputError
+    raw = getattr(args, "raw", False)
+    if raw and not sys.stdout.isatty():  # the exact bytes, only where no terminal acts on them
+        from ..store import read_regular
 
-            raise InputError.from_os(letter.path, exc) from None
-    sys.stdout.flush()
+        for index, letter in enumerate(letters):
+            sys.stdout.flush()
+            if index:
+                sys.stdout.buffer.write(b"\n")
+            sys.stdout.buffer.write(_checked(letter, lambda x: read_regular(x.path)[0]))
+        sys.stdout.flush()
+        return
+    from .output import page
+
+    page("\n".join(_checked(x, lambda y: _letter_text(y, raw)) for x in letters), getattr(args, "pager", False))
 
 
-def _print_letter(letter: Letter, raw: bool) -> None:
+def _checked(letter: Letter, show: Callable[[Letter], T]) -> T:
+    """What ``show`` gives for the letter; an OSError as the InputError of its path."""
+    try:
+        return show(letter)
+    except OSError as exc:
+        from ..errors import InputError
+
+        raise InputError.from_os(letter.path, exc) from None
+
+
+def _letter_text(letter: Letter, raw: bool) -> str:
+    """A letter for a terminal (rendered Markdown) or for a pipe (the file with its controls shown visibly)."""
     from ..terminal import visible_text
     from ..views import raw_text, rendered
 
-    terminal = sys.stdout.isatty()
-    if raw and not terminal:  # the exact bytes, only where no terminal acts on them
-        from ..store import read_regular
-
-        sys.stdout.flush()
-        sys.stdout.buffer.write(read_regular(letter.path)[0])
-    elif terminal and not raw:
-        sys.stdout.write(rendered(letter))
-    else:
-        sys.stdout.write(visible_text(raw_text(letter)))
+    if sys.stdout.isatty() and not raw:
+        return rendered(letter)
+    return visible_text(raw_text(letter))
 
 
 def cmd_thread(args: argparse.Namespace) -> int:
     from ..views import conversation, json_lines, letter_record
+    from .output import page
 
     at = _here(args)
     members = api.thread(at, args.id)
     if args.json:
         say(json_lines(letter_record(x, with_body=True) for x in members))
     else:
-        sys.stdout.write(conversation(members, at.me.name))
+        page(conversation(members, at.me.name), args.pager)
     return ExitCode.OK
 
 

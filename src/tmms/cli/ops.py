@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from .common import CONFIG, JSON, ExitCode, Spec, arg, one_line, say, tmux_of, warn
+from .output import COLOR, FILTERS
 
 if TYPE_CHECKING:
     from ..api_types import DeadPlace
@@ -46,6 +47,7 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
          "too large, ...), each with a <name>.reason.json that says why.",
          """\
   tmms dead                       # the same as 'tmms dead list'
+  tmms dead --from alpha --since 1d
   tmms dead show 1a2b
   tmms dead retry 1a2b            # back to its outbox, to be routed again
   tmms dead retry                 # all of them
@@ -54,7 +56,8 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
          (arg("action", nargs="?", default="list", choices=("list", "show", "retry", "purge"),
               help="what to do (default: list)"),
           arg("ids", nargs="*", metavar="ID", help="message ids or unique prefixes (show: one; retry: any)"),
-          arg("--older-than", metavar="AGE", help="purge: age such as 30m, 12h, 7d (0 purges all)"), CONFIG, JSON)),
+          arg("--older-than", metavar="AGE", help="purge: age such as 30m, 12h, 7d (0 purges all)"),
+          *FILTERS, COLOR, CONFIG, JSON)),
     Spec("status", "cmd_status", "where a message is and what happened to it",
          "Find a message in every mailbox of this tmux server and in dead letter, and print what "
          "the journal ($XDG_STATE_HOME/tmms/journal.jsonl) recorded: posted, delivered, notified, "
@@ -137,18 +140,22 @@ def cmd_dead(args: argparse.Namespace) -> int:
 
 
 def _dead_list(args: argparse.Namespace, entries: list[DeadLetter], dead_dir: str) -> int:
-    from ..views import age, to_json
+    from ..search import select
+    from ..views import dead_table, to_json
+    from .output import senders, since_seconds, use_color, width
 
+    since = since_seconds(args)
+    entries = select(entries, lambda d: d.letter, senders=sorted(senders(args)), subject=args.subject, since=since,
+                     when=lambda d: d.dead_at)
     if args.json:
         say(to_json([_dead_record(d) for d in entries]))
         return ExitCode.OK
-    now = time.time()
-    for d in entries:
-        h = d.letter.headers
-        say(one_line(f"{age(now - d.dead_at):>4}  {d.letter.short_id}  {h.sender or '?'} → {h.recipient or '?'}  "
-                     f"{h.subject or d.letter.name}") + "\n" + one_line(f"      {d.why}"))
-    if not entries and sys.stdout.isatty():
-        say(one_line(f"dead letter is empty ({dead_dir})"))
+    if entries:
+        say("\n".join(dead_table([(d.letter, d.why, d.dead_at) for d in entries], width=width(),
+                                 color=use_color(args.color))))
+    elif sys.stdout.isatty():
+        say(one_line(f"dead letter is empty ({dead_dir})" if since is None and not args.senders and not args.subject
+                     else "no dead letter matches the filters"))
     return ExitCode.OK
 
 

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from .common import JSON, PANE, ExitCode, Spec, arg, one_line, say, tmux_of, warn
+from .output import COLOR
 
 PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
     Spec("register", "cmd_register", "make this pane a mailbox, in one command",
@@ -49,12 +50,14 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
   tmms whoami --json
 """, (PANE, JSON)),
     Spec("peers", "cmd_peers", "every registered pane",
-         "List the registered panes of this tmux server: name, pane id, session:window.pane, "
-         "unread count, agent kind, groups; and whether the tmms server runs.",
+         "List the registered panes of this tmux server with column headers, fitted to the terminal's "
+         "width: name, pane id, session:window.pane, unread count, agent kind and state, groups; and "
+         "whether the tmms server runs. --json prints an array of panes (the server's facts: whoami --json).",
          """\
   tmms peers
+  tmms peers --color never
   tmms -L pipeline1 peers --json
-""", (JSON,)),
+""", (COLOR, JSON)),
     Spec("bind", "cmd_bind", "tmux key bindings for the mailbox",
          "Print the tmux key binding that opens the mailbox of the current pane in a popup "
          "(prefix+M by default; tmux 3.2 or later). --install adds it to the running tmux server; "
@@ -137,12 +140,17 @@ def cmd_unregister(args: argparse.Namespace) -> int:
 def cmd_whoami(args: argparse.Namespace) -> int:
     from .. import api
 
-    me = api.whoami(api.here(tmux_of(args), args.pane))
+    tmux = tmux_of(args)
+    me = api.whoami(api.here(tmux, args.pane))
     info: dict[str, Any] = {**me.info._asdict(), "server_pid": me.server_pid}
     if args.json:
+        from dataclasses import asdict
+
+        from ..server.service import running
         from ..views import to_json
 
-        say(to_json(info))
+        found = running(tmux) if me.server_pid else None
+        say(to_json({**info, "server": asdict(found.info) if found and found.info else None}))
         return ExitCode.OK
     say(one_line(f"{info['name']} on pane {info['pane_id']} ({info['location']}): {info['unread']} unread"))
     for key in ("inbox", "outbox", "notify_cmd", "reply_to", "groups", "agent", "state", "doorbell"):
@@ -156,34 +164,45 @@ def cmd_whoami(args: argparse.Namespace) -> int:
 
 def cmd_peers(args: argparse.Namespace) -> int:
     from ..api import peers as list_peers
+    from .output import use_color, width
 
     tmux = tmux_of(args)
     found, boxes = list_peers(tmux)
     pid = found.pid if found else None
     peers = [box._asdict() for box in boxes]
-    if args.json:
-        from dataclasses import asdict
-
+    if args.json:  # an array of panes; the server's facts are in 'whoami --json' and 'server status --json'
         from ..views import to_json
 
-        report: dict[str, Any] = {"server_pid": pid, "peers": peers}
-        if found and found.info:
-            report["server"] = asdict(found.info)  # config, dead_letter_dir, journal, watch, ...
-        say(to_json(report))
+        say(to_json(peers))
         return ExitCode.OK
     say(one_line(f"tmms server: {'running, pid ' + str(pid) if pid else 'not running'} ({tmux.socket_path})"))
     if found and found.info and found.info.watch != "file events":
         say(one_line(f"  warning: new mail is found by {found.info.watch}"))  # the scan only, for some folders
     if not peers:
         say("no registered panes")
-    for peer in peers:
-        groups = ",".join(peer["groups"]) or "-"
-        agent = f"{peer['agent']} ({peer['state']})" if peer["agent"] else "-"
-        say(one_line(f"  {peer['name']:<20} {peer['pane_id']:<5} {peer['location']:<16} {peer['unread']:>4} "
-                     f"unread  {agent:<18} {groups}"))
-        if peer["doorbell"]:
-            say(one_line(f"      doorbell waiting ({peer['state_reason']}): {peer['doorbell']}"))
+        return ExitCode.OK
+    say("\n".join(_peer_lines(peers, width(), use_color(args.color))))
     return ExitCode.OK
+
+
+def _peer_lines(peers: list[dict[str, Any]], columns: int | None, color: bool) -> list[str]:
+    """The panes as a list with column headers; a waiting doorbell on a line of its own below its pane."""
+    from ..table import Column, cut, render
+    from ..terminal import visible
+
+    heads = [Column("NAME", most=24, style="name"), Column("PANE", style="id"), Column("WHERE", most=24),
+             Column("UNREAD", ">"), Column("AGENT", most=24), Column("GROUPS", flex=True)]
+    rows = [[visible(p["name"]), visible(p["pane_id"]), visible(p["location"]), str(p["unread"]),
+             visible(f"{p['agent']} ({p['state']})" if p["agent"] else "-"), visible(",".join(p["groups"]) or "-")]
+            for p in peers]
+    table = render(heads, rows, columns, color)
+    lines = table[:1]
+    for peer, line in zip(peers, table[1:], strict=True):
+        lines.append(line)
+        if peer["doorbell"]:
+            note = visible(f"    doorbell waiting ({peer['state_reason']}): {peer['doorbell']}")
+            lines.append(cut(note, columns) if columns else note)
+    return lines
 
 
 def cmd_bind(args: argparse.Namespace) -> int:
