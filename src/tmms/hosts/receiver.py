@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from .. import store
+from .. import frontmatter, store
 from ..errors import MessageError
 from ..message import Headers, file_name, read_headers, set_keys
 from ..registry import Mailbox, Registry
@@ -32,6 +32,7 @@ from .received import Received, key
 
 log = logging.getLogger("tmms.hosts")
 HIDDEN = ".tmms-relay-"
+SYNCFS_BATCH = 16  # hidden files in a batch from which one syncfs is cheaper than an fsync each
 _STAMP = re.compile(r"\d{8}-\d{6}")
 GetRegistry = Callable[[bool], Registry]
 
@@ -91,6 +92,7 @@ class Receiver:
                 found += done
                 path = made[0].hidden if made else done[0].path if done else ""
                 replies.append({"seq": seq, "path": path, "dup": not made})
+            durable([copy.hidden for copy in copies], {copy.box.inbox for copy in copies})  # before the ledger
             for copy in copies:
                 self.ledger.add(copy.digest)
             self.ledger.sync()
@@ -125,7 +127,7 @@ class Receiver:
                 path = self._finish(hidden, box.inbox, name)
                 done.append(Delivered(message_id, sender, box.name, path, True))
                 continue
-            data = set_keys(text, [("tmms_from", sender), ("tmms_to", box.name)]).encode("utf-8")
+            data = stamped(text, sender, box.name).encode("utf-8")
             _write_hidden(hidden, box.inbox, data)
             made.append(_Copy(digest, box, hidden, name, message_id, sender))
         return made, done
@@ -180,13 +182,32 @@ class Receiver:
             path = store.take_name(copy.box.inbox, copy.name, (),
                                    lambda final, c=copy: store.rename_noreplace(c.hidden, final))  # type: ignore[misc]
             placed.append(Delivered(copy.message_id, copy.sender, copy.box.name, path, False))
-        for inbox in {copy.box.inbox for copy in copies}:
-            _fsync_dir(inbox)
+        durable([], {copy.box.inbox for copy in copies})  # the renames
         return placed
 
 
+def stamped(text: str, sender: str, to: str) -> str:
+    """The message with ``tmms_from`` and ``tmms_to`` set; the front matter tmms writes is done
+    line by line (``frontmatter.load_simple`` vouches for it), any other through YAML."""
+    doc = frontmatter.split(text)
+    if doc.front_matter is not None and frontmatter.load_simple(doc.front_matter) is not None:
+        lines = doc.front_matter.split("\n")
+        values = {"tmms_from": sender, "tmms_to": to}
+        found = 0
+        for index, line in enumerate(lines):
+            name = line.partition(": ")[0]
+            if name in values:
+                lines[index] = f"{name}: {frontmatter.scalar(values[name])}"
+                found += 1
+        if found == len(values):
+            start = text.index("\n") + 1
+            return text[:start] + "\n".join(lines) + text[start + len(doc.front_matter):]
+    return set_keys(text, [("tmms_from", sender), ("tmms_to", to)])
+
+
 def _write_hidden(path: str, inbox: str, data: bytes) -> None:
-    """Write ``data`` to the hidden file ``path`` (replacing a partial one from a crash), fsynced."""
+    """Write ``data`` to the hidden file ``path`` (replacing a partial one from a crash); ``durable``
+    makes it durable, with the rest of its batch."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
     try:
         fd = os.open(path, flags, store.FILE_MODE)
@@ -195,17 +216,54 @@ def _write_hidden(path: str, inbox: str, data: bytes) -> None:
         fd = os.open(path, flags, store.FILE_MODE)
     try:
         store.write_all(fd, data)
-        os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def _fsync_dir(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
+def durable(files: list[str], folders: set[str]) -> None:
+    """Make ``files`` and the entries of ``folders`` durable. A batch of SYNCFS_BATCH files or more
+    costs one syncfs per filesystem (else one fsync each; sync(2) where syncfs is missing)."""
+    if len(files) >= SYNCFS_BATCH:
+        devices: set[int] = set()
+        for folder in folders:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                device = os.fstat(fd).st_dev
+                if device not in devices and not _syncfs(fd):
+                    os.sync()
+                    return
+                devices.add(device)
+            finally:
+                os.close(fd)
         return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    for path in [*files, *folders]:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _syncfs(fd: int) -> bool:
+    """syncfs(2) through ctypes; False where it is not available."""
+    global _libc_syncfs
+    if _libc_syncfs is None:
+        import ctypes
+
+        try:
+            func = ctypes.CDLL(None, use_errno=True).syncfs
+            func.argtypes = [ctypes.c_int]
+            _libc_syncfs = func
+        except (OSError, AttributeError):
+            _libc_syncfs = False
+    if _libc_syncfs is False:
+        return False
+    if _libc_syncfs(fd) != 0:
+        import ctypes
+
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return True
+
+
+_libc_syncfs: Any = None

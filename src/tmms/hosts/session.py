@@ -10,7 +10,9 @@ worth at a time (``Receiver.take``: one ledger fsync per batch), then acked.
 from __future__ import annotations
 
 import os
+import queue
 import select
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -71,6 +73,7 @@ class Session:
         self._lock_tried = -1e9
         self._looked = -1e9
         self._traffic = time.monotonic()
+        self._reaper = Reaper(spool)
 
     def run(self) -> str:
         """Serve the link; why it ended well ("idle", "bye", "stopped"); LinkDown when it failed."""
@@ -79,6 +82,7 @@ class Session:
         try:
             return self._loop()
         finally:
+            self._reaper.close()
             if self.spool is not None and self._holding:
                 self.spool.unlock()
                 self._holding = False
@@ -116,7 +120,7 @@ class Session:
 
     def _timeout(self, now: float) -> float:
         waits = [POLL if self.spool is not None else 1.0]
-        if self.idle is not None:
+        if self.idle is not None and not (self.inflight or self.queue or self.out):
             waits.append(max(0.0, self._traffic + self.idle - now))
         return min(waits)
 
@@ -233,7 +237,7 @@ class Session:
         if frame.kind == frames.ACK:
             sent = self.inflight.pop(fields.get("seq"), None)  # type: ignore[arg-type]
             if sent is not None and self.spool is not None:
-                self.spool.done(sent.name)
+                self._reaper.done(sent.name)
                 self.acked += 1
                 self.rtt = time.monotonic() - sent.at
                 self.events("acked", {"id": sent.message_id, "to": sent.to, "host": self.peer,
@@ -274,6 +278,38 @@ class Session:
                     self._write()
             except (LinkDown, OSError):
                 return
+
+
+class Reaper:
+    """Removes acked messages from the spool on a thread of its own, so that the link goes on while
+    the filesystem is busy (a message acked but not yet removed when a crash comes is sent again,
+    and the other side acks the repeat without delivering it)."""
+
+    def __init__(self, spool: Spool | None) -> None:
+        self.spool = spool
+        self._names: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def done(self, name: str) -> None:
+        """Remove ``name`` from the spool soon."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="tmms-spool-reaper", daemon=True)
+            self._thread.start()
+        self._names.put(name)
+
+    def _run(self) -> None:
+        while True:
+            name = self._names.get()
+            if name is None or self.spool is None:
+                return
+            self.spool.done(name)
+
+    def close(self) -> None:
+        """Remove what is queued, then stop."""
+        if self._thread is not None:
+            self._names.put(None)
+            self._thread.join()
+            self._thread = None
 
 
 def _drain(fd: int) -> None:
