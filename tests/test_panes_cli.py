@@ -7,7 +7,6 @@ popup and alert tests attach a real tmux client to it from a second private serv
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import uuid
@@ -20,7 +19,6 @@ import yaml
 
 import tmms
 from conftest import Pane, TmuxServer, alive, as_json, failed, messages, ok, server_pid_of, wait_until
-from tmms import journal
 from tmms.alert import alert_text
 from tmms.config import template_text
 from tmms.errors import BadName
@@ -463,82 +461,8 @@ def test_prefix_m_opens_the_inbox_in_a_popup_and_reads_a_message(tmux_server: Tm
 # -- ui ------------------------------------------------------------------------------------------
 
 
-def test_ui_in_a_pane_replies_and_reads(tmux_server: TmuxServer) -> None:
-    alpha = register(tmux_server, "alpha", "--no-server")
-    beta = tmux_server.register("beta")
-    letter = deliver(tmux_server, beta, "alpha", Path(alpha["inbox"]), "Need a review", "Please look at PR 7.\n")
-    original = front_matter(letter)
-    ui = tmux_server.tmux("new-window", "-d", "-P", "-F", "#{pane_id}",
-                          f"{sys.executable} -m tmms -L {tmux_server.socket} ui --pane {alpha['pane_id']}").strip()
-
-    def shown() -> str:
-        return tmux_server.tmux("capture-pane", "-p", "-t", ui)
-
-    def keys(*typed: str) -> None:
-        for text in typed:
-            tmux_server.tmux("send-keys", "-t", ui, "-l", text)
-            tmux_server.tmux("send-keys", "-t", ui, "Enter")
-
-    wait_until(lambda: f"tmms · alpha ({alpha['pane_id']}) · 1 unread" in shown())
-    assert "Need a review" in shown()
-    keys("r 1")
-    wait_until(lambda: "reply to beta: type the message; a line with only '.' sends it" in shown())
-    keys("Looks good.", "Merging now.", ".")
-    wait_until(lambda: "sent to beta: " in shown())
-    (reply,) = messages(Path(alpha["outbox"]))
-    data = front_matter(reply)
-    assert (data["tmms_to"], data["tmms_subject"]) == ("beta", "Re: Need a review")
-    assert data["tmms_in_reply_to"] == data["tmms_thread_id"] == original["tmms_id"]
-    assert reply.read_text().endswith("\nLooks good.\nMerging now.\n")
-    keys("1")
-    wait_until(lambda: "Please look at PR 7." in shown())
-    assert messages(Path(alpha["inbox"])) == []
-    assert (Path(alpha["inbox"]) / "read" / letter.name).exists()
-    keys("9", "²", "9")  # no such number; a digit that is no decimal digit (shows the help); no such number
-    wait_until(lambda: shown().count("tmms: no message number 9") == 2)
-    keys("q")
-    wait_until(lambda: ui not in tmux_server.tmux("list-panes", "-a", "-F", "#{pane_id}").split())
-
-
-def test_ui_reads_and_replies_through_pipes_too(tmux_server: TmuxServer) -> None:
-    alpha = register(tmux_server, "alpha", "--no-server")
-    beta = tmux_server.register("beta")
-    letter = deliver(tmux_server, beta, "alpha", Path(alpha["inbox"]), "Piped", "Piped body\n")
-    stored, message_id = letter.read_text(), front_matter(letter)["tmms_id"]
-    out = ok(tmux_server.tmms("ui", "--pane", alpha["pane_id"], input="r 1\nsure\n.\n1\na\nq\n"))
-    assert "tmms · alpha" in out and "1 unread" in out and "Piped" in out
-    assert stored in out  # not a terminal: the file as stored
-    assert "sent to beta: " in out
-    assert len(messages(Path(alpha["outbox"]))) == 1
-    assert "0 unread" in out
-    assert re.search(r"^  1 read +\d+s  beta +Piped ", out, re.M), out  # 'a' lists read mail with its folder
-    events = journal.events_for(journal.default_path(tmux_server.env()), {message_id})
-    assert [e["event"] for e in events] == ["posted", "read"]  # the ui journals what it reads, as 'tmms read' does
-    assert events[1]["mailbox"] == "alpha"
-
-
-def test_ui_sends_nothing_for_an_empty_reply_and_shows_help_for_unknown_input(tmux_server: TmuxServer) -> None:
-    alpha = register(tmux_server, "alpha", "--no-server")
-    beta = tmux_server.register("beta")
-    deliver(tmux_server, beta, "alpha", Path(alpha["inbox"]), "Hi")
-    out = ok(tmux_server.tmms("ui", "--pane", alpha["pane_id"], input="r 1\n.\nhello\n5\n"))  # then end of input
-    assert "nothing written; not sent" in out
-    assert "tmms: no message number 5" in out
-    assert out.count("number: read · r NUMBER: reply · a: all/unread · g: refresh · q: quit") >= 2
-    assert messages(Path(alpha["outbox"])) == []
-
-
-def test_ui_of_an_empty_mailbox_says_no_mail(tmux_server: TmuxServer) -> None:
-    alpha = register(tmux_server, "alpha", "--no-server")
-    out = ok(tmux_server.tmms("ui", pane=alpha["pane_id"], input="q\n"))
-    assert "0 unread" in out and "no mail" in out
-
-
-def test_ui_of_an_unregistered_pane_exits_5_and_outside_tmux_exits_4(tmux_server: TmuxServer) -> None:
-    pane = tmux_server.new_pane()
-    assert failed(tmux_server.main("ui", "--pane", pane), 5).startswith(
-        f"tmms: error: pane {pane} is not a tmms mailbox")
-    assert failed(tmux_server.main("ui"), 4).startswith("tmms: error: not inside a tmux pane")
+# The Textual mailbox: tests/test_tui.py (each key and state, in Textual's pilot) and
+# tests/test_ui_popup.py (prefix+M in a real client, the errors, a plain pane).
 
 
 # -- alert ---------------------------------------------------------------------------------------

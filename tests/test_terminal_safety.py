@@ -326,8 +326,6 @@ def test_pane_commands_show_hostile_folders_and_names_visibly(tmux_server: TmuxS
     post = safe_output(run(tmux_server, "post", "-t", "gamma", pane=odd, text="hi\n"))
     assert "box^[]0;PWNED" not in post and "delta" in post and raw_controls(post) == []
     assert json.loads(safe_output(run(tmux_server, "whoami", "--json", pane=odd)))["reply_to"] == "\u202eboss"
-    ui = safe_output(run(tmux_server, "ui", "--pane", odd.pane_id, text="q\n"))
-    assert "tmms · delta^[[8m" in ui
     gone = safe_output(run(tmux_server, "unregister", "-t", odd.pane_id))
     assert "unregistered 'delta^[[8m'" in gone
 
@@ -353,12 +351,6 @@ def test_ask_prints_a_hostile_reply_visibly(tmux_server: TmuxServer) -> None:
             asker.communicate()
     text = safe_output(subprocess.CompletedProcess(asker.args, asker.returncode, out, err))
     assert "^[]52;c;cm0gLXJmIH4=^Gclipboard" in text and "ok^MFORGED" in text
-
-
-def test_ui_through_a_pipe_shows_a_hostile_message_and_its_sender_visibly(hostile: Hostile) -> None:
-    out = safe_output(run(hostile.server, "ui", "--pane", hostile.beta.pane_id, text="1\nr 1\nok\n.\nq\n"))
-    assert "^[]0;PWNED-TITLE^G" in out and "ok^MFORGED" in out
-    assert "reply to mallory<U+2067>^[[8m: type the message" in out and "sent to mallory<U+2067>^[[8m: " in out
 
 
 def test_the_demo_agent_prints_what_it_answered_visibly(tmux_server: TmuxServer) -> None:

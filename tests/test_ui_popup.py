@@ -1,50 +1,33 @@
-"""``tmms ui`` (the prefix+M popup) acts on the message shown with the number typed (issue #7, item 18).
+"""``tmms ui`` for real: prefix+M in a tmux client attached to a real tmux server opens the Textual mailbox.
 
-Numbers stay bound to the list on the screen: reading, replying, mail arriving and mail taken by
-another reader renumber nothing until the list is redrawn (``g``, Enter or ``a``). Each test runs
-the real ui on a real terminal: in the popup of a tmux client attached from a second private
-server, or in a tmux pane; replies are checked in the outbox by ``tmms_in_reply_to``.
+The client runs in a pane of a second private tmux server, so keys typed there reach it as a
+person's would, and capture-pane shows what the client shows, the popup included. Replies go
+through a scripted $EDITOR (set in the tmux server's global environment, which the popup gets).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from conftest import Pane, TmuxServer, messages, ok, wait_until
+from conftest import Pane, TmuxServer, failed, messages, ok, wait_until
 from test_panes_cli import client, first_pane, front_matter, register, screen  # noqa: F401 - client: fixture
 from test_terminal_safety import FORBIDDEN, SGR, hostile_file
 from tmms.message import compose
 
-FIRST, SECOND, THIRD, LATE = (f"{n}0000000-0000-4000-8000-00000000000{n}" for n in (1, 2, 3, 4))
+LONG = "a0000000-0000-4000-8000-000000000001"
 
 
-def letter(inbox: Path, message_id: str, subject: str, minute: int, sender: str = "beta") -> Path:
-    """A message from ``sender`` with a chosen id and creation time, written into ``inbox``."""
+def letter(inbox: Path, message_id: str, subject: str, body: str, minute: int = 0) -> Path:
+    """A message from beta to alpha with a chosen id, written into ``inbox``."""
     moment = datetime(2026, 3, 22, 14, 0, tzinfo=UTC) + timedelta(minutes=minute)
-    composed = compose(f"body of {subject}\n", sender, "alpha", subject, message_id=message_id, moment=moment)
+    composed = compose(body, "beta", "alpha", subject, message_id=message_id, moment=moment)
     path = inbox / composed.file_name
     path.write_text(composed.text, encoding="utf-8")
     return path
-
-
-def replies(outbox: Path) -> list[str]:
-    """The ``tmms_in_reply_to`` of every reply in the outbox, oldest first."""
-    found = [front_matter(path) for path in messages(outbox)]
-    return [str(data["tmms_in_reply_to"]) for data in sorted(found, key=lambda d: str(d["tmms_created_at"]))]
-
-
-def typist(send: Callable[..., str], target: str) -> Callable[..., None]:
-    """Type each line into ``target`` and press Enter after it."""
-    def keys(*lines: str) -> None:
-        for line in lines:
-            send("send-keys", "-t", target, "-l", line)
-            send("send-keys", "-t", target, "Enter")
-    return keys
 
 
 @pytest.fixture
@@ -55,92 +38,84 @@ def alpha_on_first_pane(tmux_server: TmuxServer) -> Pane:
     return Pane(report["pane_id"], "alpha", Path(report["inbox"]), Path(report["outbox"]))
 
 
-def test_popup_reply_after_a_read_answers_the_message_shown_with_that_number(
+def scripted_editor(server: TmuxServer, text: str) -> None:
+    """$EDITOR for what the tmux server starts: a script that puts the line ``text`` above the template."""
+    script = server.root / "editor.sh"
+    script.write_text(f'#!/bin/sh\n{{ printf "%s\\n" "{text}"; cat "$1"; }} > "$1.new" && mv "$1.new" "$1"\n')
+    script.chmod(0o755)
+    server.tmux("set-environment", "-g", "EDITOR", str(script))
+    server.tmux("set-environment", "-g", "-u", "VISUAL", check=False)
+
+
+def test_popup_reads_a_long_message_to_its_end_and_replies_through_the_editor(
         tmux_server: TmuxServer, client: TmuxServer, alpha_on_first_pane: Pane) -> None:  # noqa: F811
     alpha = alpha_on_first_pane
-    for minute, (message_id, subject) in enumerate(((FIRST, "First"), (SECOND, "Second"), (THIRD, "Third"))):
-        letter(alpha.inbox, message_id, subject, minute)
+    body = "".join(f"{n}. line number {n}\n" for n in range(1, 160)) + "160. the very last line\n"
+    letter(alpha.inbox, LONG, "A long one", body)
+    scripted_editor(tmux_server, "Read it all; agreed.")
     ok(tmux_server.tmms("bind", "--install"))
-    keys = typist(client.tmux, "outer")
     client.tmux("send-keys", "-t", "outer", "C-b", "M")
-    wait_until(lambda: "3 unread" in screen(client) and "Third" in screen(client))
-    keys("1")
-    wait_until(lambda: "body of First" in screen(client))
-    keys("r 2")
-    wait_until(lambda: "reply to beta: type the message" in screen(client))
-    keys("on it", ".")
-    wait_until(lambda: len(messages(alpha.outbox)) == 1)
-    assert replies(alpha.outbox) == [SECOND]  # before the fix: THIRD, the second of what was left unread
-    keys("2")
-    wait_until(lambda: "body of Second" in screen(client))
-    assert "body of Third" not in screen(client)
-    keys("r 1", "done", ".")  # the first message, read and moved into read/, is still number 1
-    wait_until(lambda: len(messages(alpha.outbox)) == 2)
-    assert replies(alpha.outbox) == [SECOND, FIRST]
-    assert [front_matter(path)["tmms_id"] for path in messages(alpha.inbox)] == [THIRD]
-    keys("q")
+    wait_until(lambda: "tmms · alpha" in screen(client) and "A long one" in screen(client))
+    assert "1 unread" in screen(client) and " Id " in screen(client) and "●" in screen(client)
+    client.tmux("send-keys", "-t", "outer", "Enter")
+    wait_until(lambda: "line number 1" in screen(client))
+    assert "the very last line" not in screen(client) and "Subject:" in screen(client)
+    client.tmux("send-keys", "-t", "outer", "End")
+    wait_until(lambda: "the very last line" in screen(client))
+    assert "Subject:     A long one" in screen(client)  # the headers stay while the body scrolls
+    assert (alpha.inbox / "read").is_dir() and messages(alpha.inbox) == []
+    client.tmux("send-keys", "-t", "outer", "r")
+    wait_until(lambda: messages(alpha.outbox))
+    (reply,) = messages(alpha.outbox)
+    data = front_matter(reply)
+    assert (data["tmms_to"], data["tmms_subject"]) == ("beta", "Re: A long one")
+    assert data["tmms_in_reply_to"] == data["tmms_thread_id"] == LONG
+    assert reply.read_text().endswith("\n---\nRead it all; agreed.\n")
+    wait_until(lambda: "the very last line" in screen(client))  # back in the message after the editor
+    client.tmux("send-keys", "-t", "outer", "q")
+    wait_until(lambda: "0 unread" in screen(client))
+    client.tmux("send-keys", "-t", "outer", "q")
     wait_until(lambda: "tmms · alpha" not in screen(client))
-
-
-def test_mail_arriving_or_taken_while_the_list_is_shown_renumbers_nothing_until_a_redraw(
-        tmux_server: TmuxServer) -> None:
-    alpha = tmux_server.register("alpha")
-    tmux_server.register("beta")
-    first = letter(alpha.inbox, FIRST, "First", 10)
-    second = letter(alpha.inbox, SECOND, "Second", 20)
-    ui = tmux_server.tmux("new-window", "-d", "-P", "-F", "#{pane_id}",
-                          f"{sys.executable} -m tmms -L {tmux_server.socket} ui --pane {alpha.pane_id}").strip()
-
-    def shown() -> str:
-        return tmux_server.tmux("capture-pane", "-p", "-J", "-S", "-500", "-t", ui)
-
-    keys = typist(tmux_server.tmux, ui)
-    wait_until(lambda: "2 unread" in shown())
-    letter(alpha.inbox, LATE, "Late", 0)  # arrives now, and sorts first on the next list
-    keys("1")
-    wait_until(lambda: "body of First" in shown())
-    assert "body of Late" not in shown()
-    keys("r 2", "reply to second", ".")
-    wait_until(lambda: len(messages(alpha.outbox)) == 1)
-    assert replies(alpha.outbox) == [SECOND]
-    ok(tmux_server.tmms("read", SECOND[:8], pane=alpha.pane_id))  # another reader takes message 2
-    keys("2")
-    wait_until(lambda: "that message was moved meanwhile" in shown())
-    assert "body of Late" not in shown() and (alpha.inbox / "read" / second.name).exists()
-    keys("r 2", "still the second", ".")  # the reply needs only what was shown: it still answers message 2
-    wait_until(lambda: len(messages(alpha.outbox)) == 2)
-    keys("1")  # read before, now in read/: shown again, not the late one
-    wait_until(lambda: shown().count("body of First") == 2)
-    assert (alpha.inbox / "read" / first.name).exists()
-    keys("g")  # the redraw numbers the late message
-    wait_until(lambda: "1 unread" in shown())
-    keys("r 1", "late answer", ".")
-    wait_until(lambda: len(messages(alpha.outbox)) == 3)
-    assert replies(alpha.outbox) == [SECOND, SECOND, LATE]
-    keys("a")  # all mail, the unread first: numbers follow this new list
-    wait_until(lambda: shown().count("tmms · alpha") == 3)
-    keys("3")
-    wait_until(lambda: "body of Second" in shown())
-    keys("q")
-    wait_until(lambda: ui not in tmux_server.tmux("list-panes", "-a", "-F", "#{pane_id}").split())
 
 
 def test_popup_shows_a_hostile_message_visibly(tmux_server: TmuxServer, client: TmuxServer,  # noqa: F811
                                               alpha_on_first_pane: Pane) -> None:
     alpha = alpha_on_first_pane
-    hostile_file(alpha.inbox, FIRST, recipient="alpha")
+    hostile_file(alpha.inbox, LONG, recipient="alpha")
     tmux_server.tmux("set-option", "-g", "set-clipboard", "on")
     ok(tmux_server.tmms("bind", "--install"))
-    keys = typist(client.tmux, "outer")
     client.tmux("send-keys", "-t", "outer", "C-b", "M")
     wait_until(lambda: "^[]0;PWNED-TITLE^G" in screen(client))
-    keys("1")
-    wait_until(lambda: "^[]52;c;cm0gLXJmIH4=^Gclipboard" in screen(client))
+    client.tmux("send-keys", "-t", "outer", "Enter")
+    wait_until(lambda: "ok^MFORGED" in screen(client))
     styled = client.tmux("capture-pane", "-e", "-p", "-t", "outer")
     assert FORBIDDEN.findall(SGR.sub("", styled)) == [], ascii(styled)
-    assert "tmms · alpha" in screen(client)  # no clear-screen ran: the list is still above the message
-    assert "ok^MFORGED" in screen(client) and "^[[2J" in screen(client)
+    assert "^[[2J" in screen(client)
     titles = tmux_server.tmux("list-panes", "-a", "-F", "#{pane_title}")
     assert "PWNED" not in titles and tmux_server.tmux("list-buffers") == ""
-    keys("q")
+    client.tmux("send-keys", "-t", "outer", "q")
+    client.tmux("send-keys", "-t", "outer", "q")
     wait_until(lambda: "tmms · alpha" not in screen(client))
+
+
+def test_ui_without_a_terminal_says_what_to_use_and_exits_2(tmux_server: TmuxServer) -> None:
+    alpha = tmux_server.register("alpha")
+    assert failed(tmux_server.tmms("ui", "--pane", alpha.pane_id, input="q\n"), 2) == (
+        "tmms: error: tmms ui needs a terminal (stdin and stdout); in scripts use tmms inbox, tmms read, "
+        "tmms reply and tmms log")
+
+
+def test_ui_in_a_pane_of_an_unregistered_pane_exits_5_and_outside_tmux_exits_4(tmux_server: TmuxServer) -> None:
+    pane = tmux_server.new_pane()
+    assert failed(tmux_server.main("ui", "--pane", pane), 5).startswith(
+        f"tmms: error: pane {pane} is not a tmms mailbox")
+    assert failed(tmux_server.main("ui"), 4).startswith("tmms: error: not inside a tmux pane")
+
+
+def test_ui_runs_in_a_plain_pane_and_quits(tmux_server: TmuxServer) -> None:
+    alpha = tmux_server.register("alpha")
+    ui = tmux_server.tmux("new-window", "-d", "-P", "-F", "#{pane_id}",
+                          f"{sys.executable} -m tmms -L {tmux_server.socket} ui --pane {alpha.pane_id}").strip()
+    wait_until(lambda: "0 unread · 0 messages" in tmux_server.tmux("capture-pane", "-p", "-t", ui))
+    tmux_server.tmux("send-keys", "-t", ui, "q")
+    wait_until(lambda: ui not in tmux_server.tmux("list-panes", "-a", "-F", "#{pane_id}").split())

@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     from .wake.nudge import Nudged
 
 __all__ = [
-    "Here", "Posted",
+    "Here", "Posted", "archive",
     "ask", "dead_letters", "dead_list", "dead_purge", "dead_retry", "dead_show", "describe", "here",
-    "inbox", "journal", "mark_read", "nudge", "peers", "post", "read", "received", "register", "reply", "search",
-    "status",
+    "inbox", "journal", "mark_read", "mark_unread", "nudge", "peers", "post", "read", "received", "register",
+    "reply", "search", "status",
     "thread", "thread_root", "unregister", "wait", "whoami",
 ]
 
@@ -157,6 +157,33 @@ def mark_read(at: Here, letter: Letter) -> Letter:
     from . import mailbox
 
     return mailbox.take(letter, at.me, journal(at))
+
+
+def archive(at: Here, letter: Letter) -> Letter:
+    """Move a letter (unread or read) into ``inbox/archive/`` (journaled); the letter at its new place.
+
+    FileNotFoundError when another reader moved it first.
+    """
+    return _move(at, letter, "archive")
+
+
+def mark_unread(at: Here, letter: Letter) -> Letter:
+    """Move a read or archived letter back into the inbox, unread (journaled); the letter at its new place.
+
+    FileNotFoundError when another reader moved it first.
+    """
+    return _move(at, letter, "inbox")
+
+
+def _move(at: Here, letter: Letter, folder: str) -> Letter:
+    from . import mailbox
+    from .journal import record
+
+    moved = mailbox.move_letter(letter, at.me, mailbox.Folder(folder))
+    if moved.path != letter.path:
+        record(journal(at), "archived" if folder == "archive" else "unread", id=moved.message_id,
+               mailbox=at.me.name, path=moved.path)
+    return moved
 
 
 def thread(at: Here, ref: str) -> list[Letter]:

@@ -22,6 +22,7 @@ from .names import SUFFIX
 from .registry import Mailbox
 
 READ_DIR = store.READ_DIR
+ARCHIVE_DIR = "archive"  # inside an inbox, beside read/: mail put away (tmms archive, the ui's a key)
 SENT_DIR = store.SENT_DIR
 HEAD_BYTES = 4 * frontmatter.MAX_CHARS + 64  # the longest front matter frontmatter.load takes, as UTF-8
 TEXT_LIMIT = 64 * 1024 * 1024  # the most of one file a reader shows (as max_message_bytes' default)
@@ -35,6 +36,7 @@ class Folder(StrEnum):
     OUTBOX = "outbox"
     SENT = "sent"
     DEAD = "dead"
+    ARCHIVE = "archive"
 
 
 class Letter(NamedTuple):
@@ -300,6 +302,34 @@ def take(letter: Letter, box: Mailbox, journal_path: str | None = None) -> Lette
 
         record(journal_path, "read", id=taken.message_id, mailbox=box.name, path=taken.path)
     return taken
+
+
+def archive_folder(box: Mailbox) -> str:
+    """``inbox/archive``."""
+    return os.path.join(box.inbox, ARCHIVE_DIR)
+
+
+def move_letter(letter: Letter, box: Mailbox, folder: Folder) -> Letter:
+    """Move an unread, read or archived letter into ``folder`` (INBOX: unread again, READ, ARCHIVE), never
+    replacing a file; the letter at its new place.
+
+    FileNotFoundError when someone moved it first; InputError for a file that cannot be read.
+    """
+    targets = {Folder.INBOX: box.inbox, Folder.READ: read_folder(box), Folder.ARCHIVE: archive_folder(box)}
+    if letter.folder == folder:
+        return letter
+    if letter.folder not in targets or folder not in targets:
+        raise InputError(letter.path, f"only mail in the inbox, read/ or archive/ can be moved ({letter.folder})")
+    if not letter.readable:
+        raise InputError(letter.path, letter.error)
+    store.ensure_dir(targets[folder])
+    try:
+        path = store.move_no_clobber(letter.path, targets[folder])
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise StorageError.from_os(targets[folder], exc) from None
+    return letter._replace(path=path, folder=folder)
 
 
 def thread(letters: Iterable[Letter], root: str) -> list[Letter]:

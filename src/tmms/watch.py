@@ -9,9 +9,12 @@ import select
 import struct
 from dataclasses import dataclass
 
+IN_MODIFY = 0x002
 IN_CLOSE_WRITE = 0x008
+IN_MOVED_FROM = 0x040
 IN_MOVED_TO = 0x080
 IN_CREATE = 0x100
+IN_DELETE = 0x200
 IN_DELETE_SELF = 0x400
 IN_MOVE_SELF = 0x800
 IN_Q_OVERFLOW = 0x4000
@@ -92,8 +95,11 @@ class Watcher:
         except (BlockingIOError, BrokenPipeError):
             pass
 
-    def watch(self, directory: str) -> bool:
-        """Start watching a folder; False when that is not possible (missing, no inotify, a limit)."""
+    def watch(self, directory: str, mask: int = WATCH_MASK) -> bool:
+        """Start watching a folder; False when that is not possible (missing, no inotify, a limit).
+
+        ``mask``: other events to report as paths too (the ui adds IN_MODIFY, IN_MOVED_FROM, IN_DELETE).
+        """
         if self._fd < 0 or self._libc is None:
             return False
         if directory in self._wds:
@@ -101,7 +107,7 @@ class Watcher:
         if self.max_watches is not None and len(self._wds) >= self.max_watches:
             wd, err = -1, errno.ENOSPC if os.path.isdir(directory) else errno.ENOENT  # the kernel looks first
         else:
-            wd = self._libc.inotify_add_watch(self._fd, os.fsencode(directory), WATCH_MASK)
+            wd = self._libc.inotify_add_watch(self._fd, os.fsencode(directory), mask | IN_ONLYDIR)
             err = ctypes.get_errno() if wd < 0 else 0
         if wd < 0:
             if err in (errno.ENOSPC, errno.ENOMEM):

@@ -1,0 +1,314 @@
+"""The mailbox app: a list tab and a traffic tab, live from file events; the keys act through tmms.api."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.app import App, ComposeResult, SuspendNotSupported
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+
+from .. import api
+from ..api import Here
+from ..errors import TmmsError
+from ..mailbox import Letter
+from ..terminal import visible
+from . import compose
+from .help import Help
+from .listing import MailList, matches, newest_first
+from .live import Live
+from .reader import Reader
+from .traffic import Follower, Traffic
+
+
+class MailChanged(Message):
+    """A mail folder changed (from the watcher thread)."""
+
+
+class JournalGrew(Message):
+    """The journal was written to (from the watcher thread)."""
+
+
+class MailApp(App[int]):
+    """``tmms ui``: the mailbox of one pane, and the traffic of its tmux server."""
+
+    TITLE = "tmms"
+    ENABLE_COMMAND_PALETTE = False
+    CSS = """
+    #bar { height: 1; background: $primary-background; padding: 0 1; }
+    #search { dock: bottom; display: none; }
+    #search.shown { display: block; }
+    #headers { background: $boost; padding: 0 1; border-bottom: solid $primary; }
+    #body { padding: 0 1; }
+    TabPane { padding: 0; }
+    """
+    BINDINGS = [  # noqa: RUF012 - Textual's form
+        Binding("q", "quit", "quit"),
+        Binding("r", "reply", "reply"),
+        Binding("c", "compose", "compose"),
+        Binding("t", "thread", "thread"),
+        Binding("slash", "search", "search"),
+        Binding("u", "unread", "unread"),
+        Binding("a", "archive", "archive"),
+        Binding("g", "refresh", "refresh", show=False),
+        Binding("1", "tab('mail-tab')", "mailbox", show=False),
+        Binding("2", "tab('traffic-tab')", "traffic", show=False),
+        Binding("question_mark", "help", "help"),
+    ]
+
+    def __init__(self, at: Here, *, watch: bool = True) -> None:
+        super().__init__()
+        self.at = at
+        self.needle = ""
+        self.all_letters: list[Letter] = []
+        self.live: Live | None = None
+        self._watch = watch
+        self._mail_pending = False
+        self.status = self.notice = ""
+        self.notice_error = False
+        box = at.me
+        folders = [f for b in at.registry.mailboxes for f in (b.inbox, b.outbox)]
+        self.follower = Follower(api.journal(at), folders, {b.name for b in at.registry.mailboxes})
+        self._folders = [box.inbox, f"{box.inbox}/read", f"{box.inbox}/archive"]
+        self.mail = MailList()
+        self.traffic = Traffic()
+        self.bar = Static(id="bar")
+        self.search = Input(placeholder="search: sender, subject or id (Enter keeps it, Esc clears)", id="search")
+        self.tabs = TabbedContent(initial="mail-tab")
+
+    def compose(self) -> ComposeResult:
+        """The bar, the two tabs, the keys."""
+        yield self.bar
+        with self.tabs:
+            with TabPane("Mailbox", id="mail-tab"):
+                yield self.mail
+                yield self.search
+            with TabPane("Traffic", id="traffic-tab"):
+                yield self.traffic
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Show the mail, then follow the journal and start watching."""
+        self.reload()
+        self.mail.focus()
+        self.call_after_refresh(self.on_journal_grew)
+        if self._watch:
+            self.live = Live(self._folders, self.follower.path,
+                             lambda: self._from_thread(MailChanged()), lambda: self.post_message(JournalGrew()))
+            self.live.start()
+
+    def on_unmount(self) -> None:
+        """Stop the watcher thread."""
+        if self.live is not None:
+            self.live.stop()
+
+    def _from_thread(self, message: MailChanged) -> None:
+        if not self._mail_pending:  # a burst of events is one reload
+            self._mail_pending = True
+            self.post_message(message)
+
+    # -- what is shown -----------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Read the inbox and read mail again and redraw the list (the cursor stays on its letter)."""
+        self._mail_pending = False
+        try:
+            self.all_letters = newest_first(api.inbox(self.at, include_read=True))
+        except TmmsError as exc:
+            self.say(str(exc), error=True)
+        self.mail.show([x for x in self.all_letters if matches(x, self.needle)])
+        unread = sum(1 for x in self.all_letters if x.folder == "inbox")
+        me = self.at.me
+        live = "" if self.live is None or self.live.available else " · no file events here: g refreshes"
+        found = f" · {len(self.mail.letters)} match '{self.needle}'" if self.needle else ""
+        count = f"{unread} unread · {len(self.all_letters)} messages"
+        self.status = f"tmms · {me.name} ({me.pane_id}) · {count}{found}{live}"
+        self._draw_bar()
+
+    def _draw_bar(self) -> None:
+        bar = Text(visible(self.status))
+        if self.notice:
+            style = "bold red" if self.notice_error else "bold"
+            bar.append("  │  ", style="dim").append(visible(self.notice), style=style)
+        self.bar.update(bar)
+
+    def on_mail_changed(self, _: MailChanged) -> None:
+        """Mail arrived, was read, moved or deleted."""
+        self.reload()
+
+    def on_journal_grew(self, _: JournalGrew | None = None) -> None:
+        """New journal lines: update the traffic rows."""
+        self.traffic.update_flows(self.follower.poll())
+
+    def say(self, text: str, error: bool = False) -> None:
+        """A notice in the top bar (until the next one) and in the corner; never markup."""
+        self.notice, self.notice_error = text, error
+        self._draw_bar()
+        self.notify(visible(text), severity="error" if error else "information", markup=False)
+
+    def target(self) -> Letter | None:
+        """The letter the keys act on: the one being read, else the one under the cursor in the mailbox tab."""
+        if isinstance(self.screen, Reader):
+            return self.screen.letter
+        if self.tabs.active != "mail-tab":
+            return None
+        return self.mail.current
+
+    # -- keys --------------------------------------------------------------------------------------
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter (or a click) on a letter reads it."""
+        if event.data_table is self.mail and (letter := self.mail.current) is not None:
+            self.read(letter)
+
+    def read(self, letter: Letter) -> None:
+        """Show a letter, marking it read."""
+        if not letter.readable:
+            self.say(f"cannot read {letter.name}: {letter.error}", error=True)
+            return
+        if letter.folder == "inbox":
+            try:
+                letter = api.mark_read(self.at, letter)
+            except FileNotFoundError:
+                self.say("that message was moved meanwhile")
+                self.reload()
+                return
+            except TmmsError as exc:
+                self.say(str(exc), error=True)
+                return
+            self.reload()
+        self.push_screen(Reader(letter))
+
+    def action_reply(self) -> None:
+        """Answer the letter in $EDITOR."""
+        letter = self.target()
+        if letter is None:
+            return
+        text = self.editor(compose.reply_template(letter))
+        if text is None:
+            return
+        draft = compose.parse(text, with_headers=False)
+        if not draft.body:
+            self.say("empty reply: nothing sent")
+            return
+        try:
+            api.reply(self.at, letter, draft.body)
+        except TmmsError as exc:
+            self.say(str(exc), error=True)
+            return
+        self.say(f"reply sent to {letter.headers.sender}")
+
+    def action_compose(self) -> None:
+        """Write a new message in $EDITOR."""
+        text = self.editor(compose.new_template())
+        if text is None:
+            return
+        draft = compose.parse(text, with_headers=True)
+        if not draft.body:
+            self.say("empty message: nothing sent")
+            return
+        try:
+            posted = api.post(self.at, draft.body, draft.to, draft.subject or None)
+        except TmmsError as exc:
+            self.say(str(exc), error=True)
+            return
+        self.say("sent to " + ", ".join(posted.recipients))
+
+    def editor(self, template: str) -> str | None:
+        """The text of the template after $EDITOR, the app suspended meanwhile; None when no editor ran."""
+        try:
+            try:
+                with self.suspend():
+                    return compose.edit(template)
+            except SuspendNotSupported:  # no terminal to give away (a headless test run)
+                return compose.edit(template)
+        except OSError as exc:
+            program = os.path.basename(compose.editor_command()[0])
+            self.say(f"cannot run the editor {program}: {exc.strerror or exc}", error=True)
+            return None
+
+    def action_thread(self) -> None:
+        """Show the whole thread of the letter."""
+        letter = self.target()
+        if letter is None:
+            return
+        from ..views import conversation
+
+        try:
+            letters = api.thread(self.at, letter.message_id or letter.name)
+        except TmmsError as exc:
+            self.say(str(exc), error=True)
+            return
+        heading = f"Thread: {letter.headers.subject or '(no subject)'} · {len(letters)} message(s)"
+        self.push_screen(Reader(letter, heading=visible(heading), text=conversation(letters, self.at.me.name)))
+
+    def action_unread(self) -> None:
+        """Mark the letter unread again."""
+        letter = self.target()
+        if letter is None or letter.folder == "inbox":
+            return
+        self._move(lambda: api.mark_unread(self.at, letter), "marked unread")
+
+    def action_archive(self) -> None:
+        """Move the letter into inbox/archive/."""
+        letter = self.target()
+        if letter is not None:
+            self._move(lambda: api.archive(self.at, letter), "archived")
+
+    def _move(self, do: Callable[[], object], done: str) -> None:
+        try:
+            do()
+        except FileNotFoundError:
+            self.say("that message was moved meanwhile")
+        except TmmsError as exc:
+            self.say(str(exc), error=True)
+            return
+        else:
+            self.say(done)
+        if isinstance(self.screen, Reader):
+            self.pop_screen()
+        self.reload()
+
+    def action_search(self) -> None:
+        """Show the search field."""
+        if self.tabs.active != "mail-tab" or isinstance(self.screen, Reader):
+            return
+        field = self.search
+        field.add_class("shown")
+        field.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Filter as the text is typed."""
+        self.needle = event.value.strip()
+        self.reload()
+
+    def on_input_submitted(self, _: Input.Submitted) -> None:
+        """Keep the filter; back to the list."""
+        self.mail.focus()
+
+    def on_key(self, event: object) -> None:
+        """Esc in the search field clears it."""
+        from textual.events import Key
+
+        field = self.search
+        if isinstance(event, Key) and event.key == "escape" and field.has_focus:
+            field.value = ""
+            field.remove_class("shown")
+            self.mail.focus()
+
+    def action_refresh(self) -> None:
+        """Read the folders and the journal again."""
+        self.reload()
+        self.on_journal_grew()
+
+    def action_tab(self, tab: str) -> None:
+        """Switch tabs."""
+        self.tabs.active = tab
+
+    def action_help(self) -> None:
+        """The keys."""
+        if not isinstance(self.screen, Help):
+            self.push_screen(Help())
