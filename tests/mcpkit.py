@@ -126,12 +126,14 @@ class RawSession:
         return result
 
     def close(self) -> None:
-        assert self.proc.stdin is not None
+        """Close stdin, as a client does when it leaves; tmms mcp must end by itself."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.close()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        assert self.proc.stdout is not None
-        self.proc.stdout.close()
+            raise AssertionError("tmms mcp did not end within 10 s of its stdin closing") from None
+        finally:
+            self.proc.stdout.close()

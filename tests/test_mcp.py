@@ -144,6 +144,30 @@ async def test_a_wait_with_nothing_coming_times_out_as_a_result(tmux_server: Tmu
             assert asked["timed_out"] is True and asked["missing"] == ["beta"] and asked["replies"] == []
 
 
+async def test_a_blocked_wait_leaves_the_server_answering_and_a_cancelled_one_takes_nothing(
+        tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:
+    alpha, beta = pair
+    with anyio.fail_after(GUARD):
+        async with agent(tmux_server, alpha.pane_id) as a, agent(tmux_server, beta.pane_id) as b:
+            got: list[dict[str, Any]] = []
+
+            async def waiting() -> None:
+                got.append(await call(b, "wait", **{"from": "alpha", "timeout_s": GUARD}))
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(waiting)
+                assert (await call(b, "whoami"))["name"] == "beta"  # answered while the wait blocks
+                assert (await call(b, "inbox"))["count"] == 0
+                await call(a, "send", to="beta", subject="Release", body="go")
+            assert got[0]["message"]["subject"] == "Release"
+            with anyio.move_on_after(0.3):  # the client gives up: notifications/cancelled
+                await b.call_tool("wait", {"from": "alpha", "timeout_s": GUARD})
+            sent = await call(a, "send", to="beta", subject="After", body="later")
+            await anyio.to_thread.run_sync(_wait_for_unread, tmux_server, beta, 1)
+            inbox = await call(b, "inbox")
+            assert [m["id"] for m in inbox["messages"]] == sent["ids"]  # the cancelled wait took nothing
+
+
 def test_wait_and_ask_are_capped_below_codexs_tool_timeout() -> None:
     from tmms.mcp_tools import WAIT_CAP, capped
 
@@ -246,6 +270,18 @@ def test_a_malformed_request_gets_a_protocol_error(tmux_server: TmuxServer, pair
         assert ok["result"]["structuredContent"]["name"] == "alpha"
     finally:
         raw.close()
+
+
+def test_the_server_ends_when_the_client_closes_even_while_a_wait_blocks(tmux_server: TmuxServer,
+                                                                        pair: tuple[Pane, Pane]) -> None:
+    alpha, _ = pair
+    raw = RawSession(mcp_argv(), pane_env(tmux_server, alpha.pane_id))
+    raw.initialize()
+    raw.send({"jsonrpc": "2.0", "id": 99, "method": "tools/call", "params": {"name": "wait",
+                                                                              "arguments": {"timeout_s": 50}}})
+    assert raw.request("ping")["result"] == {}  # the wait is running
+    raw.close()  # closes stdin, then waits for the exit (and would kill it after 10 s)
+    assert raw.proc.returncode == 0
 
 
 async def test_a_protocol_error_reaches_the_sdk_client_as_mcperror(tmux_server: TmuxServer,

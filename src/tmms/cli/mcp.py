@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from .common import ExitCode, Spec, arg, tmux_of, warn
 
@@ -41,4 +43,8 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from ..mcp_tools import Identity
 
     anyio.run(serve, Identity(tmux_of(args), args.name), args.channel)
-    return ExitCode.OK
+    # The client closed stdin. A wait still blocked on a worker thread (it takes no message) would hold
+    # the process for up to its 50 s: leave now, as the client expects.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(ExitCode.OK)
