@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("tmms.server")
 TICK = 0.15
 """Seconds between looks at a pane whose doorbell waits."""
+SLOW_TICK = 0.5
+"""... once it has waited ``SLOW_AFTER`` seconds (a long turn costs two tmux calls a second, not seven)."""
+SLOW_AFTER = 30.0
 MAX_FAILURES = 3
 """Failed rings for the same mail before the doorbell gives up (the next hook still tells the agent)."""
 BACKOFF = 2.0
@@ -77,6 +80,8 @@ class Doorbells:
             if agent is None:
                 self._report_once(kind, f"doorbell: {box.name} ({box.pane_id}): unknown agent kind {kind!r}")
                 continue
+            if agent.composer is None:
+                continue  # no known composer: never typed into; its hooks (if any) tell it
             wanted[box.pane_id] = (box, agent)
         with self._lock:
             for pane_id in set(self._workers) - set(wanted):
@@ -162,6 +167,7 @@ class PaneWorker:
         self._given_up: set[str] = set()
         self._next_try = 0.0
         self._shown = ""  # the @tmms_doorbell value last set
+        self._waiting_since = 0.0  # monotonic time the doorbell began to wait (0: nothing waits)
         self._untold_key: tuple[int, int, int] | None = None
         self._untold_mail: list[Mail] = []
 
@@ -193,8 +199,11 @@ class PaneWorker:
                 self.bells._report_once(f"{self.box.pane_id}:{exc}", f"doorbell {self.box.name}: {exc}")
                 busy = True
             if busy:
-                self._stopped.wait(TICK)
+                self._waiting_since = self._waiting_since or time.monotonic()
+                slow = time.monotonic() - self._waiting_since > SLOW_AFTER
+                self._stopped.wait(SLOW_TICK if slow else TICK)
             else:
+                self._waiting_since = 0.0
                 self._show("")
                 self._event.wait(60.0)
 
