@@ -368,11 +368,18 @@ def checked_json(proc: subprocess.CompletedProcess[str]) -> subprocess.Completed
     if "--json" in argv and proc.stdout.strip() and json_schema_key(argv) is not None:
         try:
             value = json.loads(proc.stdout)
-        except ValueError as exc:
-            printed = proc.stdout[:200]
-            raise AssertionError(f"{json_schema_key(argv)} --json printed no JSON ({exc}): {printed!r}") from None
+        except ValueError:
+            value = json_lines_of(proc.stdout, json_schema_key(argv))  # JSON Lines (log -f): checked as an array
         check_json(argv, value)
     return proc
+
+
+def json_lines_of(text: str, key: str | None) -> list[Any]:
+    """The values of JSON Lines output; AssertionError when a line is not JSON."""
+    try:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    except ValueError as exc:
+        raise AssertionError(f"{key} --json printed no JSON ({exc}): {text[:200]!r}") from None
 
 
 def server_pid_of(server: TmuxServer) -> int | None:
