@@ -83,6 +83,22 @@ def test_start_without_a_tmux_server_exits_4(home: Path) -> None:
     assert proc.stderr.startswith("tmms: error: no tmux server is running on ") and proc.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("command", [["status"], ["stop"], ["restart"], ["status", "--json"]])
+def test_control_without_a_tmux_server_exits_4(home: Path, command: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-m", "tmms", "-L", "tmms-test-none-here", "server", *command],
+                          capture_output=True, text=True, timeout=30)
+    assert (proc.returncode, proc.stdout) == (4, ""), proc.stderr
+    assert proc.stderr.startswith("tmms: error: no tmux server is running on ") and proc.stderr.count("\n") == 1
+
+
+def test_start_with_a_config_the_server_would_refuse_exits_3(tmux_server: TmuxServer) -> None:
+    path = tmux_server.root / "bad.yml"
+    path.write_text("notify_concurrency: 0\n")
+    line = failed(tmux_server.tmms("server", "start", "-c", str(path)), 3)
+    assert line == f"tmms: error: {path}: notify_concurrency must be >= 1, not 0"
+    assert json.loads(tmux_server.tmms("server", "status", "--json").stdout)["running"] is False
+
+
 def test_stop_and_status_when_none_runs_exit_1(tmux_server: TmuxServer) -> None:
     line = failed(tmux_server.tmms("server", "stop"), 1)
     assert line == f"tmms: error: no tmms server runs for the tmux server on {_socket(tmux_server)}"

@@ -88,9 +88,13 @@ def run(args: argparse.Namespace) -> int:
 def _start(args: argparse.Namespace) -> int:
     from ..server.service import log_path, preflight, start_detached
 
+    from ..config import load
+
+    config = args.start_config or args.config
+    load(config)  # a config the server would refuse: exit 3 here, with its reason, not 12 from the child
     tmux = tmux_of(args)
     preflight(tmux)  # no tmux server (4), one already serving it (8): one line each
-    pid = start_detached(tmux, args.start_config or args.config)
+    pid = start_detached(tmux, config)
     say(one_line(f"started the tmms server (pid {pid}) for {tmux.socket_path}; log: {log_path(tmux)}"))
     return ExitCode.OK
 

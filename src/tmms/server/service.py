@@ -142,6 +142,7 @@ def stop(tmux: Tmux, timeout: float = STOP_TIMEOUT) -> int:
 
     found = running(tmux)
     if found is None:
+        tmux.list_panes()  # no tmux server at all: that error (exit 4), as every command gives it
         raise ServerNotRunning(f"no tmms server runs for the tmux server on {tmux.socket_path}")
     try:
         os.kill(found.pid, signal.SIGTERM)
