@@ -86,9 +86,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _start(args: argparse.Namespace) -> int:
-    from ..server.service import log_path, preflight, start_detached
-
     from ..config import load
+    from ..server.service import log_path, preflight, start_detached
 
     config = args.start_config or args.config
     load(config)  # a config the server would refuse: exit 3 here, with its reason, not 12 from the child
