@@ -43,6 +43,7 @@ def test_an_invalid_choice_with_nothing_near_lists_the_choices(tmux_server: Tmux
 
 def test_help_of_an_unknown_topic_still_exits_2(tmux_server: TmuxServer) -> None:
     assert failed(tmux_server.main("help", "nope"), 2) == "tmms: error: no command 'nope'"
+    assert failed(tmux_server.main("help", "stauts"), 2) == "tmms: error: no command 'stauts'; did you mean 'status'?"
 
 
 # -- config keys ----------------------------------------------------------------------------------

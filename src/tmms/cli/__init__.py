@@ -116,18 +116,22 @@ def command_name(argv: Sequence[str]) -> str | None:
 
 def unknown_command(name: str) -> str:
     """The error for a command word that is not one: the nearest command, if one is near."""
+    return f"unknown command '{name}'" + (_nearest(name) or " (see 'tmms --help')")
+
+
+def _nearest(name: str) -> str:
+    """``; did you mean 'status'?`` for the command nearest to ``name``; empty when none is near."""
     import difflib
 
     near = difflib.get_close_matches(name, [*COMMANDS, "help"], n=1)
-    hint = f"; did you mean '{near[0]}'?" if near else " (see 'tmms --help')"
-    return f"unknown command '{name}'{hint}"
+    return f"; did you mean '{near[0]}'?" if near else ""
 
 
 def _help(parser: argparse.ArgumentParser, sub: Subparsers) -> Command:
     def show(args: argparse.Namespace) -> int:
         target = sub.choices.get(args.topic) if args.topic else parser
         if target is None:
-            raise UsageError(f"no command '{args.topic}'")
+            raise UsageError(f"no command '{args.topic}'" + _nearest(args.topic))
         target.print_help()
         return ExitCode.OK
     return show
