@@ -19,6 +19,7 @@ from .registry import Here, Mailbox, here
 if TYPE_CHECKING:
     from .api_types import Asked, DeadPlace, MailboxInfo, Me, Peers, Registered, Retried
     from .deadletter import DeadLetter
+    from .hosts.links import LinkState
     from .mailbox import Letter
     from .tmux import Tmux
     from .tracking import MessageStatus
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Here", "Posted", "archive",
-    "ask", "dead_letters", "dead_list", "dead_purge", "dead_retry", "dead_show", "describe", "here",
+    "ask", "dead_letters", "dead_list", "dead_purge", "dead_retry", "dead_show", "describe", "here", "host_links",
     "inbox", "journal", "mark_read", "mark_unread", "nudge", "peers", "post", "read", "received", "register",
     "reply", "search", "status",
     "thread", "thread_root", "unregister", "wait", "whoami",
@@ -393,7 +394,22 @@ def status(tmux: Tmux, place: DeadPlace, ref: str) -> MessageStatus:
     from .tracking import locate
 
     registry = Registry.from_panes(tmux.list_panes(), tmux.env)
-    return locate(ref, registry, place.folder, place.journal)
+    found = locate(ref, registry, place.folder, place.journal)
+    if found.hop_host and not found.state.startswith("delivered"):  # waiting for a host: its link's last error
+        link = next((s for s in host_links(tmux) if s.host == found.hop_host), None)
+        found.link = link.error if link and link.error else ""
+    return found
+
+
+def host_links(tmux: Tmux) -> list[LinkState]:
+    """Each remote host this tmux server's tmms has mail or a link for: the link's state, mail queued,
+    last error, round trip (``tmms peers --hosts``)."""
+    from .hosts.links import read_states
+    from .hosts.spool import hosts_root
+    from .paths import state_dir
+    from .server.lock import ledger_key
+
+    return read_states(hosts_root(state_dir(tmux.env), ledger_key(tmux.socket_path)))
 
 
 # -- waking agents -------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ _STATE_OF_FOLDER = ((Folder.DEAD, "dead-lettered"), (Folder.READ, "read"), (Fold
                     (Folder.OUTBOX, "queued"))
 _STATE_OF_EVENT = {"posted": "queued", "delivered": "delivered", "notified": "delivered", "read": "read",
                    "dead-lettered": "dead-lettered", "retried": "queued"}
+_HOP = {"spooled": "waiting for {host} (in its spool)", "relayed": "relayed to {host}, waiting for its ack",
+        "acked": "delivered on {host} (acked)", "refused": "refused by {host}"}  # mail across hosts
 
 
 @dataclass
@@ -37,6 +39,8 @@ class MessageStatus:
     events: list[dict[str, str]] = field(default_factory=list)
     letter: Letter | None = None
     journal_path: str = ""
+    hop_host: str = ""  # the other host it went to (from the journal), if any
+    link: str = ""  # waiting for that host: its link's last error
 
 
 def _copies(registry: Registry, dead_dir: str) -> list[tuple[str, Letter]]:
@@ -75,7 +79,12 @@ def locate(ref: str, registry: Registry, dead_dir: str, journal_path: str) -> Me
     events = sorted(journal.events_for(journal_path, {message_id}), key=lambda r: r.get("event") != "posted")
     letter = next((x for _, x in copies if x.message_id == message_id and x.folder != Folder.SENT),
                   next((x for _, x in copies if x.message_id == message_id), None))
-    return MessageStatus(message_id, _state(places, events), places, events, letter, journal_path)
+    hop = next((e for e in reversed(events) if e.get("event") in _HOP and e.get("host")), None)
+    state = _state(places, events)
+    if hop is not None and state in ("sent copy only", "unknown", "queued") and not any(
+            p.folder != Folder.SENT for p in places):
+        state = _HOP[hop["event"]].format(host=hop["host"])
+    return MessageStatus(message_id, state, places, events, letter, journal_path, hop.get("host", "") if hop else "")
 
 
 def _ids_in_journal(ref: str, path: str) -> set[str]:
@@ -108,9 +117,21 @@ def describe(status: MessageStatus) -> str:
     for place in status.places:
         lines.append(f"  {place.folder:<6} of {place.owner}: {place.path}")
     for event in status.events:
-        detail = event.get("reason") or event.get("path") or ""
+        detail = event.get("reason") or _hop_detail(event) or event.get("path") or ""
         who = event.get("mailbox") or event.get("to") or ""
         lines.append(f"  {event.get('at', '?')}  {event.get('event', '?'):<13} {who:<12} {detail}".rstrip())
     if not status.events:
         lines.append(f"  (no journal entries in {status.journal_path or '$XDG_STATE_HOME/tmms/journal.jsonl'})")
+    if status.link:
+        lines.append(f"  link   {status.link}")
     return "\n".join(visible(line) for line in lines)
+
+
+def _hop_detail(event: dict[str, str]) -> str:
+    """A hop's host, round trip and path there ('' for an event of this host only)."""
+    if not event.get("host") and not event.get("via"):
+        return ""
+    if event.get("via"):
+        return f"from {event['via']}: {event.get('path', '')}"
+    rtt = f", {event['rtt_ms']} ms" if event.get("rtt_ms") else ""
+    return f"{event['host']}{rtt}: {event.get('remote_path') or event.get('path', '')}"

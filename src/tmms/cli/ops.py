@@ -220,7 +220,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "id": status.message_id, "state": status.state,
             "message": letter_record(status.letter) if status.letter else None,
             "places": [{"owner": p.owner, "folder": p.folder, "path": p.path} for p in status.places],
-            "events": status.events,
+            "events": status.events, "link": status.link or None,
         }))
     else:
         say(describe(status))

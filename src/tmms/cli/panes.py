@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .common import JSON, PANE, ExitCode, Spec, arg, one_line, say, tmux_of, warn
 from .output import COLOR
+
+if TYPE_CHECKING:
+    from ..tmux import Tmux
 
 PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
     Spec("register", "cmd_register", "make this pane a mailbox, in one command",
@@ -57,7 +60,9 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
   tmms peers
   tmms peers --color never
   tmms -L pipeline1 peers --json
-""", (COLOR, JSON)),
+  tmms peers --hosts              # links to other hosts: up or down, queued, last error, round trip
+""", (COLOR, JSON, arg("--hosts", action="store_true",
+                        help="the links to other hosts (name@host mail): state, queued, last error, round trip"))),
     Spec("bind", "cmd_bind", "tmux key bindings for the mailbox",
          "Print the tmux key binding that opens the mailbox of the current pane in a popup "
          "(prefix+M by default; tmux 3.2 or later). --install adds it to the running tmux server; "
@@ -167,6 +172,8 @@ def cmd_peers(args: argparse.Namespace) -> int:
     from .output import use_color, width
 
     tmux = tmux_of(args)
+    if args.hosts:
+        return _host_links(tmux, args.json)
     found, boxes = list_peers(tmux)
     pid = found.pid if found else None
     peers = [box._asdict() for box in boxes]
@@ -182,6 +189,30 @@ def cmd_peers(args: argparse.Namespace) -> int:
         say("no registered panes")
         return ExitCode.OK
     say("\n".join(_peer_lines(peers, width(), use_color(args.color))))
+    return ExitCode.OK
+
+
+def _host_links(tmux: Tmux, as_json: bool) -> int:
+    """``tmms peers --hosts``: one line per remote host."""
+    import time
+
+    from ..api import host_links
+
+    links = host_links(tmux)
+    if as_json:
+        from ..views import to_json
+
+        say(to_json([link._asdict() for link in links]))
+        return ExitCode.OK
+    if not links:
+        say("no links to other hosts (mail to name@host starts one)")
+        return ExitCode.OK
+    say(f"{'HOST':<24} {'LINK':<10} {'QUEUED':>6} {'RTT':>9}  {'SINCE':<8}  LAST ERROR")
+    for link in links:
+        since = time.strftime("%H:%M:%S", time.localtime(link.since)) if link.since else "-"
+        rtt = f"{link.rtt_ms} ms" if link.rtt_ms else "-"
+        line = f"{link.host[:24]:<24} {link.state:<10} {link.queued:>6} {rtt:>9}  {since:<8}  {link.error or '-'}"
+        say(one_line(line))
     return ExitCode.OK
 
 

@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import store
 from ..errors import StorageError
@@ -328,3 +328,50 @@ def reason_for(host: str, code: int, errors: list[str], fallback: str) -> str:
         last = next((line for line in reversed(errors) if not line.lower().startswith("warning")), "")
         return f"{host}: ssh: {last}" if last else f"{host}: ssh failed (exit status {code})"
     return fallback
+
+
+class LinkState(NamedTuple):
+    """One remote host as ``tmms peers --hosts`` shows it."""
+
+    host: str
+    state: str  # up, connecting, idle, down, waiting, linked-in, no server
+    queued: int
+    error: str
+    rtt_ms: str
+    since: float
+    inbound: bool
+
+
+def read_states(root: str) -> list[LinkState]:
+    """Every host with a spool under ``root``: its link as the server last published it, and the
+    mail waiting for it ("no server" when the server that wrote the state is gone)."""
+    try:
+        raw, _ = store.read_regular(os.path.join(root, STATE_FILE), 4 << 20)
+        published = json.loads(raw.decode("utf-8"))
+    except (OSError, ValueError):
+        published = {}
+    if not isinstance(published, dict):
+        published = {}
+    states = []
+    for host in sorted(set(known_hosts(root)) | {h for h in published if isinstance(h, str)}):
+        entry = published.get(host)
+        entry = entry if isinstance(entry, dict) else {}
+        spool = Spool(root, host)
+        state = str(entry.get("state", "idle")) if entry else "linked in" if spool.inbound else "-"
+        if entry and not _alive(entry.get("pid")):
+            state = "no server"
+        states.append(LinkState(host, state, len(spool.names()), str(entry.get("error") or ""),
+                                str(entry.get("rtt_ms") or ""), float(entry.get("since") or 0.0), spool.inbound))
+    return states
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
