@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TmuxServer, as_json, failed, ok
+from conftest import TmuxServer, as_json, failed, ok, wait_until
 from tmms.cli import COMMANDS
 
 
@@ -109,3 +109,13 @@ def test_completion_needs_a_known_shell(tmux_server: TmuxServer) -> None:
 def test_complete_with_a_bad_word_index_exits_2(tmux_server: TmuxServer) -> None:
     proc = tmux_server.tmms("__complete", "x")
     assert proc.returncode == 2 and proc.stdout == ""
+
+
+def test_bash_completes_dead_letter_ids_for_dead(tmux_server: TmuxServer, bin_dir: Path) -> None:
+    alpha = tmux_server.register("alpha")
+    tmux_server.start_server(recipient_grace_seconds=0)
+    sent = as_json(tmux_server.tmms("post", "-t", "ghost", "-s", "Lost", "--json", pane=alpha.pane_id, input="x\n"))
+    short = (sent["id"] if isinstance(sent, dict) else sent[0]["id"])[:8]
+    wait_until(lambda: any((tmux_server.root / "dead").glob("*.md")))
+    words = ["tmms", "-L", tmux_server.socket, "dead", "show", ""]
+    assert _bash(tmux_server, bin_dir, words, pane=alpha.pane_id) == [short]

@@ -128,6 +128,7 @@ def candidates(words: Sequence[str], cword: int, namespace: argparse.Namespace, 
     parser = _subparser(build(command if command in commands else None), command)
     if parser is None:
         return []
+    namespace.command = command
     return _for_parser(parser, after, current, namespace)
 
 
@@ -205,7 +206,7 @@ def _values(action: argparse.Action, namespace: argparse.Namespace) -> list[str]
     if metavar == "GROUP":
         return _names(namespace)[1]
     if metavar == "ID":
-        return _ids(namespace)
+        return _dead_ids(namespace) if getattr(namespace, "command", None) == "dead" else _ids(namespace)
     return []
 
 
@@ -229,3 +230,12 @@ def _ids(namespace: argparse.Namespace) -> list[str]:
 
     letters = sorted(everything(here(tmux_of(namespace)).me), key=lambda x: -x.mtime)  # the newest first
     return list(dict.fromkeys(x.short_id for x in letters if x.short_id))
+
+
+def _dead_ids(namespace: argparse.Namespace) -> list[str]:
+    """The short ids of the dead letters (the running server's folder, else the config's), newest first."""
+    from ..api import dead_letters, dead_list
+    from .common import tmux_of
+
+    letters = reversed(dead_list(dead_letters(tmux_of(namespace))))
+    return list(dict.fromkeys(d.letter.short_id for d in letters if d.letter.short_id))
