@@ -80,8 +80,9 @@ def test_the_schema_of_a_command_line(argv: list[str], key: str | None) -> None:
     assert json_schema_key(argv) == key
 
 
-MESSAGE: dict[str, Any] = {"id": "i", "thread_id": "i", "in_reply_to": None, "from": "a", "to": "b", "recipients": ["b"],
-                           "subject": "", "created_at": "", "state": "unread", "folder": "inbox", "path": "/p", "front_matter": {}}
+MESSAGE: dict[str, Any] = {
+    "id": "i", "thread_id": "i", "in_reply_to": None, "from": "a", "to": "b", "recipients": ["b"], "subject": "",
+    "created_at": "", "state": "unread", "folder": "inbox", "path": "/p", "front_matter": {}}
 
 
 @pytest.mark.parametrize("argv, value, where", [
