@@ -134,13 +134,17 @@ def test_stop_of_a_server_that_ignores_sigterm_exits_12(tmux_server: TmuxServer,
     assert holder.poll() is None
 
 
-def test_restart_gives_a_new_pid(tmux_server: TmuxServer) -> None:
+def test_restart_gives_a_new_pid_with_the_same_config(tmux_server: TmuxServer) -> None:
     config = str(tmux_server.config())
     ok(tmux_server.tmms("server", "start", "-c", config))
     old = as_json(tmux_server.tmms("server", "status", "--json"))["pid"]
-    out = ok(tmux_server.tmms("server", "restart", "-c", config))
-    new = as_json(tmux_server.tmms("server", "status", "--json"))["pid"]
-    assert new != old and f"(pid {new})" in out
+    out = ok(tmux_server.tmms("server", "restart"))
+    status = as_json(tmux_server.tmms("server", "status", "--json"))
+    assert status["pid"] != old and f"(pid {status['pid']})" in out
+    assert status["config"] == config  # kept: restart without -c uses the running server's
+    other = str(tmux_server.config())
+    ok(tmux_server.tmms("server", "restart", "-c", other))
+    assert as_json(tmux_server.tmms("server", "status", "--json"))["config"] == other
     ok(tmux_server.tmms("server", "stop"))
 
 

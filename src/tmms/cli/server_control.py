@@ -35,7 +35,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
                "what it delivered, dead-lettered and notified, its folders and its log. Exit 1 when none runs.",
                "tmms server status\ntmms server status --json"),
     "restart": ("stop the server (if one runs), then start it",
-                "Stop the tmms server of this tmux server if one runs, then start it detached.",
+                "Stop the tmms server of this tmux server if one runs, then start it detached, with the "
+                "config the stopped one used (unless -c names another).",
                 "tmms server restart\ntmms server restart -c ~/.tmms.yml"),
     "logs": ("print the server log (-f follows it)",
              "Print the log of the background server of this tmux server (rotated by size: KEY.log, "
@@ -109,10 +110,13 @@ def _stop(args: argparse.Namespace) -> int:
 
 def _restart(args: argparse.Namespace) -> int:
     from ..errors import ServerNotRunning
-    from ..server.service import stop
+    from ..server.service import running, stop
 
     tmux = tmux_of(args)
     tmux.list_panes()  # no tmux server: say so before anything stops
+    found = running(tmux)
+    if not (args.start_config or args.config) and found and found.info and found.info.config:
+        args.start_config = found.info.config  # the same config as before, unless -c names another
     try:
         old: int | None = stop(tmux, args.timeout)
     except ServerNotRunning:
