@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from ..journal_view import Describer, Filter
 
 EVENTS = ("posted", "delivered", "notified", "notify-failed", "notify-timeout", "read", "dead-lettered", "retried",
-          "doorbell-queued", "typed", "submitted", "failed")
+          "doorbell-queued", "typed", "submitted", "failed",
+          "spooled", "relayed", "acked", "refused", "link-up", "link-down")  # the last six: mail across hosts
 """The events tmms writes (a filter for another one is kept, with a warning)."""
 
 FOLLOW_LINES = 10
