@@ -148,6 +148,15 @@ def test_restart_gives_a_new_pid_with_the_same_config(tmux_server: TmuxServer) -
     ok(tmux_server.tmms("server", "stop"))
 
 
+def test_restart_with_a_bad_config_leaves_the_running_server(tmux_server: TmuxServer) -> None:
+    ok(tmux_server.tmms("server", "start", "-c", str(tmux_server.config())))
+    pid = as_json(tmux_server.tmms("server", "status", "--json"))["pid"]
+    path = tmux_server.root / "bad.yml"
+    path.write_text("polling_interval: -1\n")
+    assert "polling_interval must be > 0" in failed(tmux_server.tmms("server", "restart", "-c", str(path)), 3)
+    assert as_json(tmux_server.tmms("server", "status", "--json"))["pid"] == pid
+
+
 def test_restart_when_none_runs_starts_one_and_says_so(tmux_server: TmuxServer) -> None:
     proc = tmux_server.tmms("server", "restart", "-c", str(tmux_server.config()))
     assert proc.returncode == 0, proc.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import deque
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -117,6 +118,9 @@ def _restart(args: argparse.Namespace) -> int:
     found = running(tmux)
     if not (args.start_config or args.config) and found and found.info and found.info.config:
         args.start_config = found.info.config  # the same config as before, unless -c names another
+    from ..config import load
+
+    load(args.start_config or args.config)  # one the new server would refuse: exit 3 before the old one stops
     try:
         old: int | None = stop(tmux, args.timeout)
     except ServerNotRunning:
@@ -224,7 +228,6 @@ def _to_json(value: object) -> str:
 
 def _logs(args: argparse.Namespace) -> int:
     import os
-    from collections import deque
 
     from ..errors import ServerNotRunning, UsageError
     from ..journal_view import read_lines
@@ -249,7 +252,7 @@ def _logs(args: argparse.Namespace) -> int:
     return _follow(path, history)
 
 
-def _follow(path: str, history: Any) -> int:
+def _follow(path: str, history: deque[str]) -> int:
     from ..journal_view import follow_lines
     from ..terminal import visible_text
 
