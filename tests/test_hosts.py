@@ -366,9 +366,10 @@ def test_the_router_moves_remote_mail_into_the_host_spool_in_posting_order(tmp_p
     links.close()  # no link threads: only the spool is looked at
     kit.router.remote = RemoteTransport(links)
     outbox = kit.boxes["alice"].outbox
-    for n in range(5):
-        (outbox / f"20260322-14300{n}_alice_to_bob@gpu-box_{n:08x}.md").write_bytes(
-            message("mallory", "bob@gpu-box", f"n{n}\n", message_id=f"id-{n}"))
+    for n in range(5):  # posted in one second while no server ran: the names sort the other way round
+        path = outbox / f"20260322-143005_alice_to_bob@gpu-box_{9 - n:08x}.md"
+        path.write_bytes(message("mallory", "bob@gpu-box", f"n{n}\n", message_id=f"id-{n}"))
+        os.utime(path, ns=(1_700_000_000_000_000_000 + n * 1000, 1_700_000_000_000_000_000 + n * 1000))
     outcomes = kit.route()
     assert [o.status for o in outcomes] == [Status.SPOOLED] * 5 and {o.reason for o in outcomes} == {"gpu-box"}
     spool = links.spool("gpu-box")
