@@ -19,6 +19,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 
 from conftest import Pane, TmuxServer, messages, split_message
+from test_cli_startup import _modules_after
 from test_terminal_safety import hostile_file
 from tmms import api, journal
 from tmms.message import compose
@@ -400,3 +401,14 @@ async def test_the_traffic_tab_shows_each_message_and_its_times_as_the_journal_g
         row = next(line for line in screen_text(app).splitlines() if "11111111" in line)
         assert row.split()[4:8] == ["+120ms", "+200ms", "+1.5s", "+2m"]
         assert app.traffic.row_count == 1
+
+
+# -- Textual only for ui -------------------------------------------------------------------------
+
+
+def test_post_and_inbox_never_import_textual_or_the_ui(tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:
+    alpha, _ = pair
+    for argv in (("post", "-t", "beta", "-s", "Hi"), ("inbox",)):
+        code, modules = _modules_after(tmux_server, alpha.pane_id, *argv)
+        assert code == 0, argv
+        assert [m for m in modules if m.split(".")[0] == "textual" or m.startswith("tmms.tui")] == [], argv

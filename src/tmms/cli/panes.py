@@ -75,7 +75,9 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
          (arg("--key", default="M", help="the key after the prefix (default: M)"),
           arg("--install", action="store_true", help="bind it in the running tmux server now"))),
     Spec("ui", "cmd_ui", "browse the mailbox interactively",
-         "A small mailbox browser for a terminal or a tmux popup: read, reply, refresh.",
+         "The full-screen mailbox for a terminal or a tmux popup (Textual): a live list, a reader, reply "
+         "and compose in $EDITOR, thread, search, archive, mark unread, and the live traffic of this tmux "
+         "server. Press ? in it for the keys. Needs a terminal (exit 2 without one).",
          """\
   tmms ui
   tmms ui --pane %3      # what prefix+M runs (see tmms bind)

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from .. import api
 from ..api import Here
@@ -159,10 +159,9 @@ class MailApp(App[int]):
 
     # -- keys --------------------------------------------------------------------------------------
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_mail_list_selected(self, event: MailList.Selected) -> None:
         """Enter (or a click) on a letter reads it."""
-        if event.data_table is self.mail and (letter := self.mail.current) is not None:
-            self.read(letter)
+        self.read(event.letter)
 
     def read(self, letter: Letter) -> None:
         """Show a letter, marking it read."""

@@ -5,15 +5,21 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from ..mailbox import Letter
 from ..terminal import visible
 
-COLUMNS = (("", 1), ("Id", 8), ("From", 14), ("Subject", 44), ("Date", 12), ("Thread", 8))
+COLUMNS = (("", 1), ("Id", 8), ("From", 14), ("Subject", 44), ("Date", 10), ("Thread", 8))
 UNREAD_MARK = "●"
 
 
@@ -63,45 +69,132 @@ def matches(letter: Letter, needle: str) -> bool:
     return needle.lower() in hay
 
 
-class MailList(DataTable[Text]):
-    """The letters as a table; rows are keyed by path, and the cursor follows a letter across reloads."""
+class MailList(ScrollView, can_focus=True):
+    """The letters as a table drawn line by line (only the rows on screen are rendered, so 1,000 cost
+    what 30 do); a header line stays on top; the cursor follows a letter (by file name) across reloads."""
 
-    BINDINGS = [("j", "cursor_down", "down"), ("k", "cursor_up", "up")]  # noqa: RUF012 - Textual's form
+    BINDINGS = [  # noqa: RUF012 - Textual's form
+        Binding("j,down", "move(1)", "down", show=False),
+        Binding("k,up", "move(-1)", "up", show=False),
+        Binding("pagedown", "page(1)", show=False),
+        Binding("pageup", "page(-1)", show=False),
+        Binding("home", "move(-1000000000)", show=False),
+        Binding("end", "move(1000000000)", show=False),
+        Binding("enter", "select", "read"),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"mail-list--header", "mail-list--cursor"}
+    DEFAULT_CSS = """
+    MailList { height: 1fr; }
+    MailList > .mail-list--header { text-style: bold; background: $panel; }
+    MailList > .mail-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
+    MailList:blur > .mail-list--cursor { background: $block-cursor-blurred-background; }
+    """
+
+    class Selected(Message):
+        """Enter or a click on the row under the cursor."""
+
+        def __init__(self, letter: Letter) -> None:
+            super().__init__()
+            self.letter = letter
 
     def __init__(self) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, id="mail")
+        super().__init__(id="mail")
         self.letters: list[Letter] = []
+        self.cursor_row = 0
+        self._rows: dict[int, Text] = {}
 
-    def on_mount(self) -> None:
-        """Add the column headers."""
-        for label, width in COLUMNS:
-            self.add_column(label, width=width, key=label or "mark")
+    @property
+    def row_count(self) -> int:
+        """How many letters are listed."""
+        return len(self.letters)
 
-    def on_resize(self) -> None:
-        """Give the subject what the other columns leave of the width."""
-        others = sum(width + 2 for label, width in COLUMNS if label != "Subject")
-        column = self.columns.get(ColumnKey("Subject"))
-        if column is not None:
-            column.width = max(12, self.size.width - others - 3)
-            column.auto_width = False
-            self.refresh()
+    @property
+    def current(self) -> Letter | None:
+        """The letter under the cursor, if any."""
+        return self.letters[self.cursor_row] if 0 <= self.cursor_row < len(self.letters) else None
 
     def show(self, letters: Sequence[Letter]) -> None:
         """Replace the rows, keeping the cursor on the letter it was on (by file name) if it is still listed."""
         current = self.current
         self.letters = list(letters)
-        self.clear()
-        for letter in self.letters:
-            self.add_row(*cells(letter), key=letter.path)
-        if current is not None:
-            for index, letter in enumerate(self.letters):
-                if letter.name == current.name:
-                    self.move_cursor(row=index, animate=False)
-                    break
+        self._rows.clear()
+        index = next((i for i, x in enumerate(self.letters) if current and x.name == current.name), self.cursor_row)
+        self.virtual_size = Size(self.size.width, len(self.letters) + 1)
+        self.move_cursor(index)
+        self.refresh()
 
-    @property
-    def current(self) -> Letter | None:
-        """The letter under the cursor, if any."""
-        if not self.letters or not 0 <= self.cursor_row < len(self.letters):
-            return None
-        return self.letters[self.cursor_row]
+    def move_cursor(self, row: int) -> None:
+        """Put the cursor on ``row`` (clamped) and scroll it into view."""
+        self.cursor_row = max(0, min(row, len(self.letters) - 1))
+        visible_rows = max(1, self.size.height - 1)
+        top = self.scroll_offset.y
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + visible_rows:
+            self.scroll_to(y=self.cursor_row - visible_rows + 1, animate=False, immediate=True)
+        self.refresh()
+
+    def action_move(self, step: int) -> None:
+        """Up or down by ``step`` rows."""
+        self.move_cursor(self.cursor_row + step)
+
+    def action_page(self, way: int) -> None:
+        """A screenful up or down."""
+        self.move_cursor(self.cursor_row + way * max(1, self.size.height - 2))
+
+    def action_select(self) -> None:
+        """Open the letter under the cursor."""
+        if (letter := self.current) is not None:
+            self.post_message(self.Selected(letter))
+
+    def on_click(self, event: events.Click) -> None:
+        """A click moves the cursor; a click on the cursor's row (or a double click) opens it."""
+        if event.y < 1:
+            return
+        row = event.y - 1 + self.scroll_offset.y
+        if not 0 <= row < len(self.letters):
+            return
+        if row == self.cursor_row or event.chain > 1:
+            self.move_cursor(row)
+            self.action_select()
+        else:
+            self.move_cursor(row)
+
+    def on_resize(self) -> None:
+        """New widths: draw the rows again."""
+        self._rows.clear()
+        self.virtual_size = Size(self.size.width, len(self.letters) + 1)
+
+    def widths(self) -> list[int]:
+        """The columns' widths; the subject takes what the others leave."""
+        fixed = sum(w + 1 for label, w in COLUMNS if label != "Subject")
+        return [max(12, self.size.width - fixed - 1) if label == "Subject" else w for label, w in COLUMNS]
+
+    def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the widget: the header, or a letter's row."""
+        width = self.size.width
+        if y == 0:
+            header = self.line([Text(label) for label, _ in COLUMNS])
+            return self._strip(header, width, self.get_component_rich_style("mail-list--header"))
+        row = y - 1 + self.scroll_offset.y
+        if row >= len(self.letters):
+            return Strip.blank(width, self.rich_style)
+        text = self._rows.get(row)
+        if text is None:
+            text = self._rows[row] = self.line(cells(self.letters[row]))
+        style = self.get_component_rich_style("mail-list--cursor") if row == self.cursor_row else self.rich_style
+        return self._strip(text, width, style)
+
+    def line(self, values: list[Text]) -> Text:
+        """Cells padded or cut to their columns, one space apart."""
+        line = Text(" ")
+        for value, width in zip(values, self.widths(), strict=True):
+            cell = value.copy()
+            cell.truncate(width, overflow="ellipsis", pad=True)
+            line.append_text(cell)
+            line.append(" ")
+        return line
+
+    def _strip(self, text: Text, width: int, style: Style) -> Strip:
+        segments = list(text.render(self.app.console))
+        return Strip(segments).crop_extend(0, width, None).apply_style(style)

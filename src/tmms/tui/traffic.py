@@ -14,13 +14,14 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from ..terminal import visible
 
 TAIL_BYTES = 512 * 1024  # of a long journal, the first view shows what its last part holds
 MAX_ROWS = 2000
-COLUMNS = (("Posted", 8), ("From", 12), ("To", 12), ("Subject", 30), ("Inbox", 7), ("Notify", 7),
-           ("Doorbell", 9), ("Read", 7), ("Id", 8))
+COLUMNS = (("Posted", 8), ("From", 12), ("To", 12), ("Subject", 30), ("Inbox", 6), ("Notify", 6),
+           ("Doorbell", 8), ("Read", 6), ("Id", 8))
 _STAGES = {"delivered": "inbox", "notified": "notify", "typed": "typed", "submitted": "submitted", "read": "read",
            "dead-lettered": "dead"}
 
@@ -144,6 +145,16 @@ def row(flow: Flow) -> list[Text]:
     return [Text(" ".join(v.split())) for v in values]
 
 
+def fit_subject(table: DataTable[Text], columns: tuple[tuple[str, int], ...]) -> None:
+    """Make a table's ``Subject`` column as wide as the other columns leave room for."""
+    others = sum(width + 2 for label, width in columns if label != "Subject")
+    column = table.columns.get(ColumnKey("Subject"))
+    if column is not None:
+        column.width = max(12, table.size.width - others - 3)
+        column.auto_width = False
+        table.refresh()
+
+
 class Traffic(DataTable[Text]):
     """The traffic table, a log: the newest message at the bottom, each row updated in place as events arrive."""
 
@@ -154,6 +165,10 @@ class Traffic(DataTable[Text]):
         """Add the column headers."""
         for label, width in COLUMNS:
             self.add_column(label, width=width, key=label)
+
+    def on_resize(self) -> None:
+        """Give the subject what the other columns leave of the width."""
+        fit_subject(self, COLUMNS)
 
     def update_flows(self, flows: list[Flow]) -> None:
         """Add or change the rows of these messages."""
