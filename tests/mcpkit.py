@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from mcp import Client, StdioServerParameters
 from mcp.client import ClientExtension, NotificationBinding
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ConfigDict
 
-from conftest import TmuxServer
+from conftest import Pane, TmuxServer
 
 
 def pane_env(server: TmuxServer, pane_id: str) -> dict[str, str]:
@@ -61,6 +62,14 @@ async def agent(server: TmuxServer, pane_id: str, *extra: str, env: dict[str, st
                                    env=env if env is not None else pane_env(server, pane_id))
     async with Client(params, mode="legacy", **options) as client:
         yield client
+
+
+@asynccontextmanager
+async def both(server: TmuxServer, panes: tuple[Pane, Pane], guard: float = 20) -> AsyncIterator[tuple[Client, Client]]:
+    """Clients for two panes' servers; ``guard`` seconds for all of it, so that a broken build fails, never hangs."""
+    with anyio.fail_after(guard):
+        async with agent(server, panes[0].pane_id) as first, agent(server, panes[1].pane_id) as second:
+            yield first, second
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:

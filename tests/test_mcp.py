@@ -15,7 +15,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import ResourceUpdatedNotification, TextResourceContents
 
 from conftest import REPO, Pane, TmuxServer
-from mcpkit import ChannelWatch, RawSession, agent, call, failure, mcp_argv, pane_env
+from mcpkit import ChannelWatch, RawSession, agent, both, call, failure, mcp_argv, pane_env
 
 pytestmark = pytest.mark.anyio
 
@@ -72,65 +72,59 @@ async def test_the_tools_publish_typed_inputs_and_outputs(tmux_server: TmuxServe
 
 async def test_send_then_the_other_identity_waits_reads_replies_and_the_thread_holds_both(
         tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:
-    alpha, beta = pair
-    with anyio.fail_after(GUARD):
-        async with agent(tmux_server, alpha.pane_id) as a, agent(tmux_server, beta.pane_id) as b:
-            sent = await call(a, "send", to="beta", subject="Build", body="Is *main* green?")
-            assert sent["to"] == ["beta"] and len(sent["ids"]) == 1
-            got = await call(b, "wait", **{"from": "alpha", "timeout_s": GUARD})
-            assert got["timed_out"] is False
-            message = got["message"]
-            assert (message["id"], message["from"], message["subject"]) == (sent["ids"][0], "alpha", "Build")
-            assert message["body"].strip() == "Is *main* green?" and message["folder"] == "read"
-            assert (await call(b, "inbox"))["count"] == 0
-            answered = await call(b, "reply", id=message["id"][:8], body="Yes, all green.")
-            back = await call(a, "wait", thread=sent["ids"][0][:8], timeout_s=GUARD)
-            assert back["message"]["id"] == answered["ids"][0]
-            assert back["message"]["subject"] == "Re: Build" and back["message"]["thread_id"] == sent["ids"][0]
-            conversation = (await call(a, "thread", id=sent["ids"][0]))["messages"]
-            assert [m["from"] for m in conversation] == ["alpha", "beta"]
-            assert [m["body"].strip() for m in conversation] == ["Is *main* green?", "Yes, all green."]
-            status = await call(a, "status", id=sent["ids"][0])
-            assert status["state"] == "read" and status["id"] == sent["ids"][0]
+    async with both(tmux_server, pair) as (a, b):
+        sent = await call(a, "send", to="beta", subject="Build", body="Is *main* green?")
+        assert sent["to"] == ["beta"] and len(sent["ids"]) == 1
+        got = await call(b, "wait", **{"from": "alpha", "timeout_s": GUARD})
+        assert got["timed_out"] is False
+        message = got["message"]
+        assert (message["id"], message["from"], message["subject"]) == (sent["ids"][0], "alpha", "Build")
+        assert message["body"].strip() == "Is *main* green?" and message["folder"] == "read"
+        assert (await call(b, "inbox"))["count"] == 0
+        answered = await call(b, "reply", id=message["id"][:8], body="Yes, all green.")
+        back = await call(a, "wait", thread=sent["ids"][0][:8], timeout_s=GUARD)
+        assert back["message"]["id"] == answered["ids"][0]
+        assert back["message"]["subject"] == "Re: Build" and back["message"]["thread_id"] == sent["ids"][0]
+        conversation = (await call(a, "thread", id=sent["ids"][0]))["messages"]
+        assert [m["from"] for m in conversation] == ["alpha", "beta"]
+        assert [m["body"].strip() for m in conversation] == ["Is *main* green?", "Yes, all green."]
+        status = await call(a, "status", id=sent["ids"][0])
+        assert status["state"] == "read" and status["id"] == sent["ids"][0]
 
 
 async def test_read_keep_leaves_the_message_unread_and_inbox_lists_it(
         tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:
-    alpha, beta = pair
-    with anyio.fail_after(GUARD):
-        async with agent(tmux_server, alpha.pane_id) as a, agent(tmux_server, beta.pane_id) as b:
-            sent = await call(a, "send", to="beta", subject="Note", body="one")
-            await call(b, "wait", **{"from": "alpha", "timeout_s": GUARD})
-            again = await call(a, "send", to="beta", subject="Note 2", body="two")
-            listed = await anyio.to_thread.run_sync(_wait_for_unread, tmux_server, beta, 1)
-            assert listed == 1
-            kept = await call(b, "read", id=again["ids"][0], keep=True)
-            assert kept["folder"] == "inbox" and kept["body"].strip() == "two"
-            inbox = await call(b, "inbox", include_read=True)
-            assert [m["id"] for m in inbox["messages"]] == [again["ids"][0], sent["ids"][0]]
+    async with both(tmux_server, pair) as (a, b):
+        sent = await call(a, "send", to="beta", subject="Note", body="one")
+        await call(b, "wait", **{"from": "alpha", "timeout_s": GUARD})
+        again = await call(a, "send", to="beta", subject="Note 2", body="two")
+        listed = await anyio.to_thread.run_sync(_wait_for_unread, pair[1], 1)
+        assert listed == 1
+        kept = await call(b, "read", id=again["ids"][0], keep=True)
+        assert kept["folder"] == "inbox" and kept["body"].strip() == "two"
+        inbox = await call(b, "inbox", include_read=True)
+        assert [m["id"] for m in inbox["messages"]] == [again["ids"][0], sent["ids"][0]]
 
 
-def _wait_for_unread(server: TmuxServer, pane: Pane, count: int) -> int:
+def _wait_for_unread(pane: Pane, count: int) -> int:
     from conftest import messages, wait_until
 
     return len(wait_until(lambda: messages(pane.inbox) if len(messages(pane.inbox)) >= count else []))
 
 
 async def test_ask_returns_the_reply_of_a_scripted_replier(tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:
-    alpha, beta = pair
-    with anyio.fail_after(GUARD):
-        async with agent(tmux_server, alpha.pane_id) as a, agent(tmux_server, beta.pane_id) as b:
+    async with both(tmux_server, pair) as (a, b):
 
-            async def replier() -> None:
-                question = (await call(b, "wait", **{"from": "alpha", "timeout_s": GUARD}))["message"]
-                await call(b, "reply", id=question["id"], body=f"Answer to: {question['subject']}")
+        async def replier() -> None:
+            question = (await call(b, "wait", **{"from": "alpha", "timeout_s": GUARD}))["message"]
+            await call(b, "reply", id=question["id"], body=f"Answer to: {question['subject']}")
 
-            async with anyio.create_task_group() as group:
-                group.start_soon(replier)
-                asked = await call(a, "ask", to="beta", subject="Review PR 7", body="please", timeout_s=GUARD)
-            assert asked["timed_out"] is False and asked["missing"] == []
-            assert [r["body"].strip() for r in asked["replies"]] == ["Answer to: Review PR 7"]
-            assert asked["replies"][0]["thread_id"] == asked["thread_id"] == asked["ids"][0]
+        async with anyio.create_task_group() as group:
+            group.start_soon(replier)
+            asked = await call(a, "ask", to="beta", subject="Review PR 7", body="please", timeout_s=GUARD)
+        assert asked["timed_out"] is False and asked["missing"] == []
+        assert [r["body"].strip() for r in asked["replies"]] == ["Answer to: Review PR 7"]
+        assert asked["replies"][0]["thread_id"] == asked["thread_id"] == asked["ids"][0]
 
 
 async def test_a_wait_with_nothing_coming_times_out_as_a_result(tmux_server: TmuxServer,
@@ -146,26 +140,24 @@ async def test_a_wait_with_nothing_coming_times_out_as_a_result(tmux_server: Tmu
 
 async def test_a_blocked_wait_leaves_the_server_answering_and_a_cancelled_one_takes_nothing(
         tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:
-    alpha, beta = pair
-    with anyio.fail_after(GUARD):
-        async with agent(tmux_server, alpha.pane_id) as a, agent(tmux_server, beta.pane_id) as b:
-            got: list[dict[str, Any]] = []
+    async with both(tmux_server, pair) as (a, b):
+        got: list[dict[str, Any]] = []
 
-            async def waiting() -> None:
-                got.append(await call(b, "wait", **{"from": "alpha", "timeout_s": GUARD}))
+        async def waiting() -> None:
+            got.append(await call(b, "wait", **{"from": "alpha", "timeout_s": GUARD}))
 
-            async with anyio.create_task_group() as group:
-                group.start_soon(waiting)
-                assert (await call(b, "whoami"))["name"] == "beta"  # answered while the wait blocks
-                assert (await call(b, "inbox"))["count"] == 0
-                await call(a, "send", to="beta", subject="Release", body="go")
-            assert got[0]["message"]["subject"] == "Release"
-            with anyio.move_on_after(0.3):  # the client gives up: notifications/cancelled
-                await b.call_tool("wait", {"from": "alpha", "timeout_s": GUARD})
-            sent = await call(a, "send", to="beta", subject="After", body="later")
-            await anyio.to_thread.run_sync(_wait_for_unread, tmux_server, beta, 1)
-            inbox = await call(b, "inbox")
-            assert [m["id"] for m in inbox["messages"]] == sent["ids"]  # the cancelled wait took nothing
+        async with anyio.create_task_group() as group:
+            group.start_soon(waiting)
+            assert (await call(b, "whoami"))["name"] == "beta"  # answered while the wait blocks
+            assert (await call(b, "inbox"))["count"] == 0
+            await call(a, "send", to="beta", subject="Release", body="go")
+        assert got[0]["message"]["subject"] == "Release"
+        with anyio.move_on_after(0.3):  # the client gives up: notifications/cancelled
+            await b.call_tool("wait", {"from": "alpha", "timeout_s": GUARD})
+        sent = await call(a, "send", to="beta", subject="After", body="later")
+        await anyio.to_thread.run_sync(_wait_for_unread, pair[1], 1)
+        inbox = await call(b, "inbox")
+        assert [m["id"] for m in inbox["messages"]] == sent["ids"]  # the cancelled wait took nothing
 
 
 def test_wait_and_ask_are_capped_below_codexs_tool_timeout() -> None:

@@ -82,7 +82,7 @@ class Registered(TypedDict):
 
 
 class Sent(TypedDict):
-    """One message id per recipient, and the thread the messages are in ('' when they start none)."""
+    """One message id per recipient, and their thread ('' for a new message to several: each starts its own)."""
 
     ids: list[str]
     to: list[str]
@@ -224,7 +224,8 @@ def box(info: MailboxInfo) -> Box:
 
 def sent(posted: Posted) -> Sent:
     """What a post wrote."""
-    return Sent(ids=list(posted.message_ids), to=list(posted.recipients), thread_id=posted.thread_id)
+    ids = list(posted.message_ids)
+    return Sent(ids=ids, to=list(posted.recipients), thread_id=posted.thread_id or (ids[0] if len(ids) == 1 else ""))
 
 
 def capped(timeout_s: float) -> float:
