@@ -41,6 +41,15 @@ def test_an_invalid_choice_with_nothing_near_lists_the_choices(tmux_server: Tmux
                     "(see 'tmms completion --help')")
 
 
+def test_an_unknown_option_names_the_commands_nearest(tmux_server: TmuxServer) -> None:
+    line = failed(tmux_server.main("post", "--subjet", "Hi"), 2)
+    assert line == "tmms: error: unrecognized arguments: --subjet; did you mean '--subject'? (see 'tmms --help')"
+    line = failed(tmux_server.main("log", "--form=alpha"), 2)
+    assert line == "tmms: error: unrecognized arguments: --form=alpha; did you mean '--from'? (see 'tmms --help')"
+    line = failed(tmux_server.main("inbox", "--zzz"), 2)
+    assert line == "tmms: error: unrecognized arguments: --zzz (see 'tmms --help')"
+
+
 def test_help_of_an_unknown_topic_still_exits_2(tmux_server: TmuxServer) -> None:
     assert failed(tmux_server.main("help", "nope"), 2) == "tmms: error: no command 'nope'"
     assert failed(tmux_server.main("help", "stauts"), 2) == "tmms: error: no command 'stauts'; did you mean 'status'?"

@@ -348,7 +348,8 @@ PANE_ERRORS = [
               "tmms: error: not inside a tmux pane ($TMUX_PANE is not set); run this in a tmux pane"),
     PaneError("unknown-pane", ["--pane", "%9999"], TMUX, "tmms: error: pane %9999 does not exist on this tmux server"),
     PaneError("unregistered-pane", ["--pane", "<bare>"], NOT_REGISTERED, "tmms: error: pane <bare> is not a tmms "
-              "mailbox: missing @tmms_enabled, @tmms_name, @tmms_inbox, @tmms_outbox"),
+              "mailbox: missing @tmms_enabled, @tmms_name, @tmms_inbox, @tmms_outbox; make it one with "
+              "'tmms register NAME --pane <bare>'"),
 ]
 MAILBOX_COMMANDS = [["inbox"], ["read", "--next"], ["thread", "1a2b"], ["wait", "--timeout", "0"],
                     ["reply", "1a2b"], ["ask", "-t", "beta", "--timeout", "0"], ["post", "-t", "beta"]]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from ..errors import ExitCode as ExitCode  # re-exported: tmms.cli.ExitCode stays importable
 from ..errors import TmmsError, UsageError
-from .common import FORMATTER, Command, Parser, add_command, add_spec, one_line
+from .common import FORMATTER, Command, Parser, add_command, add_spec, command_parser, one_line, unrecognized
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -150,7 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name is not None and not known and name != "help":
             raise UsageError(unknown_command(name))
         parser = build_parser(name if known else None)
-        args = parser.parse_args(arguments)
+        args, extras = parser.parse_known_args(arguments)
+        if extras:  # as parse_args says it, with the command's nearest option
+            parser.error(unrecognized(extras, command_parser(parser, name) or parser))
         func: Command = args.func
         return int(func(args))
     except TmmsError as exc:

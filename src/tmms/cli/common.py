@@ -91,6 +91,25 @@ def did_you_mean(message: str) -> str:
     return f"{head}: invalid choice '{value}'; {hint}"
 
 
+def command_parser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser | None:
+    """The subparser of ``command`` in the top-level ``parser``, if it has one."""
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    found = sub.choices.get(command) if sub is not None and command else None
+    return found if isinstance(found, argparse.ArgumentParser) else None
+
+
+def unrecognized(extras: Sequence[str], target: argparse.ArgumentParser) -> str:
+    """argparse's "unrecognized arguments" message, with ``target``'s option nearest to the first unknown one."""
+    message = "unrecognized arguments: " + " ".join(extras)
+    option = next((e.split("=", 1)[0] for e in extras if e.startswith("--")), None)
+    if option is None:
+        return message
+    import difflib
+
+    near = difflib.get_close_matches(option, [o for o in target._option_string_actions if o.startswith("--")], n=1)
+    return f"{message}; did you mean '{near[0]}'?" if near else message
+
+
 if TYPE_CHECKING:
     Subparsers: TypeAlias = argparse._SubParsersAction[Parser]
 
