@@ -317,7 +317,8 @@ def _schema_table() -> dict[str, str]:
 
 
 def json_schema_key(argv: Any) -> str | None:
-    """The key of commands.json an argv's --json output follows (None: a command without a schema)."""
+    """The key of commands.json an argv's --json output follows: 'COMMAND SUBCOMMAND', 'COMMAND --FLAG' (such as
+    'peers --hosts') or 'COMMAND'; None for a command without a schema."""
     words = [str(w) for w in argv]
     words = words[words.index("tmms") + 1:] if "tmms" in words else words
     i = 0
@@ -329,7 +330,8 @@ def json_schema_key(argv: Any) -> str | None:
     command, rest = words[i], [w for w in words[i + 1:] if not w.startswith("-")]
     if rest and f"{command} {rest[0]}" in table:
         return f"{command} {rest[0]}"
-    return command if command in table else None
+    flags = [f"{command} {w.split('=', 1)[0]}" for w in words[i + 1:] if w.startswith("--")]
+    return next((key for key in flags if key in table), command if command in table else None)
 
 
 @functools.cache
@@ -388,3 +390,12 @@ def server_pid_of(server: TmuxServer) -> int | None:
     from tmms.tmux import Tmux
 
     return server_pid(Tmux(socket_name=server.socket))
+
+
+NO_SERVER_WARNING = "tmms: warning: no tmms server runs for this tmux server"
+"""The first words of the warning a post (post, reply, ask) gives while no tmms server runs (issue #11)."""
+
+
+def without_no_server(stderr: str) -> str:
+    """``stderr`` without the no-server warning of a post made while no tmms server runs."""
+    return "".join(line for line in stderr.splitlines(keepends=True) if not line.startswith(NO_SERVER_WARNING))

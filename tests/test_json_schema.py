@@ -73,6 +73,7 @@ def test_every_command_that_takes_json_has_a_schema() -> None:
     (["tmms", "-S", "/x/y", "read", "1a2b", "--json"], "read"),
     (["tmms", "--socket-name=s", "server", "status", "--json"], "server status"),
     (["tmms", "inbox", "--from", "alpha", "--json"], "inbox"),
+    (["tmms", "peers", "--hosts", "--json"], "peers --hosts"),
     (["tmms", "hook"], None),
     (["tmms"], None),
 ])
