@@ -57,10 +57,12 @@ class ChannelWatch(ClientExtension):
 @asynccontextmanager
 async def agent(server: TmuxServer, pane_id: str, *extra: str, env: dict[str, str] | None = None,
                 **options: Any) -> AsyncIterator[Client]:
-    """An SDK client on a ``tmms mcp`` that runs as if inside ``pane_id`` (the handshake era, as agent CLIs speak)."""
+    """An SDK client on a ``tmms mcp`` that runs as if inside ``pane_id`` (by default in the handshake era, as the
+    agent CLIs speak; ``mode="auto"``: the 2026-07-28 protocol)."""
     params = StdioServerParameters(command=sys.executable, args=mcp_argv(*extra)[1:],
                                    env=env if env is not None else pane_env(server, pane_id))
-    async with Client(params, mode="legacy", **options) as client:
+    options.setdefault("mode", "legacy")
+    async with Client(params, **options) as client:
         yield client
 
 

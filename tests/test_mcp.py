@@ -315,6 +315,20 @@ async def test_a_subscribed_inbox_gets_resources_updated_on_new_mail(tmux_server
             assert [m["id"] for m in listed["messages"]] == sent["ids"]
 
 
+async def test_the_2026_protocol_serves_the_tools_and_listen_streams_the_inbox_updates(
+        tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:
+    alpha, beta = pair
+    with anyio.fail_after(GUARD):
+        async with agent(tmux_server, alpha.pane_id, mode="auto") as a, agent(tmux_server, beta.pane_id) as b:
+            assert a.protocol_version == "2026-07-28"
+            assert (await call(a, "whoami"))["name"] == "alpha"
+            async with a.listen(resource_subscriptions=["tmms://inbox"]) as events:
+                await call(b, "send", to="alpha", subject="Modern", body="hi")
+                async for event in events:
+                    assert getattr(event, "uri", None) == "tmms://inbox"
+                    break
+
+
 async def test_channel_declares_the_capability_and_sends_the_exact_notification(
         tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:
     alpha, beta = pair
