@@ -42,10 +42,10 @@ HIDDEN_COMPLETE = "__complete"
 
 
 EXIT_CODES_HELP = """\
-exit codes: 0 ok, 1 nothing came (wait/ask timeout, no unread mail), 2 usage, 3 config, 4 tmux,
-            5 pane not registered, 6 bad input, 7 storage (disk full, permissions),
+exit codes: 0 ok, 1 nothing came (wait/ask timeout, no unread mail, no server to stop), 2 usage,
+            3 config, 4 tmux, 5 pane not registered, 6 bad input, 7 storage (disk full, permissions),
             8 server already running, 9 file exists, 10 name taken, 11 no such message,
-            12 server could not start, 13 nudge queued, 14 nudge timed out,
+            12 server could not start (or stop), 13 nudge queued, 14 nudge timed out,
             15 nudge refused, 130 interrupted
 """
 
