@@ -240,3 +240,13 @@ def test_peers_is_a_list_with_headers_that_fits(tmux_server: TmuxServer) -> None
         assert lines[1].split()[:5] == ["NAME", "PANE", "WHERE", "UNREAD", "AGENT"]
         assert all(text_width(line) <= width for line in lines[1:]), lines
         assert ("readers" in lines[-1]) == (width == 200)
+
+
+def test_read_on_a_terminal_heeds_no_color(tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:
+    alpha, beta = pair
+    path = send(tmux_server, alpha, beta, "Colours", "# Title\n\nSee [docs](https://example.com) and `code`.\n")
+    ref = path.name.rsplit("_", 1)[1][:8]
+    colour = re.compile(r"\x1b\[(?:[0-9]+;)*(?:3[0-9]|9[0-7]|4[0-9])(?:;[0-9]+)*m")
+    assert colour.search(on_pty(tmux_server, beta, "read", ref, "--keep", "--no-pager"))
+    plain = on_pty(tmux_server, beta, "read", ref, "--keep", "--no-pager", NO_COLOR="1")
+    assert not colour.search(plain) and "docs (https://example.com)" in ANSI.sub("", plain)

@@ -196,7 +196,8 @@ def rendered(letter: Letter, width: int | None = None, color: bool = True) -> st
     from rich.rule import Rule
 
     buffer = StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
+    console = Console(file=buffer, force_terminal=color, no_color=None if color else True, width=width,
+                      highlight=False)  # None: rich heeds NO_COLOR
     console.print(header_block(letter), style="bold", markup=False)
     console.print(Rule(style="dim"))
     console.print(_markdown(visible_text(body_of(letter.path))))
