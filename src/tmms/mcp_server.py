@@ -87,7 +87,7 @@ class Push:
         self.ident = ident
         self.channel = channel
         self.bus = InMemorySubscriptionBus()
-        self.subscribers: dict[int, ServerSession] = {}
+        self.subscribed: ServerSession | None = None  # stdio serves one client: its session, while subscribed
         self.session: ServerSession | None = None
 
     async def on_initialized(self, ctx: ServerRequestContext[Any], params: NotificationParams) -> None:
@@ -97,19 +97,19 @@ class Push:
     async def on_subscribe(self, ctx: ServerRequestContext[Any], params: SubscribeRequestParams) -> EmptyResult:
         """``resources/subscribe``: remember the session (only ``tmms://inbox`` changes)."""
         if str(params.uri) == INBOX_URI:
-            self.subscribers[id(ctx.session)] = ctx.session
+            self.subscribed = ctx.session
         return EmptyResult()
 
     async def on_unsubscribe(self, ctx: ServerRequestContext[Any], params: UnsubscribeRequestParams) -> EmptyResult:
         """``resources/unsubscribe``."""
         if str(params.uri) == INBOX_URI:
-            self.subscribers.pop(id(ctx.session), None)
+            self.subscribed = None
         return EmptyResult()
 
     async def announce(self, letters: list[Letter]) -> None:
         """Tell everyone who asked that new mail came."""
-        for session in list(self.subscribers.values()):
-            await session.send_resource_updated(INBOX_URI)
+        if self.subscribed is not None:
+            await self.subscribed.send_resource_updated(INBOX_URI)
         await self.bus.publish(ResourceUpdated(uri=INBOX_URI))
         if self.channel and self.session is not None:
             for letter in letters:
