@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -128,6 +129,7 @@ async def measure(impl: Impl, runs: int) -> dict[str, list[float]]:
         return results
     finally:
         bench.close()
+        shutil.rmtree(bench.root, ignore_errors=True)
 
 
 async def transcript(impl: Impl) -> None:
@@ -149,6 +151,7 @@ async def transcript(impl: Impl) -> None:
             assert me["name"] == "alpha"
     finally:
         bench.close()
+        shutil.rmtree(bench.root, ignore_errors=True)
 
 
 async def shown(client: Client, who: str, tool: str, arguments: dict[str, object]) -> dict[str, Any]:
