@@ -175,11 +175,14 @@ async def test_register_makes_the_servers_own_pane_a_mailbox(tmux_server: TmuxSe
             line = await failure(client, "whoami")
             assert f"this pane ({pane}) is not a tmms mailbox" in line
             assert "call the register tool" in line and "tmms register NAME --agent KIND" in line
-            done = await call(client, "register", name="gamma", group="reviewers")
+            line = await failure(client, "register", name="gamma", agent="no-such-kind")
+            assert "no-such-kind" in line
+            done = await call(client, "register", name="gamma", group="reviewers", agent="claude")
             assert (done["name"], done["pane_id"], done["server_started"]) == ("gamma", pane, False)
             me = await call(client, "whoami")
             assert (me["name"], me["groups"]) == ("gamma", ["reviewers"])
     assert tmux_server.tmux("show-options", "-pqv", "-t", pane, "@tmms_name").strip() == "gamma"
+    assert tmux_server.tmux("show-options", "-pqv", "-t", pane, "@tmms_agent").strip() == "claude"
 
 
 async def test_name_chooses_the_identity_outside_its_pane(tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:

@@ -225,10 +225,12 @@ def _add_who_tools(server: MCPServer[Any], ident: Identity) -> None:
     @server.tool()
     def register(name: Annotated[str, Field(description="your mailbox name: letters, digits, _ . + -")],
                  group: Annotated[str | None, Field(description="a group to join (others send to @group)")] = None,
-                 ) -> tools.Registered:
+                 agent: Annotated[str | None, Field(description="your agent CLI: claude, codex, gemini, ... "
+                                                                "(default: the one found running in the pane)")]
+                 = None) -> tools.Registered:
         """Make this pane a mailbox named NAME (starts the tmms server if none runs). Only needed when a
         tool says this pane is not registered."""
-        return tools.register(ident, name, group)
+        return tools.register(ident, name, group, agent)
 
     @server.tool(annotations=READ_ONLY)
     def status(id: Annotated[str, Field(description="a message id or unique prefix")]) -> tools.Status:

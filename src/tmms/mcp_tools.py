@@ -268,11 +268,11 @@ def peers(ident: Identity) -> Peers:
     return Peers(server_running=found.server is not None, peers=[box(p) for p in found.peers])
 
 
-def register(ident: Identity, name: str, group: str | None = None) -> Registered:
+def register(ident: Identity, name: str, group: str | None = None, agent: str | None = None) -> Registered:
     """Make the server's own pane a mailbox (and start the tmms server if none runs)."""
     with as_tool_errors():
         target = ident.tmux.current_pane_id()
-        done = api.register(ident.tmux, name, target=target, groups=[group] if group else None)
+        done = api.register(ident.tmux, name, target=target, groups=[group] if group else None, agent=agent)
     if ident.name is not None:
         ident.name = name
     return Registered(name=done.registration.name, pane_id=done.registration.pane_id,
