@@ -122,6 +122,27 @@ async def test_arrows_and_j_k_move_the_cursor(tmux_server: TmuxServer, pair: tup
         assert seen == ["Two", "One", "Two", "Three"]
 
 
+async def test_a_long_list_pages_jumps_and_keeps_the_cursor_in_view(tmux_server: TmuxServer,
+                                                                   pair: tuple[Pane, Pane]) -> None:
+    alpha, _ = pair
+    for minute in range(100):
+        letter(alpha.inbox, f"Report {minute:03d}", minute)
+    async with running(tmux_server, alpha) as (app, pilot):
+        assert "Report 099" in screen_text(app) and "Report 000" not in screen_text(app)
+        await pilot.press("end")
+        await until(pilot, lambda: "Report 000" in screen_text(app))
+        assert app.mail.cursor_row == 99 and "Report 099" not in screen_text(app)
+        await pilot.press("pageup")
+        assert app.mail.cursor_row < 99 and app.mail.current is not None
+        assert app.mail.current.headers.subject in screen_text(app)
+        await pilot.press("home", "pagedown")
+        assert 0 < app.mail.cursor_row < 99
+        await pilot.press("home")
+        await until(pilot, lambda: "Report 099" in screen_text(app))
+        await pilot.double_click(app.mail, offset=(20, 3))  # the third row: read at once
+        await until(pilot, lambda: isinstance(app.screen, Reader) and "body of Report 097" in screen_text(app))
+
+
 async def test_a_sender_cannot_style_the_screen_or_reach_the_terminal(
         tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:
     alpha, _ = pair

@@ -43,6 +43,7 @@ class MailApp(App[int]):
     #search.shown { display: block; }
     #headers { background: $boost; padding: 0 1; border-bottom: solid $primary; }
     #body { padding: 0 1; }
+    TabbedContent, TabbedContent > ContentSwitcher, TabPane { height: 1fr; }
     TabPane { padding: 0; }
     """
     BINDINGS = [  # noqa: RUF012 - Textual's form

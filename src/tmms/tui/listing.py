@@ -84,7 +84,7 @@ class MailList(ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"mail-list--header", "mail-list--cursor"}
     DEFAULT_CSS = """
-    MailList { height: 1fr; }
+    MailList { height: 1fr; overflow-x: hidden; }
     MailList > .mail-list--header { text-style: bold; background: $panel; }
     MailList > .mail-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
     MailList:blur > .mail-list--cursor { background: $block-cursor-blurred-background; }
@@ -119,14 +119,14 @@ class MailList(ScrollView, can_focus=True):
         self.letters = list(letters)
         self._rows.clear()
         index = next((i for i, x in enumerate(self.letters) if current and x.name == current.name), self.cursor_row)
-        self.virtual_size = Size(self.size.width, len(self.letters) + 1)
+        self.virtual_size = Size(self.content_width, len(self.letters) + 1)
         self.move_cursor(index)
         self.refresh()
 
     def move_cursor(self, row: int) -> None:
         """Put the cursor on ``row`` (clamped) and scroll it into view."""
         self.cursor_row = max(0, min(row, len(self.letters) - 1))
-        visible_rows = max(1, self.size.height - 1)
+        visible_rows = max(1, self.scrollable_content_region.height - 1)
         top = self.scroll_offset.y
         if self.cursor_row < top:
             self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
@@ -140,7 +140,7 @@ class MailList(ScrollView, can_focus=True):
 
     def action_page(self, way: int) -> None:
         """A screenful up or down."""
-        self.move_cursor(self.cursor_row + way * max(1, self.size.height - 2))
+        self.move_cursor(self.cursor_row + way * max(1, self.scrollable_content_region.height - 2))
 
     def action_select(self) -> None:
         """Open the letter under the cursor."""
@@ -163,16 +163,21 @@ class MailList(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         """New widths: draw the rows again."""
         self._rows.clear()
-        self.virtual_size = Size(self.size.width, len(self.letters) + 1)
+        self.virtual_size = Size(self.content_width, len(self.letters) + 1)
+
+    @property
+    def content_width(self) -> int:
+        """The width the rows have (without the scroll bar)."""
+        return self.scrollable_content_region.width
 
     def widths(self) -> list[int]:
         """The columns' widths; the subject takes what the others leave."""
         fixed = sum(w + 1 for label, w in COLUMNS if label != "Subject")
-        return [max(12, self.size.width - fixed - 1) if label == "Subject" else w for label, w in COLUMNS]
+        return [max(12, self.content_width - fixed - 1) if label == "Subject" else w for label, w in COLUMNS]
 
     def render_line(self, y: int) -> Strip:
         """Line ``y`` of the widget: the header, or a letter's row."""
-        width = self.size.width
+        width = self.content_width
         if y == 0:
             header = self.line([Text(label) for label, _ in COLUMNS])
             return self._strip(header, width, self.get_component_rich_style("mail-list--header"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.markdown import Markdown
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -47,6 +46,8 @@ class Reader(Screen[None]):
             if self.text is not None:
                 yield Static(Text(visible_text(self.text)), id="text")
             else:
+                from rich.markdown import Markdown  # here: markdown-it and pygments cost the start-up 30 ms
+
                 yield Static(Markdown(visible_text(body_of(self.letter.path)), hyperlinks=False), id="text")
         yield Footer()
 
