@@ -391,18 +391,38 @@ def case_busy(rig: Rig, trials: int, width: int) -> dict[str, Any]:
 # ---- case 5 and the driver
 
 def case_hook(runs: int) -> dict[str, Any]:
-    """bench/hook.py's measurement: ``tmms hook stop`` wall times (ms)."""
-    import tempfile
+    """``tmms hook stop`` wall times (ms) in a registered pane with 0 and with 5 unread (told) messages.
 
+    bench/hook.py's cases, repeated here without its ``tmms post`` reference row; an empty
+    ``python -c pass`` for scale. Interleaved, after one untimed run of each.
+    """
     import hook
 
-    scratch, saved = tempfile.mkdtemp(prefix="tmms-wake-hook-"), tempfile.tempdir
-    tempfile.tempdir = scratch  # hook.measure leaves its root folder behind: it goes with this one
+    impl = this_tree()
+    bench = BenchTmux(new_root())
     try:
-        return dict(hook.measure([this_tree()], runs))
+        empty, told = bench.register("empty"), bench.register("told")
+        hook.deliver(told, 5)
+        env = bench.env(impl=impl)
+        env.update(HOME=str(bench.root / "home"), XDG_STATE_HOME=str(bench.root / "state"),
+                   XDG_CONFIG_HOME=str(bench.root / "config"))
+        cases = {"python -c pass (floor)": ([sys.executable, "-c", "pass"], env),
+                 "tmms hook stop, 0 unread": ([*impl.argv, "hook", "stop"], dict(env, TMUX_PANE=empty.pane_id)),
+                 "tmms hook stop, 5 unread, told": ([*impl.argv, "hook", "stop"], dict(env, TMUX_PANE=told.pane_id))}
+        times: dict[str, list[float]] = {name: [] for name in cases}
+        for run in range(runs + 1):
+            for name, (argv, case_env) in cases.items():
+                start = time.perf_counter()
+                proc = subprocess.run(argv, input=hook.STOP, capture_output=True, env=case_env)
+                elapsed = (time.perf_counter() - start) * 1000
+                if proc.returncode != 0 or proc.stderr:
+                    raise RuntimeError(f"{name}: exit {proc.returncode}, {proc.stderr.decode().strip()!r}")
+                if run:
+                    times[name].append(elapsed)
+        return times
     finally:
-        tempfile.tempdir = saved
-        shutil.rmtree(scratch, ignore_errors=True)
+        bench.close()
+        shutil.rmtree(bench.root, ignore_errors=True)
 
 
 def on_rig(impl: Impl, ours: bool, case: Callable[[Rig], dict[str, Any]]) -> dict[str, Any]:
@@ -421,8 +441,8 @@ SWALLOW = {"codex --paste-burst": ("codex", ("--paste-burst", "--busy", "0"), "t
 
 
 def run_cases(setups: list[tuple[str, Impl, bool]], cases: set[str], trials: int, latency_trials: int,
-              width: int) -> dict[str, dict[str, Any]]:
-    """Every case on every set-up, a fresh rig for each; results by case, then set-up."""
+              width: int, save: Callable[[dict[str, dict[str, Any]]], None]) -> dict[str, dict[str, Any]]:
+    """Every case on every set-up, a fresh rig for each; results by case, then set-up (saved after each)."""
     results: dict[str, dict[str, Any]] = {}
     jobs: list[tuple[str, Callable[[Rig], dict[str, Any]]]] = []
     if "latency" in cases:
@@ -443,6 +463,7 @@ def run_cases(setups: list[tuple[str, Impl, bool]], cases: set[str], trials: int
             started = time.monotonic()
             results.setdefault(name, {})[label] = result = on_rig(impl, ours, job)
             print(f"# {name}, {label} ({time.monotonic() - started:.0f} s): {summary(result)}", flush=True)
+            save(results)
     return results
 
 
@@ -533,13 +554,17 @@ def main() -> int:
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {tmux}, "
           f"reference: {'yes' if ref else 'no (npm unavailable or --no-reference)'}", flush=True)
     started = time.monotonic()
-    results = run_cases(setups, cases, trials, latency_trials, args.lanes)
+
+    def save(results: dict[str, dict[str, Any]]) -> None:
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1, default=str))
+
+    results = run_cases(setups, cases, trials, latency_trials, args.lanes, save)
     if "hook" in cases:
         results["hook"] = {"tmms": case_hook(args.hook_runs)}
+        save(results)
     print(f"\n# {time.monotonic() - started:.0f} s in all\n")
     print("\n".join(table(results, [label for label, _impl, _ours in setups])))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1, default=str))
     return 0
 
 
