@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from harness import BenchTmux, Box, Impl, median, new_root, percentile, this_tree, wait_for
+from harness import BenchTmux, Box, Impl, cpu_seconds, median, new_root, percentile, this_tree, wait_for
 
 GOAL_MS = 400.0
 
@@ -44,12 +44,12 @@ def fill(box: Box, count: int, read: int) -> None:
         (folder / composed.file_name).write_text(composed.text, encoding="utf-8")
 
 
-def one_start(bench: BenchTmux, impl: Impl, box: Box, newest: str) -> float:
-    """Spawn to a drawn list, in ms; then quit the ui and wait until its pane is gone."""
+def one_start(bench: BenchTmux, impl: Impl, box: Box, newest: str) -> tuple[float, float]:
+    """(wall ms from spawn to a drawn list, the ui's CPU ms by then); then quit it and wait for its pane to go."""
     env = " ".join(f"{k}={v}" for k, v in impl.env.items())
-    command = f"env {env} {' '.join(impl.argv)} -L {bench.socket} ui --pane {box.pane_id}"
+    command = f"exec env {env} {' '.join(impl.argv)} -L {bench.socket} ui --pane {box.pane_id}"
     t0 = time.perf_counter()
-    pane = bench.tmux("new-window", "-d", "-P", "-F", "#{pane_id}", command).strip()
+    pane, pid = bench.tmux("new-window", "-d", "-P", "-F", "#{pane_id} #{pane_pid}", command).split()
 
     def drawn() -> bool:
         shown = bench.tmux("capture-pane", "-p", "-t", pane)
@@ -58,9 +58,10 @@ def one_start(bench: BenchTmux, impl: Impl, box: Box, newest: str) -> float:
     if not wait_for(drawn, 30, interval=0.01):
         raise SystemExit(f"the list was not drawn: {bench.tmux('capture-pane', '-p', '-t', pane)}")
     elapsed = (time.perf_counter() - t0) * 1000
+    cpu = cpu_seconds(int(pid)) * 1000
     bench.tmux("send-keys", "-t", pane, "q")
     wait_for(lambda: pane not in bench.tmux("list-panes", "-a", "-F", "#{pane_id}").split(), 10)
-    return elapsed
+    return elapsed, cpu
 
 
 def parts(bench: BenchTmux, box: Box) -> tuple[float, float]:
@@ -90,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         fill(small, 1, 0)
         newest = f"status report number {args.count - 1}"
         one_start(bench, impl, box, newest)  # warm the page cache and the bytecode
-        times, floor = [], []
+        times: list[tuple[float, float]] = []
+        floor: list[tuple[float, float]] = []
         for _ in range(args.runs):  # interleaved: the machine's load moves both alike
             times.append(one_start(bench, impl, box, newest))
             floor.append(one_start(bench, impl, small, "status report number 0"))
@@ -101,16 +103,18 @@ def main(argv: list[str] | None = None) -> int:
     tmux = subprocess.run(["tmux", "-V"], capture_output=True, text=True).stdout.strip()
     print(f"{platform.machine()}, Python {platform.python_version()}, {tmux}, {args.count} messages "
           f"({args.read} read), {args.runs} runs")
-    print("| case | median | p95 | min | goal |\n|---|---|---|---|---|")
-    print(f"| `tmms ui`: spawn in a pane → list drawn | {median(times):.0f} ms | {percentile(times, 95):.0f} ms | "
-          f"{min(times):.0f} ms | ≤ {GOAL_MS:.0f} ms |")
-    print(f"| the same with 1 message (the floor: Python, Textual, tmux) | {median(floor):.0f} ms | "
-          f"{percentile(floor, 95):.0f} ms | {min(floor):.0f} ms | |")
+    print("| case | median | p95 | min | the ui's CPU by then (median) | goal |\n|---|---|---|---|---|---|")
+    for label, runs, goal in ((f"`tmms ui`, {args.count} messages: spawn in a pane → list drawn", times,
+                               f"≤ {GOAL_MS:.0f} ms"),
+                              ("the same, 1 message (the floor: Python, Textual, tmux)", floor, "")):
+        walls = [wall for wall, _ in runs]
+        print(f"| {label} | {median(walls):.0f} ms | {percentile(walls, 95):.0f} ms | {min(walls):.0f} ms | "
+              f"{median([cpu for _, cpu in runs]):.0f} ms | {goal} |")
     app_ms = median([x[0] for x in imports])
     read_ms = median([x[1] for x in imports])
-    print(f"| of which: importing the app (Textual) | {app_ms:.0f} ms | | | |")
-    print(f"| of which: reading {args.count} letters (`api.inbox`) | {read_ms:.0f} ms | | | |")
-    return 0 if median(times) <= GOAL_MS else 1
+    print(f"| in a fresh interpreter: importing the app (Textual) | {app_ms:.0f} ms | | | | |")
+    print(f"| in a fresh interpreter: reading {args.count} letters (`api.inbox`) | {read_ms:.0f} ms | | | | |")
+    return 0 if median([wall for wall, _ in times]) <= GOAL_MS else 1
 
 
 if __name__ == "__main__":

@@ -351,12 +351,15 @@ async def test_slash_searches_and_escape_clears(tmux_server: TmuxServer, pair: t
 
 async def test_question_mark_shows_the_keys(tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:
     alpha, _ = pair
+    kept = letter(alpha.inbox, "Keep me", 1)
     async with running(tmux_server, alpha) as (app, pilot):
         await pilot.press("question_mark")
         await until(pilot, lambda: "tmms ui: keys" in screen_text(app))
         shown = screen_text(app)
         for key in ("Enter", "reply in $EDITOR", "archive (into inbox/archive/)", "search", "mark unread"):
             assert key in shown
+        await pilot.press("a", "r", "2")  # over the help, the mail keys do nothing
+        assert app.tabs.active == "mail-tab" and kept.exists() and messages(alpha.outbox) == []
         await pilot.press("escape")
         await until(pilot, lambda: "tmms ui: keys" not in screen_text(app))
 

@@ -23,6 +23,8 @@ from .live import Live
 from .reader import Reader
 from .traffic import Follower, Traffic
 
+MAIL_ACTIONS = frozenset({"reply", "compose", "thread", "search", "unread", "archive", "refresh", "tab", "help"})
+
 
 class MailChanged(Message):
     """A mail folder changed (from the watcher thread)."""
@@ -110,6 +112,10 @@ class MailApp(App[int]):
         if not self._mail_pending:  # a burst of events is one reload
             self._mail_pending = True
             self.post_message(message)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Over the help, the keys only close it."""
+        return not (isinstance(self.screen, Help) and action in MAIL_ACTIONS)
 
     # -- what is shown -----------------------------------------------------------------------------
 
