@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 
 from . import mailbox, store
 from .tmux import Tmux
 
 MAX_SHOWN = 120
+UNREAD_OPTION = "@tmms_unread"  # the unread count, for status lines (#{@tmms_unread})
 
 
 def tmux_literal(text: str) -> str:
@@ -32,6 +34,33 @@ def alert_text(sender: str, subject: str) -> str:
     if len(text) > MAX_SHOWN:
         text = text[: MAX_SHOWN - 1] + "…"
     return tmux_literal(text)
+
+
+def count_unread(inbox: str) -> int:
+    """The unread mail of an inbox: the regular ``*.md`` files directly in it."""
+    try:
+        return sum(1 for entry in store.messages(inbox) if stat.S_ISREG(entry.mode))
+    except OSError:
+        return 0
+
+
+def unread_commands(panes: Sequence[str], count: int) -> list[str]:
+    """tmux commands (joined by ``;``) that set ``@tmms_unread`` to ``count`` on each pane."""
+    commands: list[str] = []
+    for pane in panes:
+        commands += [*([";"] if commands else []), "set-option", "-p", "-t", pane, UNREAD_OPTION, str(count)]
+    return commands
+
+
+def set_unread(tmux: Tmux, panes: Sequence[str], inbox: str) -> int:
+    """Count the unread mail of ``inbox`` again and set ``@tmms_unread`` on ``panes``: the count.
+
+    The one place the count is kept exact: called after every read, archive and unread that tmms does.
+    """
+    count = count_unread(inbox)
+    if panes:
+        tmux.run(unread_commands(panes, count))
+    return count
 
 
 def alert(tmux: Tmux, path: str, pane_id: str) -> int:

@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Here", "Posted", "archive",
-    "ask", "dead_letters", "dead_list", "dead_purge", "dead_retry", "dead_show", "describe", "here", "host_links",
-    "inbox", "journal", "mark_read", "mark_unread", "nudge", "peers", "post", "read", "received", "register",
-    "reply", "search", "status",
+    "ask", "dead_letters", "dead_list", "dead_purge", "dead_retry", "dead_show", "describe", "filed", "here",
+    "host_links", "inbox", "journal", "mark_read", "mark_unread", "nudge", "peers", "post", "read", "received",
+    "refresh_unread", "register", "reply", "search", "status",
     "thread", "thread_root", "unregister", "wait", "whoami",
 ]
 
@@ -80,6 +80,8 @@ def ask(at: Here, text: str, to: Sequence[str], subject: str | None = None, *, t
             break
         replies.append(answer)
         waiting.discard(answer.headers.sender)
+    if replies:
+        refresh_unread(at)
     return Asked(posted, replies, sorted(waiting))
 
 
@@ -100,6 +102,14 @@ def received(at: Here, ref: str) -> Letter:
     return mailbox.find(mailbox.unread(at.me) + mailbox.already_read(at.me), ref, f"the inbox of {at.me.name}")
 
 
+def filed(at: Here, ref: str) -> Letter:
+    """The message of ``at``'s inbox, unread, read or archived, that ``ref`` (an id or unique prefix) names."""
+    from . import mailbox
+
+    letters = mailbox.unread(at.me) + mailbox.already_read(at.me) + mailbox.archived(at.me)
+    return mailbox.find(letters, ref, f"the inbox of {at.me.name} (unread, read or archived)")
+
+
 def inbox(at: Here, include_read: bool = False) -> list[Letter]:
     """The unread mail of ``at``, oldest first (and then the read mail, ``include_read``)."""
     from . import mailbox
@@ -109,7 +119,26 @@ def inbox(at: Here, include_read: bool = False) -> list[Letter]:
 
 def read(at: Here, ref: str | None = None, *, keep: bool = False) -> Letter | None:
     """The message ``ref`` names, else the oldest unread one, marked read unless ``keep``; None if none is unread."""
-    return _read_id(at, ref, keep) if ref else _read_next(at, keep)
+    letter = _read_id(at, ref, keep) if ref else _read_next(at, keep)
+    if letter is not None and not keep:
+        refresh_unread(at)
+    return letter
+
+
+def refresh_unread(at: Here) -> int:
+    """Count ``at``'s unread mail again and set ``@tmms_unread`` on the panes of its inbox: the count.
+
+    Called after every read, archive and unread, so status lines never show a stale count; a pane
+    that tmux cannot set (closed meanwhile) is left as it is.
+    """
+    from .alert import count_unread, set_unread
+    from .errors import TmmsError
+
+    panes = [box.pane_id for box in at.registry.by_inbox.get(at.me.inbox, [])] or [at.me.pane_id]
+    try:
+        return set_unread(at.tmux, panes, at.me.inbox)
+    except TmmsError:
+        return count_unread(at.me.inbox)
 
 
 def _read_next(at: Here, keep: bool) -> Letter | None:
@@ -157,7 +186,9 @@ def mark_read(at: Here, letter: Letter) -> Letter:
     """
     from . import mailbox
 
-    return mailbox.take(letter, at.me, journal(at))
+    taken = mailbox.take(letter, at.me, journal(at))
+    refresh_unread(at)
+    return taken
 
 
 def archive(at: Here, letter: Letter) -> Letter:
@@ -184,6 +215,7 @@ def _move(at: Here, letter: Letter, folder: str) -> Letter:
     if moved.path != letter.path:
         record(journal(at), "archived" if folder == "archive" else "unread", id=moved.message_id,
                mailbox=at.me.name, path=moved.path)
+        refresh_unread(at)
     return moved
 
 
@@ -230,7 +262,10 @@ def wait(at: Here, senders: Iterable[str] = (), thread: str | None = None, timeo
 
     names = frozenset(n.strip() for item in senders for n in item.split(",") if n.strip())
     wanted = Match(names, thread_root(at, thread) if thread else "")
-    return wait_for(at.me, wanted, timeout, keep=keep, journal_path=journal(at))
+    letter = wait_for(at.me, wanted, timeout, keep=keep, journal_path=journal(at))
+    if letter is not None and not keep:
+        refresh_unread(at)
+    return letter
 
 
 # -- panes -------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from .names import SUFFIX
 from .registry import Mailbox
 
 READ_DIR = store.READ_DIR
-ARCHIVE_DIR = "archive"  # inside an inbox, beside read/: mail put away (tmms archive, the ui's a key)
+ARCHIVE_DIR = store.ARCHIVE_DIR  # inside an inbox, beside read/: mail put away (tmms archive, the ui's a key)
 SENT_DIR = store.SENT_DIR
 HEAD_BYTES = 4 * frontmatter.MAX_CHARS + 64  # the longest front matter frontmatter.load takes, as UTF-8
 TEXT_LIMIT = 64 * 1024 * 1024  # the most of one file a reader shows (as max_message_bytes' default)
@@ -307,6 +307,11 @@ def take(letter: Letter, box: Mailbox, journal_path: str | None = None) -> Lette
 def archive_folder(box: Mailbox) -> str:
     """``inbox/archive``."""
     return os.path.join(box.inbox, ARCHIVE_DIR)
+
+
+def archived(box: Mailbox) -> list[Letter]:
+    """Mail put away in ``inbox/archive/``."""
+    return scan(archive_folder(box), Folder.ARCHIVE)
 
 
 def move_letter(letter: Letter, box: Mailbox, folder: Folder) -> Letter:

@@ -68,11 +68,29 @@ def resolve_recipients(targets: Sequence[str], registry: Registry, sender: str) 
             elif item.startswith(GROUP_MARK):
                 expanded = [n for n in registry.group(item[1:]) if n != sender]
                 if not expanded:
-                    raise NoRecipient(f"group '{item}' has no members (set @tmms_groups on their panes)")
+                    hint = did_you_mean(item, addresses(registry, sender))
+                    raise NoRecipient(f"group '{item}' has no members{hint or ' (set @tmms_groups on their panes)'}")
             else:
                 expanded = [item]
             names.extend(expanded)
     return list(dict.fromkeys(names))
+
+
+def addresses(registry: Registry, sender: str = "") -> list[str]:
+    """Every name (but ``sender``) and ``@group`` that a post can go to right now."""
+    names = [b.name for b in registry.mailboxes if b.name != sender]
+    groups = [GROUP_MARK + g for b in registry.mailboxes for g in b.groups if registry.group(g) != [sender]]
+    return list(dict.fromkeys(names + sorted(groups)))
+
+
+def did_you_mean(address: str, known: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` with the nearest known addresses (difflib), or ''."""
+    import difflib
+
+    near = difflib.get_close_matches(address, known, n=3, cutoff=0.6)
+    if not near:
+        return ""
+    return " (did you mean " + " or ".join(f"'{x}'" for x in near) + "?)"
 
 
 def is_remote(address: str, registry: Registry) -> bool:
@@ -129,6 +147,57 @@ def post(
         record(journal, "posted", id=composed.message_id, to=recipient, path=path, subject=subject,
                thread=thread_id, **{"from": box.name})
     return Posted(paths, ids, recipients, unknown, thread_id or "")
+
+
+def server_running(tmux: Tmux) -> bool | None:
+    """Whether a tmms server holds this tmux server's lock; None when that cannot be told.
+
+    A few system calls and no imports (``tmms post`` stays fast): the lock file as ``server.lock``
+    names it (``server-DEV-INO.lock`` in ``paths.runtime_dir``), probed with a shared, non-blocking flock.
+    """
+    import fcntl
+
+    from .paths import runtime_dir
+
+    try:
+        st = os.stat(tmux.socket_path)
+        fd = os.open(os.path.join(runtime_dir(), f"server-{st.st_dev}-{st.st_ino}.lock"),
+                     os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return None
+    finally:
+        os.close(fd)  # closing drops a shared lock taken here
+    return False
+
+
+SCISSORS = "# ------------------------ >8 ------------------------"
+"""The line of an editor template from which everything is dropped (git commit's, so a ``# heading`` above stays)."""
+
+
+def editor_template(sender: str, to: Sequence[str], subject: str | None, about: str = "") -> str:
+    """What ``$EDITOR`` opens for ``post``, ``reply`` and ``ask``: room for the body, then ``#`` lines below
+    the scissors line that say who it goes to and how to cancel (``about``: a line on the message answered)."""
+    lines = [SCISSORS, "# Do not modify or remove the line above; everything below it is ignored.",
+             "# Write the message above it (Markdown). An empty message cancels: nothing is sent.",
+             f"# From:    {sender}", f"# To:      {', '.join(to)}", f"# Subject: {subject or '(none)'}"]
+    if about:
+        lines.append(f"# {about}")
+    return "\n\n" + "".join(line + "\n" for line in lines)
+
+
+def from_editor(text: str) -> str:
+    """The body in an edited template: the text above the scissors line, without blank lines around it
+    ('' when nothing but white space is left)."""
+    body = text.split(SCISSORS, 1)[0].rstrip().lstrip("\n")
+    return body + "\n" if body else ""
 
 
 def _keep_sent_copy(box: Mailbox, name: str, data: bytes) -> None:

@@ -28,7 +28,7 @@ def tighten_mailboxes(folders: Iterable[str], env: Mapping[str, str] | None = No
         if not inside(folder, root):
             continue
         path = os.path.abspath(folder)
-        for sub in (store.READ_DIR, store.SENT_DIR):
+        for sub in (store.READ_DIR, store.ARCHIVE_DIR, store.SENT_DIR):
             changed += _tighten(os.path.join(path, sub))
         while inside(path, root):
             changed += _tighten(path)

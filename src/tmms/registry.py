@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import PaneNotFound, PaneNotRegistered
 from .paths import expand
-from .store import READ_DIR
+from .store import ARCHIVE_DIR, READ_DIR
 from .tmux import PaneRecord
 
 if TYPE_CHECKING:
@@ -176,16 +176,17 @@ class Folders:
         for box in mailboxes:
             inbox = seen.get(box.inbox) or seen.setdefault(box.inbox, folder(box.inbox))
             outbox = seen.get(box.outbox) or seen.setdefault(box.outbox, folder(box.outbox))
-            read = os.path.join(box.inbox, READ_DIR)
-            read_folder = seen.get(read) or seen.setdefault(read, folder(read))
-            for kind, there in (("inbox", inbox), ("read", read_folder), ("outbox", outbox)):
+            kept = [(kind, seen.get(path) or seen.setdefault(path, folder(path)))
+                    for kind, path in (("read", os.path.join(box.inbox, READ_DIR)),
+                                       ("archive", os.path.join(box.inbox, ARCHIVE_DIR)))]
+            for kind, there in (("inbox", inbox), *kept, ("outbox", outbox)):
                 self._real.setdefault(there.real, {}).setdefault(kind, box)
                 if there.key is not None:
                     self._key.setdefault(there.key, {}).setdefault(kind, box)
             self.outboxes.append((outbox, box))
 
     def what(self, here: Folder) -> dict[str, Mailbox]:
-        """What ``here`` is to these mailboxes: {"inbox" | "read" | "outbox": a pane it is that of}."""
+        """What ``here`` is to these mailboxes: {"inbox" | "read" | "archive" | "outbox": a pane it is that of}."""
         found = dict(self._real.get(here.real, {}))
         if here.key is not None:
             for kind, box in self._key.get(here.key, {}).items():
@@ -193,14 +194,16 @@ class Folders:
         return found
 
     def outbox_problem(self, outbox: str, dead_letter_dirs: Iterable[str] = ()) -> str:
-        """Why ``outbox`` must not be routed ('' when it may): it is an inbox, an inbox's read
-        folder, or a dead-letter folder."""
+        """Why ``outbox`` must not be routed ('' when it may): it is an inbox, an inbox's read or
+        archive folder, or a dead-letter folder."""
         here = folder(outbox)
         found = self.what(here)
         if "inbox" in found:
             return f"it is also the inbox of {_pane(found['inbox'])}"
         if "read" in found:
             return f"it is the read-mail folder of {_pane(found['read'])}"
+        if "archive" in found:
+            return f"it is the archive folder of {_pane(found['archive'])}"
         for dead in dead_letter_dirs:
             if same_folder(here, folder(dead)):
                 return "it is also the dead-letter folder"
@@ -218,8 +221,8 @@ class Folders:
                 return ""
             path = parent
             found = self.what(folder(path))
-        kind = next(k for k in ("inbox", "outbox", "read") if k in found)
-        where = "an inbox's read folder" if kind == "read" else f"the {kind}"
+        kind = next(k for k in ("inbox", "outbox", "read", "archive") if k in found)
+        where = {"read": "an inbox's read folder", "archive": "an inbox's archive folder"}.get(kind, f"the {kind}")
         return f"it resolves to {here.real}, in {where} of {_pane(found[kind])}"
 
 
@@ -239,13 +242,15 @@ def registration_problem(inbox: str, outbox: str, others: Iterable[Mailbox], dea
         return "the inbox and the outbox are the same folder"
     if same_folder(folder(outbox), folder(os.path.join(mine.real, READ_DIR))):
         return "the outbox is the inbox's read-mail folder"
+    if same_folder(folder(outbox), folder(os.path.join(mine.real, ARCHIVE_DIR))):
+        return "the outbox is the inbox's archive folder"
     problem = theirs.outbox_problem(outbox, [dead_letter_dir] if dead_letter_dir else [])
     if problem:
         return f"the outbox {outbox}: {problem}"
-    mine_read = folder(os.path.join(mine.real, READ_DIR))
+    kept = [folder(os.path.join(mine.real, sub)) for sub in (READ_DIR, ARCHIVE_DIR)]
     for there, box in theirs.outboxes:
-        if same_folder(mine, there) or same_folder(mine_read, there):
-            return f"the inbox {inbox}: it or its read folder is the outbox of {_pane(box)}"
+        if any(same_folder(x, there) for x in (mine, *kept)):
+            return f"the inbox {inbox}: it or its read or archive folder is the outbox of {_pane(box)}"
     if dead_letter_dir:
         dead = folder(dead_letter_dir)
         for path in (inbox, outbox):

@@ -28,6 +28,7 @@ from .reading import read_when_closed as read_when_closed
 from .reading import take_read_lease as take_read_lease
 
 READ_DIR = "read"  # inside an inbox: mail that has been read
+ARCHIVE_DIR = "archive"  # inside an inbox: mail put away (tmms archive); routers never look below an inbox
 SENT_DIR = "sent"  # inside an outbox: copies of what was posted (routers look only at outbox/*.md)
 TEMP_MARK = ".tmp-"
 FILE_MODE = 0o600  # every file tmms writes, whatever the umask

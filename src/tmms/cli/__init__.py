@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 COMMANDS: dict[str, str] = {
     "post": "tmms.cli.mail", "reply": "tmms.cli.mail", "ask": "tmms.cli.mail", "inbox": "tmms.cli.mail",
     "read": "tmms.cli.mail", "thread": "tmms.cli.mail", "wait": "tmms.cli.mail", "search": "tmms.cli.search",
+    "archive": "tmms.cli.manage", "unread": "tmms.cli.manage",
     "register": "tmms.cli.panes", "unregister": "tmms.cli.panes", "whoami": "tmms.cli.panes",
     "peers": "tmms.cli.panes", "bind": "tmms.cli.panes", "ui": "tmms.cli.panes", "alert": "tmms.cli.panes",
     "server": "tmms.cli.ops", "dead": "tmms.cli.ops", "status": "tmms.cli.ops", "demo": "tmms.cli.ops",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from .. import api
@@ -19,12 +19,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 SUBJECT = arg("-s", "--subject", help="message subject")
+ALLOW_EMPTY = arg("--allow-empty", action="store_true", help="send a message left empty in $EDITOR")
+EDITOR_NOTE = (" With no file and stdin on a terminal, $VISUAL or $EDITOR (else vi) opens on a template, as git "
+               "commit does: an empty message is refused (exit 2) unless --allow-empty. Piped stdin is sent as it is.")
 
 PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
     Spec("post", "cmd_post", "send a message from this pane",
          "Compose a message in this pane's outbox and print its path. The server moves it to the "
-         "recipient's inbox within milliseconds.",
+         "recipient's inbox within milliseconds. A post while no server runs, or to a name no pane holds "
+         "now, is still queued, with a warning." + EDITOR_NOTE,
          """\
+  tmms post -t agent-beta -s Greeting # on a terminal: write it in $EDITOR
   echo 'Hello' | tmms post -t agent-beta -s Greeting
   tmms post -t agent-beta -s Report report.md
   tmms post -t a,b -f notes.md        # one copy per recipient
@@ -34,10 +39,10 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
          (*BODY, arg("-t", "--to", action="append", metavar="NAME", help="recipient @tmms_name, @group or '*' "
                      "(repeat or comma-separate; default: @tmms_reply_to)"),
           arg("-s", "--subject", help="message subject (tmms_subject)"),
-          arg("--thread", metavar="ID", help="join a thread (tmms_thread_id)"), PANE, JSON)),
+          arg("--thread", metavar="ID", help="join a thread (tmms_thread_id)"), ALLOW_EMPTY, PANE, JSON)),
     Spec("reply", "cmd_reply", "answer a message, in its thread",
          "Post to the sender of a message, in its thread (tmms_thread_id is the thread's first "
-         "message, tmms_in_reply_to the message answered).",
+         "message, tmms_in_reply_to the message answered) and mark the message read." + EDITOR_NOTE,
          """\
   echo 'Done, all green' | tmms reply 1a2b
   tmms reply 1a2b -s 'Results' results.md
@@ -45,17 +50,17 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
 """,
          (arg("id", metavar="ID", help="id (or unique prefix) of the message to answer"), *BODY,
           arg("-s", "--subject", help="subject (default: 'Re: ' + the original's)"),
-          arg("--all", action="store_true", help="also to the original's other recipients"), PANE, JSON),
+          arg("--all", action="store_true", help="also to the original's other recipients"), ALLOW_EMPTY, PANE, JSON),
          intermixed=True),  # `tmms reply ID -s S FILE`: a file after the options
     Spec("ask", "cmd_ask", "post, then wait for the reply",
          "Post a message that starts a thread, then block until every recipient has replied in "
-         "it, and print the replies. Exit code 1 when the timeout passes first.",
+         "it, and print the replies. Exit code 1 when the timeout passes first." + EDITOR_NOTE,
          """\
   echo 'Is main green?' | tmms ask -t ci-agent -s 'Status?' --timeout 300
   tmms ask -t reviewer -s 'Review PR 7' -f request.md --json
 """,
          (*BODY, arg("-t", "--to", action="append", metavar="NAME", required=True, help="recipient(s), as for post"),
-          SUBJECT, TIMEOUT, PANE, JSON)),
+          SUBJECT, TIMEOUT, ALLOW_EMPTY, PANE, JSON)),
     Spec("inbox", "cmd_inbox", "list unread mail",
          "A list with column headers: id, age, sender, subject and thread, fitted to the terminal's width "
          "(a long subject is cut, never wrapped). Unread mail is the *.md files directly in the inbox.",
@@ -113,14 +118,21 @@ def _here(args: argparse.Namespace) -> Here:
     return api.here(tmux_of(args), args.pane)
 
 
-def _warn_unknown(posted: Posted) -> None:
+def _warn_posted(at: Here, posted: Posted) -> None:
+    """Warnings for a message that is queued but will not arrive soon: no server, or no such pane now."""
+    from ..post import addresses, did_you_mean, server_running
+
+    if server_running(at.tmux) is False:
+        warn("warning: no tmms server runs for this tmux server: the message waits in the outbox until one does "
+             "(start one: tmms server start)")
     for name in posted.unknown:
-        warn(f"warning: no pane is registered as '{name}' now; the server will dead-letter the message "
+        hint = did_you_mean(name, addresses(at.registry, at.me.name))
+        warn(f"warning: no pane is registered as '{name}' now{hint}; the server will dead-letter the message "
              "unless one appears within recipient_grace_seconds")
 
 
-def _report_posted(args: argparse.Namespace, posted: Posted) -> None:
-    _warn_unknown(posted)
+def _report_posted(args: argparse.Namespace, at: Here, posted: Posted) -> None:
+    _warn_posted(at, posted)
     if args.json:
         from ..views import posted_records, to_json
 
@@ -130,25 +142,102 @@ def _report_posted(args: argparse.Namespace, posted: Posted) -> None:
             say(one_line(path))
 
 
+def _body(args: argparse.Namespace, at: Here, to: Sequence[str], subject: str | None, about: str = "") -> str:
+    """The body: a file, stdin as it is when piped, else (stdin a terminal) what the user writes in $EDITOR."""
+    if not _editing(args):
+        return body_of(args)
+    from ..post import editor_template, from_editor
+
+    text = from_editor(_edit(editor_template(at.me.name, to, subject, about)))
+    if not text and not args.allow_empty:
+        raise UsageError("empty message: nothing was sent (--allow-empty sends one)")
+    return text
+
+
+def _editing(args: argparse.Namespace) -> bool:
+    """Whether the body is to be written in $EDITOR: no file given (not even '-') and stdin a terminal."""
+    return not (args.file or args.file_opt) and sys.stdin.isatty()
+
+
+def _edit(template: str) -> str:
+    """``template`` after $VISUAL or $EDITOR (else vi) ran on it in a private temporary file (git's order)."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+
+    from ..post import decode_body
+
+    chosen = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        command = shlex.split(chosen) or ["vi"]
+    except ValueError as exc:
+        raise UsageError(f"cannot run the editor '{chosen}': {exc}; set $EDITOR") from None
+    fd, path = tempfile.mkstemp(prefix="tmms-", suffix=".md")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(template)
+        try:
+            done = subprocess.run([*command, path], check=False)
+        except OSError as exc:
+            raise UsageError(f"cannot run the editor '{command[0]}': {exc.strerror or exc}; set $EDITOR") from None
+        if done.returncode != 0:
+            raise UsageError(f"the editor '{command[0]}' exited with status {done.returncode}; nothing was sent")
+        with open(path, "rb") as handle:
+            return decode_body(handle.read(), "the message written in the editor")
+    finally:
+        os.unlink(path)
+
+
+def _recipients(args: argparse.Namespace, at: Here) -> list[str]:
+    """Who a post goes to, for the editor's template: -t expanded, else @tmms_reply_to; NoRecipient if none."""
+    from ..errors import NoRecipient
+    from ..post import resolve_recipients
+
+    to = resolve_recipients(args.to, at.registry, at.me.name) if args.to else [at.me.reply_to]
+    if not [x for x in to if x]:
+        raise NoRecipient()
+    return to
+
+
 def cmd_post(args: argparse.Namespace) -> int:
-    text = body_of(args)
-    posted = api.post(_here(args), text, args.to or [], args.subject, thread=args.thread)
-    _report_posted(args, posted)
+    at = _here(args)
+    text = _body(args, at, _recipients(args, at) if _editing(args) else [], args.subject)
+    posted = api.post(at, text, args.to or [], args.subject, thread=args.thread)
+    _report_posted(args, at, posted)
     return ExitCode.OK
 
 
 def cmd_reply(args: argparse.Namespace) -> int:
+    from ..post import reply_subject
+
     at = _here(args)
     original = api.received(at, args.id)  # a wrong id fails before the body is read
-    text = body_of(args)
-    _report_posted(args, api.reply(at, original, text, args.subject, to_all=args.all))
+    h = original.headers
+    subject = reply_subject(h.subject) if args.subject is None else args.subject
+    text = _body(args, at, [h.sender], subject, about=f"In reply to {original.short_id} from {h.sender}")
+    posted = api.reply(at, original, text, args.subject, to_all=args.all)
+    _mark_answered(at, original)
+    _report_posted(args, at, posted)
     return ExitCode.OK
+
+
+def _mark_answered(at: Here, original: Letter) -> None:
+    """The message answered is read now (if still unread), and @tmms_unread says so."""
+    if original.folder != "inbox":
+        return
+    try:
+        api.mark_read(at, original)
+    except FileNotFoundError:
+        return  # another reader took it meanwhile
+    api.refresh_unread(at)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     at = _here(args)
-    text = body_of(args)
-    asked = api.ask(at, text, args.to, args.subject, timeout=args.timeout, on_posted=_warn_unknown)
+    text = _body(args, at, _recipients(args, at) if _editing(args) else [], args.subject)
+    asked = api.ask(at, text, args.to, args.subject, timeout=args.timeout,
+                    on_posted=lambda posted: _warn_posted(at, posted))
     _print_letters(args, asked.replies, many=True)
     if asked.missing:
         from ..message import short_id

@@ -1,6 +1,6 @@
 """Which outboxes the router may route, and where dead letters may safely go.
 
-An outbox that is also an inbox (or an inbox's read folder, or the dead-letter folder) is never
+An outbox that is also an inbox (or an inbox's read or archive folder, or the dead-letter folder) is never
 routed: its files stay untouched and one ERROR line says why. Dead letters never go into a folder
 that is, or lies inside, an inbox or an outbox: when the configured folder is such a one, they go to
 ``$XDG_STATE_HOME/tmms/dead-letter`` instead (made 0700), and one ERROR line says so.
