@@ -119,3 +119,37 @@ def test_bash_completes_dead_letter_ids_for_dead(tmux_server: TmuxServer, bin_di
     wait_until(lambda: any((tmux_server.root / "dead").glob("*.md")))
     words = ["tmms", "-L", tmux_server.socket, "dead", "show", ""]
     assert _bash(tmux_server, bin_dir, words, pane=alpha.pane_id) == [short]
+
+
+def _shell_env(server: TmuxServer, bin_dir: Path, shell: str) -> dict[str, str]:
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed")
+    env = server.env()
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    return env
+
+
+def test_fish_completes_for_real(tmux_server: TmuxServer, bin_dir: Path) -> None:
+    env = _shell_env(tmux_server, bin_dir, "fish")
+    tmux_server.register("alpha")
+    program = (f"tmms completion fish | source\ncomplete -C 'tmms server st'\necho ==\n"
+               f"complete -C 'tmms -L {tmux_server.socket} post -t al'\necho ==\ncomplete -C 'tmms completion '\n")
+    proc = subprocess.run(["fish", "--no-config", "-c", program], capture_output=True, text=True, env=env,
+                          timeout=60, cwd=tmux_server.root)
+    assert proc.returncode == 0, proc.stderr
+    servers, names, shells = (part.split() for part in proc.stdout.split("==\n"))
+    assert servers == ["start", "status", "stop"] and names == ["alpha"] and shells == ["bash", "fish", "zsh"]
+
+
+def test_zsh_script_offers_the_candidates(tmux_server: TmuxServer, bin_dir: Path) -> None:
+    """zsh's compadd works only inside its completion system: stand-ins print what the script offers."""
+    env = _shell_env(tmux_server, bin_dir, "zsh")
+    program = ("compdef() { :; }; compadd() { [[ $1 == -- ]] && shift; print -l -- \"$@\"; }\n"
+               "_files() { print FILES; }\nsource <(tmms completion zsh)\n"
+               "words=(tmms server st); CURRENT=3; _tmms\nprint SPLIT\n"
+               "words=(tmms post bo); CURRENT=3; _tmms\n")
+    proc = subprocess.run(["zsh", "-f", "-c", program], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    subcommands, files = proc.stdout.split("SPLIT\n")
+    assert subcommands.split() == ["init", "logs", "restart", "start", "status", "stop"]
+    assert files == "FILES\n"
