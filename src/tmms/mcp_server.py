@@ -115,9 +115,8 @@ class Push:
             for letter in letters:
                 await self.session.send_notification(cast(Any, channel_message(letter)))
 
-    async def run(self) -> None:
+    async def run(self, watch: InboxWatch) -> None:
         """Watch the inbox for as long as the server runs."""
-        watch = InboxWatch(self.ident)
         try:
             while True:
                 new = await anyio.to_thread.run_sync(watch.next_new, abandon_on_cancel=True)
@@ -139,27 +138,30 @@ class InboxWatch:
         self.seen: set[str] | None = None
         self.stopped = False
 
-    def next_new(self) -> list[Letter]:
-        """The messages that became unread since the last call (none on the first); blocks until some may have."""
+    def look(self) -> list[Letter]:
+        """The messages unread now that were not at the last look (none at the first, or with no mailbox yet)."""
         from .errors import TmmsError
 
         try:
             at = self.ident.here()
         except Exception:  # not registered (yet), no tmux: look again later
-            self.watcher.wait(RESCAN)
             return []
         if at.me.inbox != self.inbox:
             if self.inbox:
                 self.watcher.unwatch(self.inbox)
             self.inbox = at.me.inbox
-            self.watcher.watch(self.inbox)
+            self.watcher.watch(self.inbox)  # before listing: a message that lands meanwhile still wakes us
         try:
             letters = [x for x in api.inbox(at) if x.readable and not x.error and x.message_id]
         except TmmsError:
             letters = []
-        keys = {x.message_id for x in letters}
         new = [] if self.seen is None else [x for x in letters if x.message_id not in self.seen]
-        self.seen = keys
+        self.seen = {x.message_id for x in letters}
+        return new
+
+    def next_new(self) -> list[Letter]:
+        """The next new messages; blocks on file events (or ``RESCAN`` seconds) until some may have come."""
+        new = self.look()
         if not new and not self.stopped:
             self.watcher.wait(RESCAN)
         if self.stopped:
@@ -178,8 +180,10 @@ def build(ident: Identity, channel: bool = False) -> tuple[MCPServer[Any], Push]
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:
+        watch = InboxWatch(ident)
+        await anyio.to_thread.run_sync(watch.look)  # what is unread before the client comes is not new
         async with anyio.create_task_group() as group:
-            group.start_soon(push.run)
+            group.start_soon(push.run, watch)
             yield {}
             group.cancel_scope.cancel()
 
