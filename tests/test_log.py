@@ -197,6 +197,23 @@ def test_follow_lines_reads_to_the_end_and_stops(tmp_path: Path) -> None:
     assert lines == ["one\n", "two\n"] and caught == [True]
 
 
+def test_follow_lines_reads_the_rest_of_a_rotated_file_then_the_new_one(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    path.write_text("one\n")
+    looks: list[bool] = []
+
+    def stop() -> bool:
+        if not looks:  # rotate: a last line lands in the old file after the rename, the new file starts
+            with path.open("a") as old:
+                path.rename(f"{path}.1")
+                old.write("two\n")
+            path.write_text("three\n")
+        looks.append(True)
+        return len(looks) > 1
+
+    assert list(follow_lines(str(path), stop=stop, poll=0)) == ["one\n", "two\n", "three\n"]
+
+
 def test_follow_lines_waits_for_a_missing_file(tmp_path: Path) -> None:
     assert list(follow_lines(str(tmp_path / "none"), stop=lambda: True)) == []
 

@@ -143,6 +143,7 @@ def follow_lines(path: str, stop: Callable[[], bool] | None = None, poll: float 
     """
     fd = -1
     pending = b""
+    leaving = False  # the file was replaced: read what is left in it, then open the new one
     try:
         while True:
             if fd < 0:
@@ -153,10 +154,12 @@ def follow_lines(path: str, stop: Callable[[], bool] | None = None, poll: float 
                 pending = b"" if len(pending) > MAX_LINE else pending
                 yield from (line.decode("utf-8", "replace") + "\n" for line in lines)
                 continue
-            change = _change(path, fd) if fd >= 0 else "same"
-            if change == "replaced":
+            if leaving:  # a line written just before the rename is read too
                 os.close(fd)
-                fd = -1
+                fd, leaving = -1, False
+                continue
+            change = _change(path, fd) if fd >= 0 else "same"
+            leaving = change == "replaced"
             if change != "same":
                 continue
             if caught_up is not None:
