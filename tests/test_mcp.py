@@ -238,7 +238,9 @@ async def test_without_a_tmms_server_sending_says_how_to_start_one(tmux_server: 
     with anyio.fail_after(GUARD):
         async with agent(tmux_server, alpha.pane_id) as a:
             line = await failure(a, "send", to="beta", subject="s", body="b")
-            assert "no tmms server runs" in line and "tmms server" in line
+            assert "no tmms server runs" in line and "mail would wait in the outbox" in line and "tmms server" in line
+            line = await failure(a, "wait", timeout_s=1)
+            assert "no tmms server runs" in line and "no mail would come" in line
             assert (await call(a, "whoami"))["server_running"] is False
     assert list(alpha.outbox.glob("*.md")) == []
 

@@ -239,16 +239,22 @@ def capped(timeout_s: float) -> float:
 def deliverable(at: Here, to: list[str]) -> None:
     """Refuse a post that would not be delivered now: a name no pane answers to, or no tmms server."""
     from .post import resolve_recipients
-    from .server.service import server_pid
 
     names = resolve_recipients(to, at.registry, at.me.name) if to else []
     unknown = [n for n in names if not at.registry.by_name.get(n)]
     if unknown:
         raise ToolError(f"no pane is registered as {', '.join(repr(n) for n in unknown)}: call peers to see the "
                         "names, or ask that agent to register")
+    served(at, "mail would wait in the outbox")
+
+
+def served(at: Here, otherwise: str) -> None:
+    """Refuse when no tmms server delivers mail for this tmux server."""
+    from .server.service import server_pid
+
     if server_pid(at.tmux) is None:
-        raise ToolError("no tmms server runs for this tmux server, so mail would wait in the outbox: run "
-                        "`tmms server` in a pane (or call register, which starts one)")
+        raise ToolError(f"no tmms server runs for this tmux server, so {otherwise}: run `tmms server` in a pane "
+                        "(or call register, which starts one)")
 
 
 # -- the tools' bodies ---------------------------------------------------------------------------
@@ -316,6 +322,7 @@ def wait_unread(ident: Identity, senders: list[str], thread: str | None,
     """Block (on file events) until a matching message is unread; it stays unread (``take`` marks it)."""
     with as_tool_errors():
         at = ident.here()
+        served(at, "no mail would come")
         return at, api.wait(at, senders, thread, capped(timeout_s), keep=True)
 
 
