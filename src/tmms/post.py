@@ -87,7 +87,7 @@ def did_you_mean(address: str, known: Sequence[str]) -> str:
     """`` (did you mean 'x'?)`` with the nearest known addresses (difflib), or ''."""
     import difflib
 
-    near = difflib.get_close_matches(address, known, n=3, cutoff=0.6)
+    near = difflib.get_close_matches(address, known, n=2, cutoff=0.75)
     if not near:
         return ""
     return " (did you mean " + " or ".join(f"'{x}'" for x in near) + "?)"
