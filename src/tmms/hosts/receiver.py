@@ -97,10 +97,10 @@ class Receiver:
                 self.ledger.add(copy.digest)
             self.ledger.sync()
             placed = self._place(copies)
+            for delivered in found + placed:  # under the lock: the journal's order is the delivery order
+                if self.on_delivered is not None:
+                    self.on_delivered(delivered)
         final = {copy.hidden: delivered.path for copy, delivered in zip(copies, placed, strict=True)}
-        for delivered in found + placed:
-            if self.on_delivered is not None:
-                self.on_delivered(delivered)
         out = []
         for fields in replies:
             if "path" in fields:

@@ -46,6 +46,7 @@ WRITER_OPEN = "a writer has it open"
 WRITTEN_IN_PLACE = "written in place: waits to stay unchanged for settle_seconds"
 ROUTE_BATCH = 4096
 NOT_A_FILE = "a folder"
+BEHIND = "waits for an older message of its outbox to be routed first (posting order across hosts)"
 _GONE_FROM_OUTBOX = frozenset({Status.DELIVERED, Status.SPOOLED, Status.DEAD, Status.GONE})
 
 
@@ -350,6 +351,8 @@ class Router:
     def _relay(self, entry: store.Entry, outbox: str, headers: Headers, held: Held) -> Outcome:
         """A message for ``name@host``: corrected as for a delivery, then into the host's spool."""
         assert self.remote is not None
+        if any(os.path.dirname(p) == outbox and seen[0][1] < entry.mtime_ns for p, seen in self._unsettled.items()):
+            return Outcome(Status.PENDING, entry.path, reason=BEHIND)  # posting order: after the older one
         address = split_address(headers.recipient)
         problem = host_problem(address.host) if address else "no host"
         if address is None or problem:
