@@ -153,3 +153,12 @@ def test_zsh_script_offers_the_candidates(tmux_server: TmuxServer, bin_dir: Path
     subcommands, files = proc.stdout.split("SPLIT\n")
     assert subcommands.split() == ["init", "logs", "restart", "start", "status", "stop"]
     assert files == "FILES\n"
+
+
+def test_bash_completes_panes_kinds_and_events(tmux_server: TmuxServer, bin_dir: Path) -> None:
+    pane = tmux_server.new_pane()
+    lead = ["tmms", "-L", tmux_server.socket]
+    assert pane in _bash(tmux_server, bin_dir, [*lead, "inbox", "--pane", "%"])
+    assert _bash(tmux_server, bin_dir, [*lead, "register", "x", "--agent", "cl"]) == ["claude"]
+    assert _bash(tmux_server, bin_dir, [*lead, "register", "x", "--agent", "no"]) == ["none"]
+    assert _bash(tmux_server, bin_dir, [*lead, "log", "--event", "dead"]) == ["dead-lettered"]

@@ -207,6 +207,25 @@ def _values(action: argparse.Action, namespace: argparse.Namespace) -> list[str]
         return _names(namespace)[1]
     if metavar == "ID":
         return _dead_ids(namespace) if getattr(namespace, "command", None) == "dead" else _ids(namespace)
+    return _other(metavar, namespace)
+
+
+def _other(metavar: str, namespace: argparse.Namespace) -> list[str]:
+    """Panes (their ids), agent kinds, journal events."""
+    import os
+
+    from .common import tmux_of
+
+    if metavar == "PANE":
+        return [pane.pane_id for pane in tmux_of(namespace).list_panes()]
+    if metavar == "KIND":
+        from ..agents import load_agents
+
+        return [*load_agents(os.environ), "none"]
+    if metavar == "EV":
+        from .log import EVENTS
+
+        return list(EVENTS)
     return []
 
 
