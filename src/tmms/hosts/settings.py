@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .address import host_problem
 
@@ -34,13 +34,18 @@ class Hosts:
     """Every setting about other hosts (all optional)."""
 
     host_name: str = ""
-    hosts: dict[str, Host] = field(default_factory=dict)
+    named: tuple[Host, ...] = ()  # the hosts: section (a tuple: a Config stays hashable)
     accept_from: tuple[str, ...] | None = None  # None: any host name a link declares
     link_idle_seconds: float = IDLE_SECONDS
 
+    @property
+    def hosts(self) -> dict[str, Host]:
+        """The hosts: section by name."""
+        return {host.name: host for host in self.named}
+
     def host(self, name: str) -> Host:
         """The settings of ``name`` (defaults for a host the config does not name)."""
-        return self.hosts.get(name) or Host(name)
+        return next((host for host in self.named if host.name == name), None) or Host(name)
 
     def accepts(self, name: str) -> bool:
         """Whether a link may deliver as host ``name``."""
@@ -68,7 +73,7 @@ def parse(data: dict[str, object]) -> Hosts:
         hosts = data["hosts"]
         if not isinstance(hosts, dict):
             raise ValueError("hosts must be a mapping of host names to settings")
-        values["hosts"] = {_name(name, "hosts"): _host(str(name), spec) for name, spec in hosts.items()}
+        values["named"] = tuple(_host(_name(name, "hosts"), spec) for name, spec in hosts.items())
     return Hosts(**values)  # type: ignore[arg-type]
 
 
