@@ -337,14 +337,17 @@ async def test_an_editor_that_cannot_start_is_a_notice(tmux_server: TmuxServer, 
 async def test_slash_searches_and_escape_clears(tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:
     alpha, _ = pair
     letter(alpha.inbox, "Build is green", 1)
-    letter(alpha.inbox, "Lunch?", 2, sender="gamma")
+    letter(alpha.inbox, "Lunch?", 2, sender="gamma", body="the pasta place? it has green chairs\n")
     async with running(tmux_server, alpha) as (app, pilot):
         await pilot.press("slash", *"green")
         await until(pilot, lambda: app.mail.row_count == 1)
         assert "1 match 'green'" in screen_text(app) and "Lunch?" not in screen_text(app)
-        await pilot.press("enter")  # keeps the filter, back in the list
-        assert app.mail.has_focus and app.mail.row_count == 1
-        await pilot.press("slash", "ctrl+a", "ctrl+k", *"gamma", "escape")
+        await pilot.press("enter")  # the bodies too (tmms search), the filter kept, back in the list
+        await until(pilot, lambda: app.mail.row_count == 2)
+        assert app.mail.has_focus and "2 match 'green'" in screen_text(app)
+        await pilot.press("slash", *"gree")  # the field's text is selected: typing replaces it
+        await until(pilot, lambda: app.mail.row_count == 1)  # typing again: headers only until Enter
+        await pilot.press("slash", *"gamma", "escape")
         await until(pilot, lambda: app.mail.row_count == 2)
         assert app.mail.has_focus and "match" not in screen_text(app)
 

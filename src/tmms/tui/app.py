@@ -66,6 +66,7 @@ class MailApp(App[int]):
         super().__init__()
         self.at = at
         self.needle = ""
+        self.in_bodies: set[str] = set()  # names of the letters whose body holds the needle (after Enter)
         self.all_letters: list[Letter] = []
         self.live: Live | None = None
         self._watch = watch
@@ -126,7 +127,7 @@ class MailApp(App[int]):
             self.all_letters = newest_first(api.inbox(self.at, include_read=True))
         except TmmsError as exc:
             self.say(str(exc), error=True)
-        self.mail.show([x for x in self.all_letters if matches(x, self.needle)])
+        self.mail.show([x for x in self.all_letters if matches(x, self.needle) or x.name in self.in_bodies])
         unread = sum(1 for x in self.all_letters if x.folder == "inbox")
         me = self.at.me
         live = "" if self.live is None or self.live.available else " · no file events here: g refreshes"
@@ -289,10 +290,17 @@ class MailApp(App[int]):
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter as the text is typed."""
         self.needle = event.value.strip()
+        self.in_bodies = set()
         self.reload()
 
     def on_input_submitted(self, _: Input.Submitted) -> None:
-        """Keep the filter; back to the list."""
+        """Search the bodies too (tmms.api.search, as ``tmms search``), keep the filter, back to the list."""
+        if self.needle:
+            try:
+                self.in_bodies = {x.name for x in api.search(self.at, self.needle, ("inbox", "read"))}
+            except TmmsError as exc:
+                self.say(str(exc), error=True)
+            self.reload()
         self.mail.focus()
 
     def on_key(self, event: object) -> None:
