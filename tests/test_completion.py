@@ -102,7 +102,7 @@ def test_each_script_calls_the_hidden_command(tmux_server: TmuxServer, shell: st
 
 
 def test_completion_needs_a_known_shell(tmux_server: TmuxServer) -> None:
-    assert "invalid choice 'tcsh'" in failed(tmux_server.tmms("completion", "tcsh"), 2)
+    assert "invalid choice: 'tcsh'" in failed(tmux_server.tmms("completion", "tcsh"), 2)
     assert "required: shell" in failed(tmux_server.tmms("completion"), 2)
 
 

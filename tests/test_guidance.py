@@ -30,14 +30,14 @@ def test_an_unknown_command_after_global_options(tmux_server: TmuxServer) -> Non
 
 def test_an_unknown_subcommand_names_the_nearest(tmux_server: TmuxServer) -> None:
     line = failed(tmux_server.main("server", "stpo"), 2)
-    assert "invalid choice 'stpo'; did you mean 'stop'?" in line
+    assert "invalid choice: 'stpo'; did you mean 'stop'?" in line
     line = failed(tmux_server.main("dead", "lst"), 2)
-    assert line == "tmms: error: argument action: invalid choice 'lst'; did you mean 'list'? (see 'tmms dead --help')"
+    assert line == "tmms: error: argument action: invalid choice: 'lst'; did you mean 'list'? (see 'tmms dead --help')"
 
 
 def test_an_invalid_choice_with_nothing_near_lists_the_choices(tmux_server: TmuxServer) -> None:
     line = failed(tmux_server.main("completion", "powershell"), 2)
-    assert line == ("tmms: error: argument shell: invalid choice 'powershell'; choose from bash, zsh, fish "
+    assert line == ("tmms: error: argument shell: invalid choice: 'powershell'; choose from bash, zsh, fish "
                     "(see 'tmms completion --help')")
 
 

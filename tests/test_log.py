@@ -130,6 +130,7 @@ def test_log_shows_a_real_servers_traffic(tmux_server: TmuxServer, home: Path) -
     records = wait_until(lambda: [r for r in as_json(tmux_server.tmms("log", "--json", "--to", "beta"))
                                   if r["event"] == "delivered"])
     assert records[0]["from"] == "alpha" and records[0]["mailbox"] == "beta"
+    assert records[0]["subject"] == "Live"  # the server's own lines carry the subject
     assert '"Live"' in ok(tmux_server.tmms("log", "--event", "delivered"))
 
 
@@ -233,8 +234,9 @@ def test_follow_lines_rereads_a_truncated_file(tmp_path: Path) -> None:
 
 def test_filter_and_describer() -> None:
     record = {"at": "2026-01-01T00:00:00.000Z", "event": "delivered", "id": ID1, "to": "a,b", "mailbox": "b"}
-    assert Filter(recipient="a").matches(record) and Filter(recipient="b").matches(record)
     assert not Filter(sender="x").matches(record) and not Filter(events=frozenset({"read"})).matches(record)
+    assert not Filter(recipient="a").matches(record)  # the copy delivered to b, of a message to a and b
+    assert Filter(recipient="a").matches({**record, "mailbox": ""}) and Filter(recipient="b").matches(record)
     assert not Filter(since=1e12).matches(record) and not Filter(since=0).matches({"event": "x"})
     describer = Describer()
     describer.note({"id": ID1, "subject": "S"})

@@ -64,10 +64,10 @@ class Filter:
 
 
 def _recipients(record: Mapping[str, str]) -> set[str]:
-    names = {n.strip() for n in record.get("to", "").split(",") if n.strip()}
+    """Whom a record is about: the mailbox it happened in (a delivered copy, a read), else its recipients."""
     if record.get("mailbox"):
-        names.add(record["mailbox"])
-    return names
+        return {record["mailbox"]}
+    return {n.strip() for n in record.get("to", "").split(",") if n.strip()}
 
 
 class Describer:

@@ -88,7 +88,7 @@ def did_you_mean(message: str) -> str:
 
     near = difflib.get_close_matches(value, options, n=1)
     hint = f"did you mean '{near[0]}'?" if near else f"choose from {', '.join(options)}"
-    return f"{head}: invalid choice '{value}'; {hint}"
+    return f"{head}: invalid choice: '{value}'; {hint}"
 
 
 def command_parser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser | None:

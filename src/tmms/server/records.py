@@ -36,6 +36,7 @@ class Records:
         if headers is not None:
             fields.update(id=headers.message_id, to=",".join(headers.recipients))
             fields["from"] = headers.sender
+            fields.setdefault("subject", headers.subject or None)  # each line says what it is about ('tmms log')
         try:
             self.journal.append(event, path=path, **fields)
         except StorageError as exc:
