@@ -15,7 +15,7 @@ KEYS = (
     ("r", "reply in $EDITOR (an empty message cancels)"),
     ("c", "compose a new message in $EDITOR"),
     ("t", "the whole thread"),
-    ("/", "filter by sender, subject, id; Enter: bodies too; Esc clears"),
+    ("/", "search sender, subject, id as typed; Enter: bodies too; Esc clears"),
     ("u", "mark unread"),
     ("a", "archive (into inbox/archive/)"),
     ("Tab  1 2", "the mailbox and the traffic of this tmux server"),
