@@ -56,7 +56,7 @@ def test_log_prints_one_readable_line_per_event(tmux_server: TmuxServer, home: P
     stamp = json.loads(_journal(home).read_text().splitlines()[0])["at"]
     assert lines[0] == f'{_local(stamp)}  posted         11111111  alpha -> beta  "Hello there"'
     assert lines[1].endswith('delivered      11111111  alpha -> beta  "Hello there"')
-    assert lines[2].endswith('read           11111111  ? -> beta  "Hello there"')
+    assert lines[2].endswith('read           11111111  -> beta  "Hello there"')
     assert lines[4].endswith('dead-lettered  22222222  alpha -> ghost  "Lost"  (unknown recipient \'ghost\')')
 
 
@@ -240,4 +240,4 @@ def test_filter_and_describer() -> None:
     assert not Filter(since=1e12).matches(record) and not Filter(since=0).matches({"event": "x"})
     describer = Describer()
     describer.note({"id": ID1, "subject": "S"})
-    assert describer.line(record).endswith('delivered      11111111  ? -> b  "S"')
+    assert describer.line(record).endswith('delivered      11111111  -> b  "S"')

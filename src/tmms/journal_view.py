@@ -92,7 +92,7 @@ class Describer:
         parts = [when, f"{record.get('event', '?'):<13}", f"{message_id[:8] or '-':<8}"]
         sender, to = record.get("from", ""), record.get("mailbox") or record.get("to", "")
         if sender or to:
-            parts.append(f"{sender or '?'} -> {to or '?'}")
+            parts.append(f"{sender} -> {to}".strip())  # '-> beta' for a read: the reader, no sender
         subject = record.get("subject") or self.subjects.get(message_id, "")
         if subject:
             parts.append(json.dumps(subject, ensure_ascii=False))
