@@ -389,3 +389,21 @@ def test_a_bad_host_goes_to_dead_letter(tmp_path: Path) -> None:
     (kit.boxes["alice"].outbox / "m.md").write_bytes(message("alice", "bob@-oProxyCommand=x"))
     (outcome,) = kit.route()
     assert outcome.status is Status.DEAD and "starts with '-'" in outcome.reason
+
+
+def test_a_relay_that_hears_nothing_for_long_gives_up(tmp_path: Path) -> None:
+    gpu = End(tmp_path, "gpu-box", ("bob",))
+    down_r, down_w = os.pipe()
+    up_r, up_w = os.pipe()
+    session = Session(down_r, up_w, "laptop", gpu.receiver("laptop"), gpu.spool("laptop"), idle=None, silence=0.2)
+    with pytest.raises(LinkDown, match=r"nothing heard from laptop for 0\.2s"):
+        session.run()
+    for fd in (down_r, down_w, up_r, up_w):
+        os.close(fd)
+
+
+def test_an_old_tmms_there_is_told_apart_from_a_missing_one() -> None:
+    old = ["usage: tmms [-h] ...", "tmms: error: argument COMMAND: invalid choice: 'relay' (choose from ...)"]
+    assert reason_for("gpu-box", 2, old, "x") == "gpu-box: the tmms there has no 'tmms relay': pip install -U tmms"
+    assert reason_for("gpu-box", 3, ["tmms: error: malformed YAML (c.yml)"], "x") == (
+        "gpu-box: tmms: error: malformed YAML (c.yml)")

@@ -124,6 +124,6 @@ def test_many_messages_arrive_once_each_in_posting_order(ssh_bed: SshBed) -> Non
         (staging / message.file_name).write_text(message.text)
         ids.append(message.message_id)
         os.rename(staging / message.file_name, alice[2] / message.file_name)
-    poll(lambda: len(letters(bob[1])) >= 400, 120)
+    poll(lambda: len(events(gpu, "delivered")) >= 400, 120)  # journaled right after each batch is renamed in
     delivered = [e["id"] for e in events(gpu, "delivered")]
     assert delivered == ids and len(letters(bob[1])) == 400

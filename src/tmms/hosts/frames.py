@@ -4,7 +4,7 @@ A frame is a 4-byte big-endian length, then that many bytes: the kind (one ASCII
 payload. ``M`` (a message) carries a JSON header line, a newline, then the message's bytes; every
 other kind carries one JSON object:
 
-- ``H`` hello ``{"tmms": "relay", "versions": [1], "host": NAME}``; the answer names the version
+- ``H`` hello ``{"tmms": "relay", "versions": [1], "host": NAME, "idle": S}``; the answer names the version
 - ``M`` message ``{"seq": N, "id": ID, "to": LOCAL, "name": FILE}`` and the bytes
 - ``A`` ack ``{"seq": N, "path": WHERE, "dup": BOOL}``: written durably (or had already)
 - ``R`` refused ``{"seq": N, "reason": WHY}``: the remote will never take it (it goes to dead letter)
@@ -95,9 +95,12 @@ class Decoder:
         return len(self._buffer)
 
 
-def hello(host: str, version: int | None = None) -> bytes:
-    """A hello frame: the versions this side speaks (or, answering, the one chosen) and its host name."""
+def hello(host: str, version: int | None = None, idle: float | None = None) -> bytes:
+    """A hello frame: the versions this side speaks (or, answering, the one chosen), its host name,
+    and (the side that dialled) after how many silent seconds it closes the link."""
     fields: dict[str, Any] = {"tmms": "relay", "host": host}
+    if idle is not None:
+        fields["idle"] = idle
     if version is None:
         fields["versions"] = [VERSION]
     else:

@@ -11,6 +11,7 @@ us, and not named under ``hosts:``, is not dialled: its mail waits for its next 
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from .. import store
-from ..errors import StorageError
+from ..errors import StorageError, TmmsError
 from ..journal import Journal
 from ..registry import Registry
 from . import frames
@@ -149,9 +150,14 @@ class Link(threading.Thread):
     def run(self) -> None:
         pause = 0.0
         while not self._stopped:
-            if not self._wait(pause):
-                continue
-            pause = self._attempt()
+            try:
+                if not self._wait(pause):
+                    continue
+                pause = self._attempt()
+            except Exception as exc:  # a bug or a surprise must not end the link for good
+                log.exception("%s: the link failed: %s", self.host, exc)
+                self.context.publish(self.host, state="down", error=f"{self.host}: {type(exc).__name__}: {exc}")
+                pause = BACKOFF_MAX
         os.close(self._wake_r)
         os.close(self._wake_w)
 
@@ -213,7 +219,7 @@ class Link(threading.Thread):
         rfd, wfd = proc.stdout.fileno(), proc.stdin.fileno()
         decoder = Decoder()
         try:
-            write_all(wfd, frames.hello(context.me))
+            write_all(wfd, frames.hello(context.me, idle=context.settings.link_idle_seconds))
             got = read_frames(rfd, decoder, CONNECT_TIMEOUT)
         except LinkDown as exc:
             raise LinkDown(self._why(proc, errors, str(exc))) from None
@@ -246,7 +252,13 @@ class Link(threading.Thread):
                                          "mailbox": made.mailbox, "path": made.path, "via": self.host,
                                          "duplicate": "yes" if made.duplicate else None})
 
-        return Receiver(self.host, Received(self.spool.ledger_path), context.registry, here=context.me,
+        def panes(fresh: bool) -> Registry:
+            try:
+                return context.registry(fresh)
+            except TmmsError as exc:  # no tmux server: the other side keeps the mail and sends it again
+                raise OSError(errno.EAGAIN, f"cannot read the panes here: {exc}") from None
+
+        return Receiver(self.host, Received(self.spool.ledger_path), panes, here=context.me,
                         max_bytes=context.max_bytes, on_delivered=delivered)
 
     def _event(self, event: str, fields: dict[str, Any]) -> None:
@@ -324,9 +336,13 @@ def reason_for(host: str, code: int, errors: list[str], fallback: str) -> str:
         return f"{host}: tmms is not installed there: pip install tmms"
     if "no module named" in text and "tmms" in text:
         return f"{host}: tmms is not installed there: pip install tmms"
-    if code == 255 or errors:
-        last = next((line for line in reversed(errors) if not line.lower().startswith("warning")), "")
-        return f"{host}: ssh: {last}" if last else f"{host}: ssh failed (exit status {code})"
+    if "relay" in text and ("invalid choice" in text or "unknown command" in text):
+        return f"{host}: the tmms there has no 'tmms relay': pip install -U tmms"
+    last = next((line for line in reversed(errors) if not line.lower().startswith("warning")), "")
+    if code == 255:
+        return f"{host}: ssh: {last}" if last else f"{host}: ssh failed (exit status 255)"
+    if last:
+        return f"{host}: {last}"
     return fallback
 
 

@@ -30,6 +30,7 @@ from .spool import Spool
 log = logging.getLogger("tmms.hosts")
 HELLO_TIMEOUT = 30.0
 REREAD = 1.0  # seconds a read of the panes is used before it is read again
+SILENCE_MARGIN = 60.0  # a relay that heard nothing for twice the dialler's idle time and this is orphaned
 
 
 class Panes:
@@ -80,8 +81,10 @@ def serve(root: str, settings: Hosts, me: str, panes: Callable[[], Registry], jo
 
     receiver = Receiver(peer, Received(spool.ledger_path), Panes(panes), here=me, max_bytes=max_bytes,
                         on_delivered=delivered)
+    idle = hello.fields.get("idle")
+    silence = 2 * float(idle) + SILENCE_MARGIN if isinstance(idle, (int, float)) and 0 < idle < 1e6 else None
     session = Session(rfd, wfd, peer, receiver, spool, idle=None, events=record, dead_dir=dead_dir,
-                      decoder=decoder, initial=got[1:])
+                      decoder=decoder, initial=got[1:], silence=silence)
     return session.run()
 
 

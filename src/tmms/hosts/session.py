@@ -51,7 +51,7 @@ class Session:
     def __init__(self, rfd: int, wfd: int, peer: str, receiver: Receiver, spool: Spool | None, *,
                  idle: float | None, wake_fd: int = -1, events: Events | None = None,
                  dead_dir: Callable[[], str] | None = None, decoder: Decoder | None = None,
-                 initial: list[Frame] | None = None) -> None:
+                 initial: list[Frame] | None = None, silence: float | None = None) -> None:
         self.rfd, self.wfd, self.wake_fd = rfd, wfd, wake_fd
         self.peer = peer
         self.receiver = receiver
@@ -61,6 +61,7 @@ class Session:
         self.dead_dir = dead_dir
         self.decoder = decoder or Decoder()
         self.initial = list(initial or [])
+        self.silence = silence  # give up when nothing was heard for this long (the other side is gone)
         self.out = bytearray()
         self.queue: deque[str] = deque()
         self.last_name = ""
@@ -72,7 +73,7 @@ class Session:
         self._holding = False
         self._lock_tried = -1e9
         self._looked = -1e9
-        self._traffic = time.monotonic()
+        self._traffic = self._heard = time.monotonic()
         self._reaper = Reaper(spool)
 
     def run(self) -> str:
@@ -100,6 +101,8 @@ class Session:
         while True:
             now = time.monotonic()
             self._feed(now)
+            if self.silence is not None and now - self._heard > self.silence:
+                raise LinkDown(f"nothing heard from {self.peer} for {self.silence:g}s: its side is gone")
             if self.stopping or self._idle(now):
                 self.out += frames.encode(frames.BYE, {})
                 self._flush_all()
@@ -197,7 +200,7 @@ class Session:
             raise LinkDown(f"reading the link failed: {exc.strerror or exc}") from None
         if not chunk:
             raise LinkDown("the connection closed")
-        self._traffic = time.monotonic()
+        self._traffic = self._heard = time.monotonic()
         try:
             batch = self.decoder.feed(chunk)
         except ProtocolError as exc:
