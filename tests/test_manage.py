@@ -1,16 +1,24 @@
 """Mail management (issue #11): ``tmms archive`` and ``tmms unread``, ``reply`` marking the original read,
 and ``@tmms_unread`` exact after every read, archive and unread tmms does; inbox/archive/ is guarded
-like inbox/read/ (never an outbox). Real tmux, real files."""
+like inbox/read/ (never an outbox); the unread count in the status line (``bind --install --status``);
+the alert naming the recipient pane for ``alert_seconds``; register's ``--pane`` (``-t`` hidden),
+``--group`` adding and ``--set-groups`` replacing. Real tmux, real files."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from conftest import Pane, TmuxServer, failed, messages, ok
+from conftest import Pane, TmuxServer, failed, messages, ok, wait_until
+from tmms.alert import RECIPIENT, alert_seconds, alert_text
+from tmms.config import load
+from tmms.errors import ConfigError
+from tmms.keys import STATUS_SEGMENT, config_lines
 from tmms.message import compose
 from tmms.registration import FolderClash, check_folders
 from tmms.registry import Folders, Registry, registration_problem
@@ -142,3 +150,137 @@ def test_an_outbox_that_is_an_archive_folder_is_never_routed_or_registered(tmp_p
     other = Registry.from_panes([record("%4", "e", tmp_path / "e/in", tmp_path / "delta/inbox/archive")])
     problem = registration_problem(str(tmp_path / "delta/inbox"), str(tmp_path / "w"), other.mailboxes)
     assert problem.endswith("it or its read or archive folder is the outbox of pane %4 ('e')")
+
+
+# -- the status line: tmms bind --install --status ------------------------------------------------------------
+
+
+def status_right(server: TmuxServer) -> str:
+    return server.tmux("show-options", "-gv", "status-right").removesuffix("\n")
+
+
+def test_bind_status_puts_the_unread_count_in_front_of_status_right_once(tmux_server: TmuxServer,
+                                                                         beta: Pane) -> None:
+    before = status_right(tmux_server)
+    out = ok(tmux_server.tmms("bind", "--install", "--status"))
+    assert out.startswith("added the unread count to status-right on ")
+    assert status_right(tmux_server) == STATUS_SEGMENT + before
+    assert out.splitlines()[1] == f"set-option -g status-right '{STATUS_SEGMENT + before}'"
+    assert ok(tmux_server.tmms("bind", "--install", "--status")).startswith("the unread count is already in")
+    assert status_right(tmux_server) == STATUS_SEGMENT + before  # twice installed is once
+    letter(beta, "one")
+    letter(beta, "two", minute=1)
+    ok(tmux_server.tmms("read", "--next", "--keep", pane=beta.pane_id))
+    ok(tmux_server.tmms("archive", short(letter(beta, "three", minute=2)), pane=beta.pane_id))
+    shown = tmux_server.tmux("display-message", "-p", "-t", beta.pane_id, "#{E:status-right}")
+    assert shown.startswith("[tmms 2] ")
+    tmux_server.tmux("set-option", "-p", "-t", beta.pane_id, "@tmms_unread", "0")
+    assert not tmux_server.tmux("display-message", "-p", "-t", beta.pane_id, "#{E:status-right}").startswith("[")
+    out = ok(tmux_server.tmms("bind", "--uninstall", "--status"))
+    assert out.startswith("took the unread count out of status-right")
+    assert status_right(tmux_server) == before
+    assert ok(tmux_server.tmms("bind", "--uninstall", "--status")).startswith("the unread count was not in")
+
+
+def test_bind_status_without_install_only_prints_the_line(tmux_server: TmuxServer) -> None:
+    before = status_right(tmux_server)
+    out = ok(tmux_server.tmms("bind", "--status"))
+    assert out == f"set-option -g status-right '{STATUS_SEGMENT + before}'\n"
+    assert status_right(tmux_server) == before
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--uninstall"], "tmms: error: --uninstall takes the unread count out of the status line: add --status"),
+    (["--install", "--uninstall", "--status"], "tmms: error: give --install or --uninstall, not both"),
+])
+def test_bind_refuses_what_it_cannot_do_in_one_line(tmux_server: TmuxServer, args: list[str], says: str) -> None:
+    assert failed(tmux_server.tmms("bind", *args), 2) == says
+
+
+def test_a_status_right_holding_single_quotes_is_printed_in_double_quotes() -> None:
+    assert config_lines([["set-option", "-g", "status-right", "it's $HOME \"x\""]]) == (
+        'set-option -g status-right "it\'s \\$HOME \\"x\\""\n')
+
+
+# -- the alert: the recipient pane, for alert_seconds ------------------------------------------------------------
+
+
+def test_alert_seconds_come_from_the_environment_the_server_gives() -> None:
+    assert alert_seconds({}) == 4.0
+    assert alert_seconds({"TMMS_ALERT_SECONDS": "7.5"}) == 7.5
+    assert alert_seconds({"TMMS_ALERT_SECONDS": "0"}) == 0.0  # until a key is pressed
+    assert alert_seconds({"TMMS_ALERT_SECONDS": "soon"}) == 4.0
+    assert alert_seconds({"TMMS_ALERT_SECONDS": "-1"}) == 4.0
+
+
+def test_the_alert_text_names_the_recipient_pane_as_tmux_expands_it(tmux_server: TmuxServer, beta: Pane) -> None:
+    text = alert_text("alpha", "50% #done", RECIPIENT)
+    assert text == "tmms: mail for " + RECIPIENT + " from alpha: 50%% ##done"
+    where = tmux_server.tmux("display-message", "-p", "-t", beta.pane_id, text.replace("%%", "%"))
+    assert where.startswith("tmms: mail for beta (main:") and where.endswith(" from alpha: 50% #done\n")
+
+
+def test_the_server_passes_alert_seconds_to_notify_commands(tmux_server: TmuxServer, tmp_path: Path) -> None:
+    seen = tmp_path / "seen"
+    gamma = tmux_server.register("gamma", notify=f"echo $TMMS_ALERT_SECONDS > {seen}")
+    alpha = tmux_server.register("alpha2")
+    tmux_server.start_server(alert_seconds=7)
+    ok(tmux_server.tmms("post", "-t", gamma.name, pane=alpha.pane_id, input="hi\n"))
+    wait_until(lambda: seen.exists() and seen.read_text().strip())
+    assert seen.read_text() == "7\n"
+
+
+def test_tmms_alert_runs_with_a_duration_and_sets_the_count(tmux_server: TmuxServer, beta: Pane) -> None:
+    path = letter(beta, "one")
+    env = tmux_server.env(beta.pane_id)
+    socket_path, pid = tmux_server.tmux("display-message", "-p", "#{socket_path} #{pid}").split()
+    env.update(TMUX=f"{socket_path},{pid},0", TMMS_ALERT_SECONDS="0.5")
+    proc = subprocess.run([sys.executable, "-m", "tmms", "alert", str(path)], env=env, capture_output=True,
+                          text=True, timeout=30)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert unread_option(tmux_server, beta) == "1"  # the text it shows: tests/test_panes_cli.py (a client sees it)
+
+
+def test_alert_seconds_is_a_config_key(tmp_path: Path) -> None:
+    good = tmp_path / "good.yml"
+    good.write_text("alert_seconds: 10\n")
+    assert load(str(good)).alert_seconds == 10.0 and load(str(good)).warnings == ()
+    bad = tmp_path / "bad.yml"
+    bad.write_text("alert_seconds: -2\n")
+    with pytest.raises(ConfigError, match="alert_seconds"):
+        load(str(bad))
+
+
+# -- names: --pane everywhere, -t hidden; --group adds, --set-groups replaces --------------------------------------
+
+
+def groups_of(server: TmuxServer, pane: str) -> str:
+    return server.tmux("show-options", "-p", "-v", "-t", pane, "@tmms_groups", check=False).strip()
+
+
+def test_register_takes_pane_and_still_takes_a_hidden_t(tmux_server: TmuxServer) -> None:
+    first, second = tmux_server.new_pane(), tmux_server.new_pane()
+    report = json.loads(ok(tmux_server.tmms("register", "one", "--pane", first, "--no-server", "--json")))
+    assert report["pane_id"] == first
+    report = json.loads(ok(tmux_server.tmms("register", "two", "-t", second, "--no-server", "--json")))
+    assert report["pane_id"] == second
+    ok(tmux_server.tmms("unregister", "--pane", first))
+    ok(tmux_server.tmms("unregister", "-t", second))
+    for command in ("register", "unregister"):
+        help_text = ok(tmux_server.tmms(command, "--help"))
+        assert "--pane PANE" in help_text and "-t PANE" not in help_text and "--target" not in help_text
+
+
+def test_group_adds_and_set_groups_replaces(tmux_server: TmuxServer) -> None:
+    pane = tmux_server.new_pane()
+    ok(tmux_server.tmms("register", "rev", "--pane", pane, "--group", "reviewers", "--no-server"))
+    ok(tmux_server.tmms("register", "rev", "--pane", pane, "--group", "@leads", "--group", "reviewers",
+                        "--no-server"))
+    assert groups_of(tmux_server, pane) == "reviewers,leads"
+    report = json.loads(ok(tmux_server.tmms("register", "rev", "--pane", pane, "--set-groups", "ops, @qa",
+                                            "--no-server", "--json")))
+    assert (groups_of(tmux_server, pane), report["groups"]) == ("ops,qa", ["ops", "qa"])
+    ok(tmux_server.tmms("register", "rev", "--pane", pane, "--no-server"))
+    assert groups_of(tmux_server, pane) == "ops,qa"  # neither option: kept
+    ok(tmux_server.tmms("register", "rev", "--pane", pane, "--set-groups", "", "--no-server"))
+    assert groups_of(tmux_server, pane) == ""

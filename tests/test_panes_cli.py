@@ -488,8 +488,10 @@ def test_alert_shows_the_subject_literally_and_never_runs_it(tmux_server: TmuxSe
     proc = run_tmms("alert", str(letter), env=notify_env(tmux_server, pane))
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
     assert tmms_options(tmux_server, pane)["@tmms_unread"] == "2"
-    # shown as written (clipped to MAX_SHOWN when long): nothing expanded, nothing run
-    wanted = "message: " + alert_text("beta", subject).replace("##", "#").replace("%%", "%")
+    # shown as written (clipped to MAX_SHOWN when long): nothing expanded, nothing run; the recipient pane named
+    where = tmux_server.tmux("display-message", "-p", "-t", pane, "#{session_name}:#{window_index}.#{pane_index}")
+    wanted = "message: " + alert_text("beta", subject).replace("##", "#").replace("%%", "%").replace(
+        "tmms: mail ", f"tmms: mail for alpha ({where.strip()}) ", 1)
     assert f"#(touch {ran})" in wanted
     wait_until(lambda: any(line.endswith(wanted) for line in tmux_server.tmux("show-messages").splitlines()))
     assert not ran.exists()
@@ -521,7 +523,7 @@ class HelpCase(NamedTuple):
 
 HELPS = [
     HelpCase("register", ["register"], "tmms register agent-alpha"),
-    HelpCase("unregister", ["unregister"], "tmms unregister -t %3"),
+    HelpCase("unregister", ["unregister"], "tmms unregister --pane %3"),
     HelpCase("whoami", ["whoami"], "tmms whoami --json"),
     HelpCase("peers", ["peers"], "tmms -L pipeline1 peers --json"),
     HelpCase("bind", ["bind"], "tmms bind --install"),

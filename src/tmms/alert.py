@@ -2,19 +2,24 @@
 
 tmux expands ``#{...}`` and runs ``#(...)`` in a display-message text (and strftime ``%`` sequences
 before that), so every ``#`` and ``%`` taken from a message is doubled: a subject is shown, never
-expanded or run.
+expanded or run. Only tmms's own format (the recipient pane's name and place) is expanded. The
+message stays up ``alert_seconds`` (config; the server passes it as $TMMS_ALERT_SECONDS).
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from . import mailbox, store
 from .tmux import Tmux
 
 MAX_SHOWN = 120
+ALERT_SECONDS_VAR = "TMMS_ALERT_SECONDS"  # set by the server for notify commands, from the config's alert_seconds
+DEFAULT_SECONDS = 4.0
+RECIPIENT = "#{@tmms_name} (#{session_name}:#{window_index}.#{pane_index})"
+"""The recipient pane, as tmux expands it for display-message -t PANE: its mailbox name and place."""
 UNREAD_OPTION = "@tmms_unread"  # the unread count, for status lines (#{@tmms_unread})
 
 
@@ -28,12 +33,26 @@ def tmux_literal(text: str) -> str:
     return clean.replace("#", "##").replace("%", "%%")
 
 
-def alert_text(sender: str, subject: str) -> str:
-    """``tmms: mail from SENDER: SUBJECT``, shortened, safe for display-message."""
+def alert_text(sender: str, subject: str, recipient: str = "") -> str:
+    """``tmms: mail [for RECIPIENT] from SENDER: SUBJECT``, shortened, safe for display-message.
+
+    ``recipient`` is a tmux format of tmms's own (``RECIPIENT``), passed as it is; the sender and
+    subject are shortened to MAX_SHOWN characters with the prefix, then escaped.
+    """
     text = f"tmms: mail from {sender or '?'}" + (f": {subject}" if subject else "")
     if len(text) > MAX_SHOWN:
         text = text[: MAX_SHOWN - 1] + "…"
-    return tmux_literal(text)
+    shown = tmux_literal(text)
+    return shown.replace("tmms: mail ", f"tmms: mail for {recipient} ", 1) if recipient else shown
+
+
+def alert_seconds(env: Mapping[str, str]) -> float:
+    """How long the alert stays up: $TMMS_ALERT_SECONDS (the server's alert_seconds), else 4 s."""
+    try:
+        seconds = float(env.get(ALERT_SECONDS_VAR, ""))
+    except ValueError:
+        return DEFAULT_SECONDS
+    return seconds if 0 <= seconds < 86400 else DEFAULT_SECONDS
 
 
 def count_unread(inbox: str) -> int:
@@ -63,16 +82,16 @@ def set_unread(tmux: Tmux, panes: Sequence[str], inbox: str) -> int:
     return count
 
 
-def alert(tmux: Tmux, path: str, pane_id: str) -> int:
-    """Show the message in the pane's status line and set ``@tmms_unread``; the unread count.
+def alert(tmux: Tmux, path: str, pane_id: str, seconds: float = DEFAULT_SECONDS) -> int:
+    """Show the message in the pane's status line for ``seconds`` (0: until a key is pressed), naming
+    the recipient pane, and set ``@tmms_unread``; the unread count.
 
     The file is read as every reader reads mail (never blocking, regular files only); only
     regular files count as unread mail.
     """
     letter = mailbox.load(path, mailbox.Folder.INBOX)
-    unread = sum(1 for entry in store.messages(os.path.dirname(path)) if stat.S_ISREG(entry.mode))
-    tmux.run([
-        "set-option", "-p", "-t", pane_id, "@tmms_unread", str(unread), ";",
-        "display-message", "-t", pane_id, alert_text(letter.headers.sender, letter.headers.subject),
-    ])
+    unread = count_unread(os.path.dirname(path))
+    text = alert_text(letter.headers.sender, letter.headers.subject, RECIPIENT)
+    tmux.run([*unread_commands([pane_id], unread), ";",
+              "display-message", "-d", str(round(seconds * 1000)), "-t", pane_id, text])
     return unread

@@ -308,10 +308,11 @@ def peers(tmux: Tmux) -> Peers:
 def register(tmux: Tmux, name: str, *, target: str | None = None, notify: str | None = None,
              reply_to: str | None = None, groups: Sequence[str] | None = None, inbox: str | None = None,
              outbox: str | None = None, start_server: bool = True, write_config: bool = True,
-             agent: str | None = None) -> Registered:
+             agent: str | None = None, set_groups: Sequence[str] | None = None) -> Registered:
     """Make a pane a mailbox; write the default config if none is found (``write_config``); start the tmms
-    server for this tmux server if none runs (``start_server``). ``agent``: the pane's agent kind (``none``
-    clears it; None keeps an explicit one, else detects the agent CLI running in the pane)."""
+    server for this tmux server if none runs (``start_server``). ``groups`` are joined, ``set_groups``
+    replaces the pane's groups. ``agent``: the pane's agent kind (``none`` clears it; None keeps an
+    explicit one, else detects the agent CLI running in the pane)."""
     from . import config as config_mod
     from .api_types import Registered
     from .registration import register as set_options
@@ -321,7 +322,7 @@ def register(tmux: Tmux, name: str, *, target: str | None = None, notify: str | 
     if start_server:
         check_runtime_dir()  # an unsafe runtime folder is refused before the pane is changed
     done = set_options(tmux, name, target=target, notify=notify, reply_to=reply_to, groups=groups, inbox=inbox,
-                       outbox=outbox, dead_letter_dirs=_dead_letter_dirs(tmux), agent=agent)
+                       outbox=outbox, dead_letter_dirs=_dead_letter_dirs(tmux), agent=agent, set_groups=set_groups)
     config_written = None
     if write_config and config_mod.discover(tmux.env) is None:
         config_written = config_mod.write_template(env=tmux.env)

@@ -67,6 +67,7 @@ class Config:
     warnings: tuple[str, ...] = ()
     recipient_grace_seconds: float = 2.0  # last, so positional construction keeps working
     hosts: Hosts = field(default_factory=lambda: _no_hosts())  # hosts:, accept_from:, host_name:, link_idle_seconds:
+    alert_seconds: float = 4.0  # how long tmms alert's message stays up (0: until a key is pressed)
 
 
 def _no_hosts() -> Hosts:
@@ -84,6 +85,7 @@ _NUMBERS: dict[str, tuple[type, float, bool]] = {
     "max_message_bytes": (int, 0, True),
     "settle_seconds": (float, 0.0, True),
     "recipient_grace_seconds": (float, 0.0, True),
+    "alert_seconds": (float, 0.0, True),
 }
 
 

@@ -1,7 +1,8 @@
-"""``tmms bind``: tmux key bindings that open the mailbox in a popup.
+"""``tmms bind``: tmux key bindings that open the mailbox in a popup, and the unread count in the status line.
 
 A popup's command is not expanded as a tmux format, so the binding goes through ``run-shell``
 (which is): it opens the popup with the pane id and socket of the pane the key was pressed in.
+The status line shows ``@tmms_unread`` of the active pane in front of what ``status-right`` held.
 """
 
 from __future__ import annotations
@@ -44,4 +45,27 @@ def config_lines(bindings: Sequence[Sequence[str]]) -> str:
 
 
 def _tmux_quote(part: str) -> str:
-    return part if part and all(c.isalnum() or c in "-_./%:" for c in part) else f"'{part}'"
+    if part and all(c.isalnum() or c in "-_./%:" for c in part):
+        return part
+    if "'" not in part:
+        return f"'{part}'"
+    return '"' + "".join("\\" + c if c in '"\\$' else c for c in part) + '"'  # tmux's double quotes
+
+
+STATUS_SEGMENT = "#{?@tmms_unread,[tmms #{@tmms_unread}] ,}"
+"""The unread count of the active pane (``@tmms_unread``, kept exact by tmms), shown when it is not 0."""
+
+
+def with_status(current: str) -> str:
+    """``status-right`` with the unread count in front (unchanged when it is there already)."""
+    return current if STATUS_SEGMENT in current else STATUS_SEGMENT + current
+
+
+def without_status(current: str) -> str:
+    """``status-right`` without the unread count."""
+    return current.replace(STATUS_SEGMENT, "")
+
+
+def status_binding(value: str) -> list[str]:
+    """The tmux command that sets the global ``status-right`` to ``value``."""
+    return ["set-option", "-g", "status-right", value]

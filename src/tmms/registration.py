@@ -108,9 +108,11 @@ def register(
     outbox: str | None = None,
     dead_letter_dirs: Sequence[str] = (),
     agent: str | None = None,
+    set_groups: Sequence[str] | None = None,
 ) -> Registration:
     """Set every ``@tmms_*`` option on the pane and create its folders; refuse a name in use, and
-    folders that would make mail loop (see ``check_folders``). ``agent``: the kind (``none`` clears
+    folders that would make mail loop (see ``check_folders``). ``groups`` are joined (added to the
+    pane's); ``set_groups`` replaces them all (``[]``: none). ``agent``: the kind (``none`` clears
     it); None keeps an explicit kind, else detects one from the pane's processes."""
     check_name(name)
     pane = resolve_pane(tmux, target)
@@ -138,19 +140,30 @@ def register(
     }
     if reply_to is not None:
         options["@tmms_reply_to"] = reply_to
-    if groups is not None:
-        options["@tmms_groups"] = ",".join(g.lstrip("@") for g in groups)
+    kept_groups = joined_groups(pane.option("groups"), groups, set_groups)
+    if set_groups is not None or groups:
+        options["@tmms_groups"] = ",".join(kept_groups)
     options.update(choice.options())
     tmux.set_pane_options(pane.pane_id, options)
     if not choice.kind and (pane.options.get(AGENT_OPTION) or pane.options.get(AGENT_SOURCE_OPTION)):
         tmux.unset_pane_options(pane.pane_id, (AGENT_OPTION, AGENT_SOURCE_OPTION))
-    kept_groups = groups if groups is not None else pane.option("groups").replace(",", " ").split()
     return Registration(
         name=name, pane_id=pane.pane_id, location=pane.location, inbox=inbox_dir, outbox=outbox_dir,
         notify_cmd=notify_cmd, reply_to=options.get("@tmms_reply_to", pane.option("reply_to")),
-        groups=tuple(g.lstrip("@") for g in kept_groups), created=created,
+        groups=tuple(kept_groups), created=created,
         agent=choice.kind, agent_source=choice.source, detected=choice.detected, agent_dropped=choice.dropped,
     )
+
+
+def group_list(text: str) -> list[str]:
+    """Group names in ``@tmms_groups`` or given by the user (comma or space separated; a leading @ dropped)."""
+    return [g.lstrip("@") for g in text.replace(",", " ").split() if g.lstrip("@")]
+
+
+def joined_groups(current: str, groups: Sequence[str] | None, set_groups: Sequence[str] | None) -> list[str]:
+    """The pane's groups after a registration: ``current`` (or ``set_groups`` instead) and ``groups``, once each."""
+    base = group_list(current) if set_groups is None else group_list(",".join(set_groups))
+    return list(dict.fromkeys([*base, *group_list(",".join(groups or []))]))
 
 
 def choose_agent(pane: PaneRecord, agent: str | None, env: Mapping[str, str]) -> AgentChoice:

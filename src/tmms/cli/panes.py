@@ -24,16 +24,20 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
          """\
   tmms register agent-alpha
   tmms register reviewer --group reviewers --reply-to lead
-  tmms register worker-1 -t %3 --notify 'echo "mail: ${{tmms_subject}}"'
+  tmms register worker-1 --pane %3 --notify 'echo "mail: ${{tmms_subject}}"'
+  tmms register reviewer --set-groups reviewers,leads   # replace the pane's groups
   tmms register beta --inbox ~/tmms/beta/inbox --outbox ~/tmms/beta/outbox --no-server
   tmms register coder --agent codex
   tmms register notes --agent none      # not an agent pane, whatever runs in it
 """,
          (arg("name", metavar="NAME", help="the address other panes post to"),
-          arg("-t", "--target", metavar="PANE", help="the pane to register (default: this pane)"),
+          arg("--pane", dest="target", metavar="PANE", help="the pane to register (default: this pane)"),
+          arg("-t", "--target", dest="target", help=argparse.SUPPRESS),  # TMMS-era spelling, kept hidden
           arg("--notify", metavar="CMD", help="@tmms_notify_cmd (default: keep the pane's, else 'tmms alert')"),
           arg("--reply-to", metavar="NAME", help="@tmms_reply_to: default recipient of post"),
-          arg("--group", action="append", metavar="GROUP", help="join a group (repeatable; -t @GROUP)"),
+          arg("--group", action="append", metavar="GROUP", help="join a group, keeping the pane's others "
+              "(repeatable; post -t @GROUP)"),
+          arg("--set-groups", metavar="GROUPS", help="replace the pane's groups (comma-separated; '' for none)"),
           arg("--inbox", metavar="DIR", help="inbox folder (default: under $XDG_DATA_HOME/tmms/mail/NAME)"),
           arg("--outbox", metavar="DIR", help="outbox folder"),
           arg("--agent", metavar="KIND", help="@tmms_agent: claude, codex, gemini, aider, opencode, a kind of "
@@ -43,9 +47,10 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
          "Remove the @tmms_* options from this pane (or PANE), its agent kind too. Its folders and mail stay.",
          """\
   tmms unregister
-  tmms unregister -t %3
+  tmms unregister --pane %3
 """,
-         (arg("-t", "--target", metavar="PANE", help="the pane (default: this pane)"),)),
+         (arg("--pane", dest="target", metavar="PANE", help="the pane (default: this pane)"),
+          arg("-t", "--target", dest="target", help=argparse.SUPPRESS))),
     Spec("whoami", "cmd_whoami", "this pane's mailbox",
          "Print this pane's name, folders, notify command, groups and unread count.",
          """\
@@ -63,17 +68,23 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
   tmms peers --hosts              # links to other hosts: up or down, queued, last error, round trip
 """, (COLOR, JSON, arg("--hosts", action="store_true",
                         help="the links to other hosts (name@host mail): state, queued, last error, round trip"))),
-    Spec("bind", "cmd_bind", "tmux key bindings for the mailbox",
+    Spec("bind", "cmd_bind", "tmux key bindings for the mailbox, the unread count in the status line",
          "Print the tmux key binding that opens the mailbox of the current pane in a popup "
          "(prefix+M by default; tmux 3.2 or later). --install adds it to the running tmux server; "
-         "to keep it, add the printed line to ~/.tmux.conf.",
+         "to keep it, add the printed line to ~/.tmux.conf. With --status, the same for the status "
+         "line: '[tmms N] ' (the active pane's @tmms_unread, when not 0) in front of the global "
+         "status-right, which is kept; installing twice adds it once; --uninstall --status takes it out.",
          """\
   tmms bind >> ~/.tmux.conf
   tmms bind --install
   tmms bind --key m --install
+  tmms bind --install --status
+  tmms bind --uninstall --status
 """,
          (arg("--key", default="M", help="the key after the prefix (default: M)"),
-          arg("--install", action="store_true", help="bind it in the running tmux server now"))),
+          arg("--install", action="store_true", help="bind it in the running tmux server now"),
+          arg("--uninstall", action="store_true", help="with --status: take the unread count out of the status line"),
+          arg("--status", action="store_true", help="the unread count in the status line instead of the key"))),
     Spec("ui", "cmd_ui", "browse the mailbox interactively",
          "The full-screen mailbox for a terminal or a tmux popup (Textual): a live list, a reader, reply "
          "and compose in $EDITOR, thread, search, archive, mark unread, and the live traffic of this tmux "
@@ -83,9 +94,11 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
   tmms ui --pane %3      # what prefix+M runs (see tmms bind)
 """, (PANE,)),
     Spec("alert", "cmd_alert", "show new mail in this pane (the default notify command)",
-         "Show 'mail from X: subject' in the status line of the pane's clients and set the "
-         "pane option @tmms_unread to the unread count (use #{@tmms_unread} in status lines). "
-         "Run by the server as the notify command of panes registered without --notify.",
+         "Show 'mail for NAME (session:window.pane) from X: subject' in the status line of the pane's clients "
+         "for alert_seconds (config, default 4; the server passes it as $TMMS_ALERT_SECONDS) and set the "
+         "pane option @tmms_unread to the unread count (use #{@tmms_unread} in status lines, or "
+         "'tmms bind --install --status'). Run by the server as the notify command of panes registered "
+         "without --notify.",
          """\
   tmms alert ~/.local/share/tmms/mail/alpha/inbox/20261122-143005_b_to_alpha_1a2b3c4d.md
 """,
@@ -99,7 +112,7 @@ def cmd_register(args: argparse.Namespace) -> int:
 
     done = register(tmux_of(args), args.name, target=args.target, notify=args.notify, reply_to=args.reply_to,
                     groups=args.group, inbox=args.inbox, outbox=args.outbox, start_server=not args.no_server,
-                    agent=args.agent)
+                    agent=args.agent, set_groups=None if args.set_groups is None else [args.set_groups])
     reg, pid = done.registration, done.server_pid
     if reg.detected is not None:
         print(one_line(f"register: pane {reg.pane_id} runs {reg.agent} (process {reg.detected.pid} "
@@ -242,6 +255,12 @@ def cmd_bind(args: argparse.Namespace) -> int:
     from ..errors import TmuxCommandError, UsageError
     from ..keys import config_lines, popup_binding
 
+    if args.install and args.uninstall:
+        raise UsageError("give --install or --uninstall, not both")
+    if args.status:
+        return _bind_status(args)
+    if args.uninstall:
+        raise UsageError("--uninstall takes the unread count out of the status line: add --status")
     binding = popup_binding(args.key)
     if args.install:
         tmux = tmux_of(args)
@@ -253,6 +272,24 @@ def cmd_bind(args: argparse.Namespace) -> int:
             raise
         say(one_line(f"bound prefix+{args.key} on {tmux.socket_path}; to keep it, add this to ~/.tmux.conf:"))
     sys.stdout.write("".join(one_line(line) + "\n" for line in config_lines([binding]).splitlines()))
+    return ExitCode.OK
+
+
+def _bind_status(args: argparse.Namespace) -> int:
+    """The unread count in the global status-right: installed, taken out, or the line for ~/.tmux.conf printed."""
+    from ..keys import config_lines, status_binding, with_status, without_status
+
+    tmux = tmux_of(args)
+    current = tmux.run(["show-options", "-gv", "status-right"]).removesuffix("\n")
+    wanted = without_status(current) if args.uninstall else with_status(current)
+    if args.install or args.uninstall:
+        if wanted != current:
+            tmux.run(status_binding(wanted))
+        done = {(True, True): "took the unread count out of", (True, False): "the unread count was not in",
+                (False, True): "added the unread count to", (False, False): "the unread count is already in"}
+        say(one_line(f"{done[(args.uninstall, wanted != current)]} status-right on {tmux.socket_path}; "
+                     "to keep it, put this in ~/.tmux.conf:"))
+    sys.stdout.write("".join(one_line(line) + "\n" for line in config_lines([status_binding(wanted)]).splitlines()))
     return ExitCode.OK
 
 
@@ -273,8 +310,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_alert(args: argparse.Namespace) -> int:
-    from ..alert import alert
+    from ..alert import alert, alert_seconds
 
     tmux = tmux_of(args)
-    alert(tmux, os.path.abspath(args.path), tmux.current_pane_id())
+    alert(tmux, os.path.abspath(args.path), tmux.current_pane_id(), alert_seconds(os.environ))
     return ExitCode.OK

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from .. import store
+from ..alert import ALERT_SECONDS_VAR
 from ..config import Config
 from ..message import Headers
 from ..registry import Mailbox, Registry
@@ -157,7 +158,7 @@ class Notices:
             return
         if repeat:
             self._last[key] = time.monotonic()
-        extra = self.tmux.notify_env(box.pane)
+        extra = {**self.tmux.notify_env(box.pane), ALERT_SECONDS_VAR: f"{self.config.alert_seconds:g}"}  # tmms alert
         self._queued.add(key)
         self.notifier.submit(build_job(key, box.notify_cmd, values, self.env, extra, label=box.name))
 
