@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +129,16 @@ def test_many_messages_arrive_once_each_in_posting_order(ssh_bed: SshBed) -> Non
     poll(lambda: len(events(gpu, "delivered")) >= 400, 120)  # journaled right after each batch is renamed in
     delivered = [e["id"] for e in events(gpu, "delivered")]
     assert delivered == ids and len(letters(bob[1])) == 400
+
+
+def test_ask_a_pane_on_another_host(ssh_bed: SshBed) -> None:
+    gpu, laptop, alice, bob = pair(ssh_bed)
+    body = laptop.root / "question.md"
+    body.write_text("what is 2+2?\n")
+    argv = [sys.executable, "-m", "tmms", "ask", "-t", "bob@gpu-box", "-s", "2+2?", "--timeout", "60", str(body)]
+    asking = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=laptop.env(alice[0]))
+    (question,) = poll(lambda: letters(bob[1]), 30)
+    ok(gpu.tmms("reply", front(question)["tmms_id"][:8], pane=bob[0], input="4\n"))
+    out, err = asking.communicate(timeout=60)
+    assert asking.returncode == 0, err
+    assert b"4" in out and b"bob@gpu-box" in out
