@@ -407,3 +407,13 @@ def test_an_old_tmms_there_is_told_apart_from_a_missing_one() -> None:
     assert reason_for("gpu-box", 2, old, "x") == "gpu-box: the tmms there has no 'tmms relay': pip install -U tmms"
     assert reason_for("gpu-box", 3, ["tmms: error: malformed YAML (c.yml)"], "x") == (
         "gpu-box: tmms: error: malformed YAML (c.yml)")
+
+
+def test_the_other_recipients_are_named_as_this_host_names_them(tmp_path: Path) -> None:
+    gpu = End(tmp_path, "gpu-box", ("bob", "carol"))
+    text = compose("hi\n", "alice", "bob@gpu-box", "s", message_id="id-1",
+                   recipients=["bob@gpu-box", "carol@gpu-box", "dave@build", "erin"]).text
+    gpu.receiver("laptop").take([frames.Frame(frames.MESSAGE, {"seq": 1, "id": "id-1", "to": "bob"}, text.encode())])
+    (letter,) = gpu.inbox("bob")
+    assert front(letter)["tmms_recipients"] == ["bob", "carol", "dave@build", "erin@laptop"]  # reply --all works here
+    assert front(letter)["tmms_from"] == "alice@laptop" and letter.read_text().endswith("\nhi\n")

@@ -26,7 +26,7 @@ from ..errors import MessageError
 from ..message import Headers, file_name, read_headers, set_keys
 from ..registry import Mailbox, Registry
 from . import frames
-from .address import qualified
+from .address import qualified, split
 from .frames import Frame
 from .received import Received, key
 
@@ -127,10 +127,22 @@ class Receiver:
                 path = self._finish(hidden, box.inbox, name)
                 done.append(Delivered(message_id, sender, box.name, path, True))
                 continue
-            data = stamped(text, sender, box.name).encode("utf-8")
+            data = stamped(text, sender, box.name, self._recipients(headers)).encode("utf-8")
             _write_hidden(hidden, box.inbox, data)
             made.append(_Copy(digest, box, hidden, name, message_id, sender))
         return made, done
+
+    def _recipients(self, headers: Headers) -> list[str]:
+        """``tmms_recipients`` as this host names them: its own panes by their names, the sender's
+        (no host) qualified with the sender's host, others as written; [] when there is none."""
+        ours = split(headers.recipient)
+        here = ours.host if ours else ""
+        names = []
+        for name in headers.all_recipients:
+            address = split(name)
+            names.append(address.local if address and address.host == here else
+                         f"{name}@{self.peer}" if address is None else name)
+        return names
 
     def _check(self, data: bytes) -> tuple[Headers, str]:
         """The message's headers and text; Refused for anything but a readable message."""
@@ -186,11 +198,12 @@ class Receiver:
         return placed
 
 
-def stamped(text: str, sender: str, to: str) -> str:
-    """The message with ``tmms_from`` and ``tmms_to`` set; the front matter tmms writes is done
-    line by line (``frontmatter.load_simple`` vouches for it), any other through YAML."""
+def stamped(text: str, sender: str, to: str, recipients: list[str] | None = None) -> str:
+    """The message with ``tmms_from`` and ``tmms_to`` set (and ``tmms_recipients``, when given); the
+    front matter tmms writes is done line by line (``frontmatter.load_simple`` vouches for it), any
+    other through YAML."""
     doc = frontmatter.split(text)
-    if doc.front_matter is not None and frontmatter.load_simple(doc.front_matter) is not None:
+    if not recipients and doc.front_matter is not None and frontmatter.load_simple(doc.front_matter) is not None:
         lines = doc.front_matter.split("\n")
         values = {"tmms_from": sender, "tmms_to": to}
         found = 0
@@ -202,7 +215,12 @@ def stamped(text: str, sender: str, to: str) -> str:
         if found == len(values):
             start = text.index("\n") + 1
             return text[:start] + "\n".join(lines) + text[start + len(doc.front_matter):]
-    return set_keys(text, [("tmms_from", sender), ("tmms_to", to)])
+    if not recipients:
+        return set_keys(text, [("tmms_from", sender), ("tmms_to", to)])
+    token = f"tmms-recipients-{os.urandom(8).hex()}"  # a plain placeholder, swapped for the flow list
+    text = set_keys(text, [("tmms_from", sender), ("tmms_to", to), ("tmms_recipients", token)])
+    listed = "[" + ", ".join(frontmatter.scalar(name, flow=True) for name in recipients) + "]"
+    return text.replace(f"tmms_recipients: {token}", f"tmms_recipients: {listed}", 1)
 
 
 def _write_hidden(path: str, inbox: str, data: bytes) -> None:
