@@ -48,11 +48,18 @@ def post(at: Here, text: str, to: Sequence[str] = (), subject: str | None = None
 
 def reply(at: Here, original: Letter | str, text: str, subject: str | None = None, *,
           to_all: bool = False) -> Posted:
-    """Answer a message (a letter, or an id of received mail): to its sender (``to_all``: everyone), in its thread."""
+    """Answer a message (a letter, or an id of received mail): to its sender (``to_all``: everyone), in its
+    thread; the message answered is marked read if it was still unread."""
     from .post import reply as answer
 
     letter = received(at, original) if isinstance(original, str) else original
-    return answer(at, letter, text, subject, to_all=to_all)
+    posted = answer(at, letter, text, subject, to_all=to_all)
+    if letter.folder == "inbox":
+        try:
+            mark_read(at, letter)
+        except FileNotFoundError:
+            pass  # another reader took it meanwhile: it is read all the same
+    return posted
 
 
 def ask(at: Here, text: str, to: Sequence[str], subject: str | None = None, *, timeout: float | None = None,

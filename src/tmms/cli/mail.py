@@ -216,21 +216,8 @@ def cmd_reply(args: argparse.Namespace) -> int:
     h = original.headers
     subject = reply_subject(h.subject) if args.subject is None else args.subject
     text = _body(args, at, [h.sender], subject, about=f"In reply to {original.short_id} from {h.sender}")
-    posted = api.reply(at, original, text, args.subject, to_all=args.all)
-    _mark_answered(at, original)
-    _report_posted(args, at, posted)
+    _report_posted(args, at, api.reply(at, original, text, args.subject, to_all=args.all))  # marks it read
     return ExitCode.OK
-
-
-def _mark_answered(at: Here, original: Letter) -> None:
-    """The message answered is read now (if still unread), and @tmms_unread says so."""
-    if original.folder != "inbox":
-        return
-    try:
-        api.mark_read(at, original)
-    except FileNotFoundError:
-        return  # another reader took it meanwhile
-    api.refresh_unread(at)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
