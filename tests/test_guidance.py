@@ -92,3 +92,14 @@ def test_not_registered_shows_the_register_command(tmux_server: TmuxServer, comm
     line = failed(tmux_server.tmms(*command, pane=pane), 5)
     assert line.startswith(f"tmms: error: pane {pane} is not a tmms mailbox: missing @tmms_enabled")
     assert line.endswith(f"; make it one with 'tmms register NAME --pane {pane}'")
+
+
+def test_the_register_command_shown_works(tmux_server: TmuxServer) -> None:
+    pane = tmux_server.new_pane()
+    line = failed(tmux_server.tmms("inbox", pane=pane), 5)
+    shown = line.rsplit("make it one with '", 1)[1].rstrip("'")
+    argv = shown.split()[1:]  # after 'tmms'
+    argv[argv.index("NAME")] = "alpha"
+    proc = tmux_server.tmms(*argv, "--no-server")
+    assert proc.returncode == 0, proc.stderr
+    assert tmux_server.tmux("show-options", "-p", "-v", "-t", pane, "@tmms_name").strip() == "alpha"
