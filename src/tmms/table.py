@@ -71,8 +71,11 @@ def cut(text: str, width: int) -> str:
 
 def pad(text: str, width: int, align: str = "<") -> str:
     """The text cut or padded with spaces to exactly ``width`` cells."""
-    text = cut(text, width)
-    space = " " * (width - text_width(text))
+    size = text_width(text)
+    if size > width:
+        text = cut(text, width)
+        size = text_width(text)
+    space = " " * (width - size)
     return space + text if align == ">" else text + space
 
 
@@ -99,6 +102,8 @@ def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int 
     ``styles`` gives a row's cells a role of STYLES other than their column's (such as ``mark``).
     """
     sizes = widths(columns, rows, width)
+    if width is not None and sum(sizes) + len(GAP) * (len(sizes) - 1) <= width:
+        width = None  # every padded line fits: nothing to cut
     lines = [_line([pad(c.title, s, c.align) for c, s in zip(columns, sizes, strict=True)], width,
                    [HEADER_STYLE] * len(columns) if color else None)]
     for index, row in enumerate(rows):
@@ -111,6 +116,8 @@ def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int 
 
 def _line(cells: list[str], width: int | None, codes: list[str] | None) -> str:
     """Cells joined by the gap, cut to ``width`` (trailing spaces dropped), each coloured by its SGR code."""
+    if width is None and codes is None:
+        return GAP.join(cells).rstrip()
     kept: list[str] = []
     used = 0
     for cell in cells:
