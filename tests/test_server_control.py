@@ -130,8 +130,11 @@ def test_stop_of_a_server_that_ignores_sigterm_exits_12(tmux_server: TmuxServer,
     assert holder.stdout is not None and holder.stdout.readline() == "held\n"
     line = failed(tmux_server.tmms("server", "stop", "--timeout", "0.3"), 12)
     assert line == (f"tmms: error: the tmms server (pid {holder.pid}) still runs 0.3s after SIGTERM; "
-                    f"'kill -KILL {holder.pid}' ends it")
+                    f"'tmms server stop --kill' (or 'kill -KILL {holder.pid}') ends it")
     assert holder.poll() is None
+    out = ok(tmux_server.tmms("server", "stop", "--timeout", "0.3", "--kill"))
+    assert out == f"stopped the tmms server (pid {holder.pid}) of {_socket(tmux_server)} with SIGKILL after 0.3s\n"
+    assert holder.wait(timeout=10) == -9
 
 
 def test_restart_gives_a_new_pid_with_the_same_config(tmux_server: TmuxServer) -> None:

@@ -296,7 +296,7 @@ class ServerDidNotStop(ServerError):
 
     def __init__(self, pid: int, waited: float) -> None:
         super().__init__(f"the tmms server (pid {pid}) still runs {waited:g}s after SIGTERM; "
-                         f"'kill -KILL {pid}' ends it")
+                         f"'tmms server stop --kill' (or 'kill -KILL {pid}') ends it")
         self.pid = pid
         self.waited = waited
 

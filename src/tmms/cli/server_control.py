@@ -29,8 +29,9 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
               "tmms server start\ntmms -L pipeline1 server start -c ~/.tmms.yml"),
     "stop": ("stop the server of this tmux server",
              "Send SIGTERM to the tmms server of this tmux server (the pid in its lock) and wait until it "
-             "has stopped. Exit 1 when none runs, 12 when it still runs after --timeout.",
-             "tmms server stop\ntmms -L pipeline1 server stop --timeout 30"),
+             "has stopped; --kill sends SIGKILL if it still runs after --timeout. Exit 1 when none runs, "
+             "12 when it still runs.",
+             "tmms server stop\ntmms -L pipeline1 server stop --timeout 30\ntmms server stop --timeout 3 --kill"),
     "status": ("show the server's pid, uptime, folders, counters, log",
                "Show the tmms server of this tmux server: pid, uptime, config file, mailboxes served, "
                "what it delivered, dead-lettered and notified, its folders and its log. Exit 1 when none runs.",
@@ -63,6 +64,7 @@ def add_subcommands(server: argparse.ArgumentParser) -> None:
     for name in ("stop", "restart"):
         parsers[name].add_argument("--timeout", type=float, default=10.0, metavar="S",
                                    help="wait this long for it to stop (default 10)")
+        parsers[name].add_argument("--kill", action="store_true", help="SIGKILL it if it still runs after --timeout")
     parsers["status"].add_argument(*JSON.flags, **JSON.options)
     parsers["logs"].add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     parsers["logs"].add_argument("-n", "--lines", type=int, metavar="N", help="only the last N lines")
@@ -104,8 +106,9 @@ def _stop(args: argparse.Namespace) -> int:
     from ..server.service import stop
 
     tmux = tmux_of(args)
-    pid = stop(tmux, args.timeout)
-    say(one_line(f"stopped the tmms server (pid {pid}) of {tmux.socket_path}"))
+    stopped = stop(tmux, args.timeout, kill=args.kill)
+    how = f" with SIGKILL after {args.timeout:g}s" if stopped.killed else ""
+    say(one_line(f"stopped the tmms server (pid {stopped.pid}) of {tmux.socket_path}{how}"))
     return ExitCode.OK
 
 
@@ -122,11 +125,12 @@ def _restart(args: argparse.Namespace) -> int:
 
     load(args.start_config or args.config)  # one the new server would refuse: exit 3 before the old one stops
     try:
-        old: int | None = stop(tmux, args.timeout)
+        stopped = True
+        stop(tmux, args.timeout, kill=args.kill)
     except ServerNotRunning:
-        old = None
+        stopped = False
     code = _start(args)
-    if old is None:
+    if not stopped:
         warn("no tmms server was running; started one")
     return code
 

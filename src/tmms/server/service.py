@@ -7,6 +7,7 @@ import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import (
     AlreadyRunning,
@@ -133,10 +134,18 @@ def _last_line(path: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def stop(tmux: Tmux, timeout: float = STOP_TIMEOUT) -> int:
+class Stopped(NamedTuple):
+    """A server that ``stop`` ended: its pid, and whether SIGKILL had to end it."""
+
+    pid: int
+    killed: bool
+
+
+def stop(tmux: Tmux, timeout: float = STOP_TIMEOUT, kill: bool = False) -> Stopped:
     """SIGTERM the tmms server serving this tmux server (the pid in its lock) and wait until it is gone.
 
-    Returns its pid; ServerNotRunning when none runs, ServerDidNotStop when it outlives ``timeout``.
+    ``kill``: SIGKILL it if it outlives ``timeout``. ServerNotRunning when none runs,
+    ServerDidNotStop when it outlives ``timeout`` (and is not to be killed, or cannot be).
     """
     import signal
 
@@ -144,18 +153,35 @@ def stop(tmux: Tmux, timeout: float = STOP_TIMEOUT) -> int:
     if found is None:
         tmux.list_panes()  # no tmux server at all: that error (exit 4), as every command gives it
         raise ServerNotRunning(f"no tmms server runs for the tmux server on {tmux.socket_path}")
+    pid = found.pid
+    if not _signal(pid, signal.SIGTERM) or _gone(tmux, pid, timeout):
+        return Stopped(pid, False)
+    if not kill:
+        raise ServerDidNotStop(pid, timeout)
+    if not _signal(pid, signal.SIGKILL) or _gone(tmux, pid, STOP_TIMEOUT):
+        return Stopped(pid, True)
+    raise ServerDidNotStop(pid, timeout)
+
+
+def _signal(pid: int, sig: int) -> bool:
+    """Send ``sig``; False when the process is gone already. PermissionError: not ours to stop."""
     try:
-        os.kill(found.pid, signal.SIGTERM)
+        os.kill(pid, sig)
     except ProcessLookupError:
-        return found.pid  # it ended on its own meanwhile
+        return False
     except PermissionError:
-        raise ServerDidNotStop(found.pid, 0) from None
+        raise ServerDidNotStop(pid, 0) from None
+    return True
+
+
+def _gone(tmux: Tmux, pid: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` until ``pid`` has ended or no longer holds the lock."""
     deadline = time.monotonic() + timeout
-    while _alive(found.pid) and server_pid(tmux) == found.pid:
+    while _alive(pid) and server_pid(tmux) == pid:
         if time.monotonic() >= deadline:
-            raise ServerDidNotStop(found.pid, timeout)
+            return False
         time.sleep(0.02)
-    return found.pid
+    return True
 
 
 def _alive(pid: int) -> bool:
