@@ -1,4 +1,4 @@
-"""tmms search TEXT: subject and body, any case, across unread, read and sent mail; bounded reads that hostile
+"""tmms search TEXT: subject and body, any case, across unread, read, archived and sent mail; bounded reads that hostile
 files never hang; every error one line and its exit code. Real tmux, real files."""
 
 from __future__ import annotations
@@ -71,8 +71,8 @@ def test_search_without_a_match_exits_1(tmux_server: TmuxServer, mail: tuple[Pan
 
 
 @pytest.mark.parametrize("args, message", [
-    (["search", "x", "--in", "outbox"], "tmms: error: --in: 'outbox' is not a folder (inbox, read, sent)"),
-    (["search", "x", "--in", ","], "tmms: error: --in: ',' is not a folder (inbox, read, sent)"),
+    (["search", "x", "--in", "outbox"], "tmms: error: --in: 'outbox' is not a folder (inbox, read, archive, sent)"),
+    (["search", "x", "--in", ","], "tmms: error: --in: ',' is not a folder (inbox, read, archive, sent)"),
     (["search", "  "], "tmms: error: give some TEXT to search for"),
     (["search", "x", "--since", "soon"], "tmms: error: --since: 'soon' is not an age such as 90s, 10m, 2h, 3d, 2w"),
 ])
@@ -101,3 +101,13 @@ def test_hostile_files_never_hang_a_search(tmux_server: TmuxServer, mail: tuple[
     assert big.exists()
     found = as_json(tmux_server.tmms("search", "needle", "--json", pane=beta.pane_id))
     assert [m["path"] for m in found] == [str(near)]
+
+
+def test_search_looks_in_archived_mail_too(tmux_server: TmuxServer, mail: tuple[Pane, Pane]) -> None:
+    _, beta = mail
+    (lunch,) = as_json(tmux_server.tmms("search", "party", "--json", pane=beta.pane_id))
+    os.makedirs(beta.inbox / "archive")
+    os.rename(lunch["path"], beta.inbox / "archive" / Path(lunch["path"]).name)  # as tmms archive does
+    (found,) = as_json(tmux_server.tmms("search", "party", "--json", pane=beta.pane_id))
+    assert (found["state"], found["folder"]) == ("archived", "archive")
+    assert tmux_server.tmms("search", "party", "--in", "inbox,read,sent", pane=beta.pane_id).returncode == 1

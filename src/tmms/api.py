@@ -246,9 +246,9 @@ def thread_root(at: Here, ref: str) -> str:
         return ref
 
 
-def search(at: Here, text: str, folders: Sequence[str] = ("inbox", "read", "sent")) -> list[Letter]:
+def search(at: Here, text: str, folders: Sequence[str] = ("inbox", "read", "archive", "sent")) -> list[Letter]:
     """``at``'s mail whose subject or body holds ``text`` (any case), oldest first, from ``folders``
-    (``inbox``: unread, ``read``, ``sent``: the sent copies)."""
+    (``inbox``: unread, ``read``, ``archive``, ``sent``: the sent copies)."""
     from . import mailbox
     from .search import search as matching
 
@@ -256,7 +256,7 @@ def search(at: Here, text: str, folders: Sequence[str] = ("inbox", "read", "sent
         return mailbox.scan(mailbox.sent_folder(box), mailbox.Folder.SENT)
 
     scans: dict[str, Callable[[Mailbox], list[Letter]]] = {"inbox": mailbox.unread, "read": mailbox.already_read,
-                                                           "sent": sent}
+                                                           "archive": mailbox.archived, "sent": sent}
     letters = sorted((x for folder in folders for x in scans[folder](at.me)), key=mailbox.by_date)
     return matching(letters, text)
 

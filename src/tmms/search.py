@@ -1,4 +1,5 @@
-"""Finding mail: the list filters (sender, subject, age) and a text search across inbox, read and sent mail.
+"""Finding mail: the list filters (sender, subject, age) and a text search across unread, read, archived and sent
+mail.
 
 The search reads each file through tmms.reading (regular files only, never blocking, never
 following a symlink) and at most SEARCH_BYTES of it, so a hostile file never hangs it.
@@ -15,8 +16,8 @@ from .mailbox import Letter
 T = TypeVar("T")
 SEARCH_BYTES = 1024 * 1024
 """The most of one file a search reads (the front matter and the start of the body)."""
-FOLDERS = ("inbox", "read", "sent")
-"""Where a search looks by default: unread mail, read mail, sent copies."""
+FOLDERS = ("inbox", "read", "archive", "sent")
+"""Where a search looks by default: unread mail, read mail, archived mail, sent copies."""
 
 
 def select(items: Iterable[T], letter_of: Callable[[T], Letter], *, senders: Sequence[str] = (),
@@ -69,7 +70,7 @@ def search(letters: Iterable[Letter], text: str) -> list[Letter]:
 
 
 def parse_folders(value: str) -> tuple[str, ...]:
-    """``inbox,read,sent`` -> the folder names; ValueError naming an unknown one."""
+    """``inbox,read,archive,sent`` -> the folder names; ValueError naming an unknown one."""
     names = tuple(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
     unknown = [n for n in names if n not in FOLDERS]
     if unknown or not names:

@@ -1,4 +1,4 @@
-"""The search command: find mail by text in its subject or body, across unread, read and sent mail."""
+"""The search command: find mail by text in its subject or body, across unread, read, archived and sent mail."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from .output import COLOR, FILTERS
 
 PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
     Spec("search", "cmd_search", "find mail by text in its subject or body",
-         "List this pane's mail whose subject or body holds TEXT (any case): unread mail, read mail and "
-         "the sent copies, oldest first, as inbox lists it. Each file is read bounded and never blocks "
+         "List this pane's mail whose subject or body holds TEXT (any case): unread, read and archived mail "
+         "and the sent copies, oldest first, as inbox lists it. Each file is read bounded and never blocks "
          "(a FIFO or a huge file cannot hang it). Exit code 1 when nothing matches.",
          """\
   tmms search deploy
@@ -19,8 +19,8 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
   tmms search error --from ci-agent --since 3d --json
 """,
          (arg("text", metavar="TEXT", help="the text to find (any case)"),
-          arg("--in", dest="folders", default="inbox,read,sent", metavar="FOLDERS",
-              help="where to look: inbox (unread), read, sent; comma-separated (default: all three)"),
+          arg("--in", dest="folders", default="inbox,read,archive,sent", metavar="FOLDERS",
+              help="where to look: inbox (unread), read, archive, sent; comma-separated (default: all four)"),
           *FILTERS, COLOR, PANE, JSON)),
 )}
 """The parser of the search command, declared."""
@@ -38,7 +38,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     try:
         folders = parse_folders(args.folders)
     except ValueError as exc:
-        raise UsageError(f"--in: '{exc}' is not a folder (inbox, read, sent)") from None
+        raise UsageError(f"--in: '{exc}' is not a folder (inbox, read, archive, sent)") from None
     since = since_seconds(args)
     at = api.here(tmux_of(args), args.pane)
     found = select(api.search(at, args.text, folders), lambda x: x, senders=sorted(senders(args)),
