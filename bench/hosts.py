@@ -7,7 +7,9 @@ without it (``ssh HOST tmms post`` per message, ``scp`` of the file per message)
     python bench/hosts.py --cases warm,bulk --runs 1 --json /tmp/hosts.json
 
 Two "hosts" on this machine: ``laptop`` (pane alice, its tmms server links out) and ``gpu-box`` (an
-sshd, pane bob, its tmms server). Every figure is wall time on this machine, loopback only.
+sshd, panes bob and carol, its tmms server). The servers run with ``polling_interval: 60`` (they
+deliver on file events), as in bench/run.py; the tree is byte-compiled first. Every figure is wall
+time on this machine, loopback only.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ BENCH = Path(__file__).resolve().parent
 for _path in (BENCH, BENCH.parent / "src", BENCH.parent / "tests"):
     sys.path.insert(0, str(_path))
 
-from harness import count_md, median, percentile  # noqa: E402
+from harness import REPO, compile_tree, count_md, median, percentile  # noqa: E402
 from sshkit import Host, SshBed, descendants, ssh_bed, sshd_unavailable  # noqa: E402
 from tmms.message import compose  # noqa: E402
 
@@ -67,8 +69,8 @@ def make_pair(bed: SshBed) -> Pair:
     remote = bed.host("gpu-box")
     laptop = bed.host("laptop", sshd=False)
     pair = Pair(bed, laptop, remote, laptop.register("alice"), remote.register("bob"), remote.register("carol"))
-    remote.start_server(config=remote.config(host_name="gpu-box"))
-    pair.laptop_config = laptop.config(host_name="laptop")
+    remote.start_server(config=remote.config(host_name="gpu-box", polling_interval=60))
+    pair.laptop_config = laptop.config(host_name="laptop", polling_interval=60)  # file events, as bench/run.py
     pair.start_laptop()
     return pair
 
@@ -336,6 +338,7 @@ def main() -> int:
         print(f"bench/hosts.py: cannot run a test sshd here: {reason}", file=sys.stderr)
         return 2
     runs_wanted = 1 if args.quick else args.runs
+    compile_tree(REPO / "src")  # this machine may set PYTHONDONTWRITEBYTECODE: bytecode as installed
     ssh_version = subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr.strip()
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{ssh_version}, {runs_wanted} run(s)", flush=True)
