@@ -51,7 +51,7 @@ def test_bash_completes_commands(tmux_server: TmuxServer, bin_dir: Path) -> None
 def test_bash_completes_options_and_subcommands(tmux_server: TmuxServer, bin_dir: Path) -> None:
     assert _bash(tmux_server, bin_dir, ["tmms", "post", "--s"]) == ["--subject"]
     assert _bash(tmux_server, bin_dir, ["tmms", "server", ""]) == ["init", "logs", "restart", "start", "status", "stop"]
-    assert _bash(tmux_server, bin_dir, ["tmms", "server", "stop", "--"]) == ["--help", "--timeout"]
+    assert _bash(tmux_server, bin_dir, ["tmms", "server", "stop", "--"]) == ["--help", "--kill", "--timeout"]
     assert _bash(tmux_server, bin_dir, ["tmms", "completion", ""]) == ["bash", "zsh", "fish"]
     assert _bash(tmux_server, bin_dir, ["tmms", "log", "--f"]) == ["--follow", "--from"]
 
