@@ -152,11 +152,9 @@ def tmms_pids(pair: Pair) -> dict[str, list[int]]:
 
 
 class RssSampler:
-    """Samples the summed RSS (MiB) of each side's tmms processes every ``interval`` seconds.
+    """Samples the summed RSS (MiB) of each side's tmms processes (found once) every ``interval`` s."""
 
-    The processes are found once (a warm link's ssh and relay included): walking /proc on every
-    sample costs a core on a small machine and slowed what it measured.
-    """
+    # walking /proc on every sample cost a core on a small machine and slowed what it measured
 
     def __init__(self, pair: Pair, interval: float = 0.25) -> None:
         self.pids, self.interval = tmms_pids(pair), interval

@@ -182,10 +182,7 @@ class Sshd:
         return children(self.proc.pid)
 
     def sessions(self) -> list[int]:
-        """The session processes (``sshd: USER@notty``) that carry each connection's channels.
-
-        For root this is the connection's own process (no unprivileged child); for others its child.
-        """
+        """The ``sshd: USER@notty`` processes (for root the connection's own process, else its child)."""
         pids = [pid for conn in self.connections() for pid in [conn, *children(conn)]]
         return [pid for pid in pids if cmdline(pid).startswith("sshd: ") and "@" in cmdline(pid)]
 
@@ -206,21 +203,9 @@ class Host:
     servers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     netns: str = ""  # its own network namespace ("": the machine's), reached over a veth pair
 
-    @property
-    def home(self) -> Path:
-        return self.root / "home"
-
-    @property
-    def tmux_tmpdir(self) -> Path:
-        return self.root / "tmux"
-
-    @property
-    def bin(self) -> Path:
-        return self.root / "bin"
-
-    @property
-    def path(self) -> str:
-        return f"{self.bin}:{PYTHON_BIN}:{SYSTEM_PATH}"
+    def __post_init__(self) -> None:
+        self.home, self.tmux_tmpdir, self.bin = self.root / "home", self.root / "tmux", self.root / "bin"
+        self.path = f"{self.bin}:{PYTHON_BIN}:{SYSTEM_PATH}"  # the ssh wrappers, then this Python's tmms
 
     def env(self, pane: str | None = None, **extra: str) -> dict[str, str]:
         """This host's environment for a process run on it (``pane``: as if run in that tmux pane)."""
@@ -330,21 +315,9 @@ class SshBed:
     root: Path
     hosts: dict[str, Host] = field(default_factory=dict)
 
-    @property
-    def user_key(self) -> Path:
-        return self.root / "id_ed25519"
-
-    @property
-    def authorized_keys(self) -> Path:
-        return self.root / "authorized_keys"
-
-    @property
-    def ssh_config(self) -> Path:
-        return self.root / "ssh_config"
-
-    @property
-    def known_hosts(self) -> Path:
-        return self.root / "known_hosts"
+    def __post_init__(self) -> None:
+        self.user_key, self.authorized_keys = self.root / "id_ed25519", self.root / "authorized_keys"
+        self.ssh_config, self.known_hosts = self.root / "ssh_config", self.root / "known_hosts"
 
     def setup(self) -> None:
         """The user key, authorized_keys and an empty client config."""
@@ -356,8 +329,7 @@ class SshBed:
         self._write_config()
 
     def host(self, name: str, sshd: bool = True, netns: bool = False) -> Host:
-        """A new host ``name``: folders, ssh wrappers, a tmux server and (``sshd``) an sshd of its own;
-        ``netns``: its sshd in a network namespace of its own (see ``netns_unavailable``), for ``cut``."""
+        """A new host: folders, ssh wrappers, a tmux server, maybe an sshd (``netns``: in its own namespace)."""
         host = Host(name, self.root / "hosts" / name, self)
         for folder in (host.home, host.tmux_tmpdir, host.bin, host.root / "tmp"):
             folder.mkdir(parents=True, exist_ok=True)

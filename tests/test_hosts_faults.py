@@ -128,8 +128,8 @@ class Stream:
                      [(at, order[at - 1], seq) for at, seq in enumerate(order) if at and seq < order[at - 1]][:5])
 
     def arrivals(self) -> list[str]:
-        """Ids in the order the remote journal first says they were delivered (a relay that finishes a
-        delivery a dropped relay left half done logs it as a duplicate: it still counts, in its place)."""
+        """Ids in the order of their first ``delivered`` line in the remote journal (a duplicate's too)."""
+        # a relay that finishes a delivery a dropped relay left half done logs it as a duplicate
         journal = self.remote.home / ".local" / "state" / "tmms" / "journal.jsonl"
         seen: list[str] = []
         for line in journal.read_text(encoding="utf-8").splitlines():
