@@ -68,7 +68,8 @@ async def photograph(bench: BenchTmux, alpha: Box, docs: Path) -> None:
     at = api.here(Tmux(socket_name=bench.socket, env=bench.env()), alpha.pane_id)
     app = MailApp(at, watch=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        while not app.loaded:
+            await pilot.pause(0.01)
         await pilot.press("j")
         await pilot.pause()
         app.save_screenshot("ui.svg", path=str(docs))

@@ -72,11 +72,11 @@ async def until(pilot: Pilot[int], predicate: Callable[[], object]) -> None:
 @asynccontextmanager
 async def running(tmux_server: TmuxServer, pane: Pane, *, watch: bool = True) -> AsyncIterator[
         tuple[MailApp, Pilot[int]]]:
-    """The ui of ``pane``, headless, with its list drawn."""
+    """The ui of ``pane``, headless, with all its mail read and drawn."""
     at = api.here(Tmux(socket_name=tmux_server.socket, env=tmux_server.env()), pane.pane_id)
     app = MailApp(at, watch=watch)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.mail.row_count or "0 messages" in screen_text(app))
+        await until(pilot, lambda: app.loaded)
         yield app, pilot
 
 
@@ -279,6 +279,7 @@ async def test_r_replies_through_editor_in_the_thread(tmux_server: TmuxServer, p
                                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     alpha, _ = pair
     original = letter(alpha.inbox, "Question", 1, body="are we there yet?\n")
+    original_id = split_message(original)[0]["tmms_id"]
     seen = tmp_path / "template.txt"
     script = f'cp "$1" {seen}\n{{ printf "# Yes\\n\\nalmost there\\n"; cat "$1"; }} > "$1.new"\nmv "$1.new" "$1"\n'
     monkeypatch.setenv("EDITOR", editor(tmp_path, script))
@@ -287,7 +288,6 @@ async def test_r_replies_through_editor_in_the_thread(tmux_server: TmuxServer, p
         await pilot.press("r")
         await until(pilot, lambda: messages(alpha.outbox))
     head, _, body = split_message(messages(alpha.outbox)[0])
-    original_id = split_message(original)[0]["tmms_id"]
     assert head["tmms_to"] == "beta" and head["tmms_in_reply_to"] == original_id
     assert head["tmms_thread_id"] == original_id and head["tmms_subject"] == "Re: Question"
     assert body == "# Yes\n\nalmost there\n"  # a Markdown heading stays; the scissors part is gone

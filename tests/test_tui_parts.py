@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from tmms import journal
 from tmms.mailbox import Folder, load
 from tmms.message import compose
 from tmms.tui import compose as drafts
-from tmms.tui.listing import when
+from tmms.tui.listing import first_screen, when
 from tmms.tui.traffic import TAIL_BYTES, Flow, Follower, delay, row
 
 
@@ -101,3 +102,18 @@ def test_a_rows_cells_are_plain_text_with_times_after_the_post() -> None:
     assert cells[1:] == ["b[i]x[/i]", "alpha", "^[[2Jsubject", "+120ms", "-", "+1.0s…", "-", "12345678"]
     assert [cell.plain for cell in row(Flow("m", times={"dead": 1.0}))][4] == "dead"
     assert delay(Flow("m", times={"read": 5.0}), "read") == "✓"  # no post time known
+
+
+def test_the_first_frame_reads_only_the_newest_screenful_and_counts_the_folders(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "read").mkdir(parents=True)
+    for n in range(60):
+        composed = compose(f"{n}\n", "beta", "alpha", f"number {n:02d}",
+                           moment=datetime(2026, 3, 22, 14, n, tzinfo=UTC))
+        (inbox / ("read" if n % 2 else "") / composed.file_name).write_text(composed.text)
+    (inbox / "notes.txt").write_text("not mail")
+    first = first_screen(str(inbox), 5)
+    assert (first.unread, first.total) == (30, 60)
+    assert [x.headers.subject for x in first.letters] == [f"number {n}" for n in (59, 58, 57, 56, 55)]
+    assert [x.folder for x in first.letters] == [Folder.READ, Folder.INBOX] * 2 + [Folder.READ]
+    assert first_screen(str(tmp_path / "missing"), 5) == ([], 0, 0)

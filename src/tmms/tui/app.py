@@ -18,7 +18,7 @@ from ..mailbox import Letter
 from ..terminal import visible
 from . import compose
 from .help import Help
-from .listing import MailList, matches, newest_first
+from .listing import FirstScreen, MailList, first_screen, matches, newest_first
 from .live import Live
 from .reader import Reader
 from .traffic import Follower, Traffic
@@ -71,6 +71,7 @@ class MailApp(App[int]):
         self.live: Live | None = None
         self._watch = watch
         self._mail_pending = False
+        self.loaded = False  # True once all the mail is read (the first frame shows the newest screenful)
         self.status = self.notice = ""
         self.notice_error = False
         box = at.me
@@ -95,14 +96,19 @@ class MailApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Show the mail, then follow the journal and start watching."""
-        self.reload()
+        """Show the newest screenful at once; after the first frame, all the mail, the journal, the watcher."""
+        self.reload(first_screen(self.at.me.inbox, max(40, self.size.height)))
         self.mail.focus()
-        self.call_after_refresh(self.on_journal_grew)
-        if self._watch:
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        if self._watch:  # first: nothing that arrives while the folders are read is missed
             self.live = Live(self._folders, self.follower.path,
                              lambda: self._from_thread(MailChanged()), lambda: self.post_message(JournalGrew()))
             self.live.start()
+        self.reload()
+        self.loaded = True
+        self.on_journal_grew()
 
     def on_unmount(self) -> None:
         """Stop the watcher thread."""
@@ -120,19 +126,23 @@ class MailApp(App[int]):
 
     # -- what is shown -----------------------------------------------------------------------------
 
-    def reload(self) -> None:
-        """Read the inbox and read mail again and redraw the list (the cursor stays on its letter)."""
+    def reload(self, first: FirstScreen | None = None) -> None:
+        """Read the inbox and read mail again and redraw the list (the cursor stays on its letter).
+
+        ``first``: only the newest screenful is read yet (the counts are the folders' own).
+        """
         self._mail_pending = False
         try:
-            self.all_letters = newest_first(api.inbox(self.at, include_read=True))
+            self.all_letters = first.letters if first else newest_first(api.inbox(self.at, include_read=True))
         except TmmsError as exc:
             self.say(str(exc), error=True)
         self.mail.show([x for x in self.all_letters if matches(x, self.needle) or x.name in self.in_bodies])
-        unread = sum(1 for x in self.all_letters if x.folder == "inbox")
+        unread = first.unread if first else sum(1 for x in self.all_letters if x.folder == "inbox")
+        total = first.total if first else len(self.all_letters)
         me = self.at.me
         live = "" if self.live is None or self.live.available else " · no file events here: g refreshes"
         found = f" · {len(self.mail.letters)} match '{self.needle}'" if self.needle else ""
-        count = f"{unread} unread · {len(self.all_letters)} messages"
+        count = f"{unread} unread · {total} messages"
         self.status = f"tmms · {me.name} ({me.pane_id}) · {count}{found}{live}"
         self._draw_bar()
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from rich.style import Style
 from rich.text import Text
@@ -16,7 +17,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..mailbox import Letter
+from .. import store
+from ..mailbox import READ_DIR, Folder, Letter, load
 from ..terminal import visible
 
 COLUMNS = (("", 1), ("Id", 8), ("From", 14), ("Subject", 44), ("Date", 10), ("Thread", 8))
@@ -45,6 +47,30 @@ def newest_first(letters: Iterable[Letter]) -> list[Letter]:
     """Newest first (by creation time, then file name); undated mail last."""
     dated = sorted(letters, key=lambda x: (x.headers.created_at, x.name), reverse=True)
     return [x for x in dated if x.headers.created_at] + [x for x in dated if not x.headers.created_at]
+
+
+class FirstScreen(NamedTuple):
+    """The newest letters, enough for one screen, and the folders' counts: what the first frame shows."""
+
+    letters: list[Letter]
+    unread: int
+    total: int
+
+
+def first_screen(inbox: str, count: int) -> FirstScreen:
+    """The newest ``count`` letters by file name (names start with the UTC time of the post) of the inbox and
+    read/, headers read for those only, so the first frame does not wait for a thousand files."""
+    entries: list[tuple[str, str, Folder]] = []
+    unread = 0
+    for folder, kind in ((inbox, Folder.INBOX), (os.path.join(inbox, READ_DIR), Folder.READ)):
+        try:
+            found = [(entry.name, entry.path, kind) for entry in store.messages(folder)]
+        except OSError:
+            found = []  # the full reading that follows says why
+        unread += len(found) if kind is Folder.INBOX else 0
+        entries += found
+    entries.sort(reverse=True)
+    return FirstScreen(newest_first(load(path, kind) for _, path, kind in entries[:count]), unread, len(entries))
 
 
 def cells(letter: Letter) -> list[Text]:
