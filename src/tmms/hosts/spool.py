@@ -5,8 +5,8 @@ Under ``$XDG_STATE_HOME/tmms/hosts-<tmux server key>/<host>/``:
 - ``spool/``: messages for the host, named ``<20-digit sequence>_<outbox name>``, so that name
   order is the order they were routed in; a message leaves only when the host acked it (or
   refused it: then it goes to dead letter with the host's reason);
-- ``incoming/``: where the router's no-clobber move puts a message before it takes its number
-  (a crash between the two is finished by ``recover``);
+- ``incoming/``: where a message may wait for its number (``admit``; a crash between the two is
+  finished by ``recover``); the router moves a message straight to its numbered name (``next_name``);
 - ``lock``: held (flock) by whichever process sends this spool now: the server's link, or a
   relay that this host connected to us (so a message is never sent by two at once);
 - ``received.log``: the ids received from the host (see ``received``); ``inbound``: that host
@@ -66,6 +66,13 @@ class Spool:
             store.write_new(self.folder, "host", self.host.encode("utf-8", "surrogateescape") + b"\n")
         except Exception:  # a second process wrote it meanwhile: the same name
             pass
+
+    def next_name(self, name: str) -> str:
+        """The spool name for a message named ``name`` that is moved in now: its place in the line."""
+        if self._floor < 0:
+            self._floor = self._highest()
+        self._floor = _next_seq(self._floor)
+        return fit(f"{self._floor:0{SEQ_DIGITS}d}_{name}")
 
     def admit(self, path: str) -> str:
         """Give a message moved into ``incoming`` its place in the line; its path in the spool."""

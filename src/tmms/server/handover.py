@@ -113,8 +113,10 @@ def _signature(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def place(held: Held, directory: str, data: bytes | None = None, *, companions: tuple[str, ...] = ()) -> str:
-    """Move the held file into ``directory`` (made when missing), as ``data`` when given; the path.
+def place(held: Held, directory: str, data: bytes | None = None, *, companions: tuple[str, ...] = (),
+          rename_to: str | None = None) -> str:
+    """Move the held file into ``directory`` (made when missing), as ``data`` when given, under its
+    own name or ``rename_to``; the path.
 
     Raises Changed when what is at the path is not what was read (the file is back in the outbox
     to be routed again), FileNotFoundError when it is gone, OSError when a step fails (the file is
@@ -130,7 +132,7 @@ def place(held: Held, directory: str, data: bytes | None = None, *, companions: 
         else:
             _make_private(held)
         payload = data if data is not None else held.data if whole else None
-        final, across = _move(stage, directory, name, companions, payload)
+        final, across = _move(stage, directory, rename_to or name, companions, payload)
     except BaseException:
         put_back(stage, outbox, name)
         raise

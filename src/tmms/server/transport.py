@@ -8,6 +8,7 @@ The router reads and checks an outbox file (``handover.hold``), then hands it to
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -51,7 +52,8 @@ class RemoteTransport:
     def deliver(self, held: Held, host: str, data: bytes | None = None) -> str:
         """Move the held file into ``host``'s spool; its path there (errors as ``Transport.deliver``)."""
         spool = self.links.spool(host)
-        final = spool.admit(handover.place(held, spool.incoming, data))
+        name = spool.next_name(os.path.basename(held.path))  # its place in the line: posting order
+        final = handover.place(held, spool.dir, data, rename_to=name)
         self.links.spooled(host)
         return final
 
