@@ -64,6 +64,7 @@ def test_bash_completes_names_groups_and_files(tmux_server: TmuxServer, bin_dir:
     assert _bash(tmux_server, bin_dir, words) == ["alpha", "beta", "@reviewers"]
     assert _bash(tmux_server, bin_dir, [*words[:-1], "@"]) == ["@reviewers"]
     assert _bash(tmux_server, bin_dir, ["tmms", "-L", tmux_server.socket, "log", "--to", "b"]) == ["beta"]
+    assert _bash(tmux_server, bin_dir, ["tmms", "-L", tmux_server.socket, "log", "--to", "=", "b"]) == ["beta"]
     (tmux_server.root / "body.md").write_text("x")
     assert _bash(tmux_server, bin_dir, ["tmms", "post", "bod"]) == ["body.md"]
 

@@ -157,6 +157,8 @@ def _for_parser(parser: argparse.ArgumentParser, after: list[str], current: str,
                 namespace: argparse.Namespace) -> list[str]:
     """Candidates within one command: an option's value, an option, or the next positional."""
     by_flag = {flag: action for action in parser._actions for flag in action.option_strings}
+    if len(after) > 1 and after[-1] == "=":  # bash splits '--to=al' into '--to', '=', 'al'
+        after = after[:-1]
     if after and after[-1] in by_flag and by_flag[after[-1]].nargs != 0:
         return _values(by_flag[after[-1]], namespace)
     positionals = [a for a in parser._actions if not a.option_strings]
