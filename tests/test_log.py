@@ -12,7 +12,7 @@ from typing import IO
 
 import pytest
 
-from conftest import TmuxServer, as_json, failed, ok, wait_until
+from conftest import TmuxServer, as_json, check_json, failed, ok, wait_until
 from tmms import journal
 from tmms.journal_view import Describer, Filter, follow_lines, parse_age
 
@@ -175,6 +175,7 @@ def test_follow_json_is_one_object_a_line_with_filters(tmux_server: TmuxServer, 
         journal.record(str(path), "read", id=ID2, mailbox="beta")
         record = json.loads(_readline(proc.stdout))
         assert record["event"] == "read" and record["id"] == ID2
+        check_json(proc.args, [record])  # JSON Lines: each line as an item of log's array
     finally:
         proc.kill()
         proc.wait(timeout=10)
