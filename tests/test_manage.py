@@ -7,6 +7,7 @@ the alert naming the recipient pane for ``alert_seconds``; register's ``--pane``
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -98,6 +99,14 @@ def test_an_unknown_id_exits_11_with_one_line_and_moves_nothing(tmux_server: Tmu
         assert failed(proc, NO_SUCH_MESSAGE) == ("tmms: error: no message matches 'zzzz' in the inbox of beta "
                                                  "(unread, read or archived)")
     assert messages(beta.inbox) == [path]
+
+
+def test_a_file_that_is_no_message_is_left_where_it_is_with_exit_6(tmux_server: TmuxServer, beta: Pane) -> None:
+    fifo = beta.inbox / "20261130-120000_alpha_to_beta_deadbeef.md"
+    os.mkfifo(fifo)
+    line = failed(tmux_server.tmms("archive", "deadbeef", pane=beta.pane_id), 6)
+    assert line == f"tmms: error: cannot read {fifo}: not a regular file (a FIFO)"
+    assert fifo.is_fifo() and not (beta.inbox / "archive").exists()
 
 
 def test_archive_needs_an_id(tmux_server: TmuxServer, beta: Pane) -> None:
