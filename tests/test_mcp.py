@@ -58,7 +58,8 @@ async def test_the_tools_publish_typed_inputs_and_outputs(tmux_server: TmuxServe
         assert tools["inbox"].annotations is not None and tools["inbox"].annotations.read_only_hint
         capabilities = client.server_capabilities
         assert capabilities.resources is not None and capabilities.resources.subscribe
-        assert not capabilities.experimental
+        assert not capabilities.experimental and "<channel" not in (client.instructions or "")
+        assert "wait blocks until mail comes (at most 50 s a call" in (client.instructions or "")
         resources = (await client.list_resources()).resources
         assert [str(r.uri) for r in resources] == ["tmms://inbox"]
         me = await call(client, "whoami")
@@ -358,6 +359,7 @@ def test_the_channel_notification_on_the_wire(tmux_server: TmuxServer, pair: tup
     try:
         init = raw.initialize()
         assert init["result"]["capabilities"]["experimental"] == {"claude/channel": {}}
+        assert '<channel source="tmms">' in init["result"]["instructions"]
         raw.request("ping")  # the server has seen notifications/initialized by now
         posted = tmux_server.tmms("post", "-t", "alpha", "-s", "Wire", "--json", pane=beta.pane_id, input="x")
         import json
