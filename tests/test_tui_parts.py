@@ -117,3 +117,14 @@ def test_the_first_frame_reads_only_the_newest_screenful_and_counts_the_folders(
     assert [x.headers.subject for x in first.letters] == [f"number {n}" for n in (59, 58, 57, 56, 55)]
     assert [x.folder for x in first.letters] == [Folder.READ, Folder.INBOX] * 2 + [Folder.READ]
     assert first_screen(str(tmp_path / "missing"), 5) == ([], 0, 0)
+
+
+def test_records_of_a_pane_registered_later_show_once_it_is_served(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    follower = Follower(str(path), [str(tmp_path / "alpha")], {"alpha"})
+    append(path, line("posted", "2026-03-22T14:00:00.000Z", "g1", path=f"{tmp_path}/gamma/outbox/x.md", to="alpha",
+                      subject="hi from a new pane", **{"from": "gamma"}))
+    assert follower.poll() == [] and len(follower.strangers) == 1
+    (flow,) = follower.serve([str(tmp_path / "alpha"), str(tmp_path / "gamma")], {"alpha", "gamma"})
+    assert (flow.message_id, flow.sender, flow.subject) == ("g1", "gamma", "hi from a new pane")
+    assert not follower.strangers and follower.serve([], set()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 
 from rich.text import Text
@@ -21,8 +22,9 @@ from .help import Help
 from .listing import FirstScreen, MailList, first_screen, matches, newest_first
 from .live import Live
 from .reader import Reader
-from .traffic import Follower, Traffic
+from .traffic import Flow, Follower, Traffic
 
+REGISTRY_TTL = 2.0  # seconds: how old the traffic tab's list of this server's mailboxes may get
 MAIL_ACTIONS = frozenset({"reply", "compose", "thread", "search", "unread", "archive", "refresh", "tab", "help"})
 
 
@@ -75,8 +77,9 @@ class MailApp(App[int]):
         self.status = self.notice = ""
         self.notice_error = False
         box = at.me
-        folders = [f for b in at.registry.mailboxes for f in (b.inbox, b.outbox)]
-        self.follower = Follower(api.journal(at), folders, {b.name for b in at.registry.mailboxes})
+        self.follower = Follower(api.journal(at), [], set())
+        self._serve(at)
+        self._served_at = time.monotonic()
         self._folders = [box.inbox, f"{box.inbox}/read", f"{box.inbox}/archive"]
         self.mail = MailList()
         self.traffic = Traffic()
@@ -158,8 +161,20 @@ class MailApp(App[int]):
         self.reload()
 
     def on_journal_grew(self, _: JournalGrew | None = None) -> None:
-        """New journal lines: update the traffic rows."""
-        self.traffic.update_flows(self.follower.poll())
+        """New journal lines: update the traffic rows. Records of no known mailbox make the panes be read again
+        (every REGISTRY_TTL s at most), so the mail of a pane registered meanwhile shows too."""
+        flows = self.follower.poll()
+        if self.follower.strangers and time.monotonic() - self._served_at > REGISTRY_TTL:
+            self._served_at = time.monotonic()
+            try:
+                flows += self._serve(api.here(self.at.tmux, self.at.me.pane_id))
+            except TmmsError:
+                pass  # the pane went away: keep the mailboxes known so far
+        self.traffic.update_flows(flows)
+
+    def _serve(self, at: Here) -> list[Flow]:
+        boxes = at.registry.mailboxes
+        return self.follower.serve([f for b in boxes for f in (b.inbox, b.outbox)], {b.name for b in boxes})
 
     def say(self, text: str, error: bool = False) -> None:
         """A notice in the top bar (until the next one) and in the corner; never markup."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from ..terminal import visible
 
 TAIL_BYTES = 512 * 1024  # of a long journal, the first view shows what its last part holds
 MAX_ROWS = 2000
+STRANGERS = 500  # records of other mailboxes kept, in case a pane registered later holds them
 COLUMNS = (("Posted", 8), ("From", 12), ("To", 12), ("Subject", 30), ("Inbox", 6), ("Notify", 6),
            ("Doorbell", 8), ("Read", 6), ("Id", 8))
 _STAGES = {"delivered": "inbox", "notified": "notify", "typed": "typed", "submitted": "submitted", "read": "read",
@@ -64,12 +66,25 @@ class Follower:
 
     def __init__(self, path: str, folders: list[str], names: set[str]) -> None:
         self.path = path
-        self.folders = tuple(os.path.join(f, "") for f in folders)
-        self.names = names
+        self.folders: tuple[str, ...] = ()
+        self.names: set[str] = set()
+        self.strangers: deque[dict[str, object]] = deque(maxlen=STRANGERS)  # records of no mailbox known yet
+        self.serve(folders, names)
         self.flows: dict[str, Flow] = {}
         self._offset = -1
         self._inode = -1
         self._rest = b""
+
+    def serve(self, folders: list[str], names: set[str]) -> list[Flow]:
+        """The mailboxes whose messages are kept: their folders, and their names (for records without a path).
+
+        Returns the flows of records seen before that are about these mailboxes now (a pane registered later).
+        """
+        self.folders = tuple(os.path.join(f, "") for f in folders)
+        self.names = set(names)
+        strangers, self.strangers = list(self.strangers), deque(maxlen=STRANGERS)
+        changed = {flow.message_id: flow for record in strangers if (flow := self._record(record)) is not None}
+        return list(changed.values())
 
     def poll(self) -> list[Flow]:
         """Read what was appended since the last call; the flows that changed."""
@@ -99,11 +114,15 @@ class Follower:
             record = json.loads(line)
         except ValueError:
             return None
-        if not isinstance(record, dict):
-            return None
+        return self._record(record) if isinstance(record, dict) else None
+
+    def _record(self, record: dict[str, object]) -> Flow | None:
         message_id = str(record.get("id", ""))
         flow = self.flows.get(message_id)
-        if not message_id or (flow is None and not self._ours(record)):
+        if not message_id:
+            return None
+        if flow is None and not self._ours(record):
+            self.strangers.append(record)
             return None
         if flow is None:
             flow = self.flows[message_id] = Flow(message_id)
