@@ -76,6 +76,16 @@ def test_unread_brings_mail_back_from_read_and_from_archive(tmux_server: TmuxSer
     assert unread_option(tmux_server, beta) == "2"
 
 
+def test_archive_and_unread_are_journaled_and_tmms_log_filters_them(tmux_server: TmuxServer, beta: Pane) -> None:
+    path = letter(beta, "one")
+    ok(tmux_server.tmms("archive", short(path), pane=beta.pane_id))
+    ok(tmux_server.tmms("unread", short(path), pane=beta.pane_id))
+    for event in ("archived", "unread"):
+        proc = tmux_server.tmms("log", "--event", event, "--json")
+        records = json.loads(ok(proc))
+        assert [(r["event"], r["mailbox"]) for r in records] == [(event, "beta")] and proc.stderr == ""
+
+
 def test_a_message_already_there_is_said_so_and_left(tmux_server: TmuxServer, beta: Pane) -> None:
     path = letter(beta, "one")
     assert ok(tmux_server.tmms("unread", short(path), pane=beta.pane_id)) == f"{short(path)} is unread already\n"

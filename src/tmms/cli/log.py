@@ -14,7 +14,8 @@ from .common import JSON, ExitCode, Spec, arg, warn
 if TYPE_CHECKING:
     from ..journal_view import Describer, Filter
 
-EVENTS = ("posted", "delivered", "notified", "notify-failed", "notify-timeout", "read", "dead-lettered", "retried",
+EVENTS = ("posted", "delivered", "notified", "notify-failed", "notify-timeout", "read", "archived", "unread",
+          "dead-lettered", "retried",
           "doorbell-queued", "typed", "submitted", "failed",
           "spooled", "relayed", "acked", "refused", "link-up", "link-down")  # the last six: mail across hosts
 """The events tmms writes (a filter for another one is kept, with a warning)."""
