@@ -163,3 +163,12 @@ def test_bash_completes_panes_kinds_and_events(tmux_server: TmuxServer, bin_dir:
     assert _bash(tmux_server, bin_dir, [*lead, "register", "x", "--agent", "cl"]) == ["claude"]
     assert _bash(tmux_server, bin_dir, [*lead, "register", "x", "--agent", "no"]) == ["none"]
     assert _bash(tmux_server, bin_dir, [*lead, "log", "--event", "dead"]) == ["dead-lettered"]
+
+
+def test_names_with_control_characters_or_spaces_are_never_offered(tmux_server: TmuxServer, bin_dir: Path) -> None:
+    tmux_server.register("alpha")
+    for name in ("al\x1b[2Jx", "al pha"):
+        pane = tmux_server.register("placeholder").pane_id
+        tmux_server.tmux("set-option", "-p", "-t", pane, "@tmms_name", name)
+    proc = tmux_server.tmms("__complete", "3", "post", "-t", "al")
+    assert proc.returncode == 0 and proc.stdout == "alpha\n"

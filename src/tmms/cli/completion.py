@@ -92,7 +92,8 @@ def complete(argv: Sequence[str], commands: Mapping[str, str] | None = None,
     namespace = argparse.Namespace(**{"socket_name": None, "socket_path": None, **globals_})
     try:
         for candidate in candidates(words, cword, namespace, commands or {}, build):
-            say(candidate)
+            if candidate.isprintable() and not any(c.isspace() for c in candidate):
+                say(candidate)  # a name or id that others wrote never brings a control character or space
     except (TmmsError, OSError):
         return ExitCode.NOTHING  # no tmux server, no pane: nothing to offer, and never a traceback
     return ExitCode.OK
