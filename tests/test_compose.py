@@ -173,3 +173,10 @@ def test_the_template_and_what_is_kept() -> None:
     assert from_editor(template) == ""
     assert from_editor("\n\n  body  \n# kept\n\n" + template) == "  body  \n# kept\n"
     assert from_editor("no template at all") == "no template at all\n"
+
+
+def test_the_template_shows_what_a_sender_wrote_visibly() -> None:
+    template = editor_template("alpha", ["mallory\x1b[8m"], "Re: \u202eevil\nnext",
+                               about="In reply to 1a2b3c4d from mallory\x1b[8m")
+    assert "\x1b" not in template and "\u202e" not in template
+    assert "# To:      mallory^[[8m\n" in template and "# Subject: Re: <U+202E>evil^Jnext\n" in template

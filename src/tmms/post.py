@@ -190,7 +190,9 @@ def editor_template(sender: str, to: Sequence[str], subject: str | None, about: 
              f"# From:    {sender}", f"# To:      {', '.join(to)}", f"# Subject: {subject or '(none)'}"]
     if about:
         lines.append(f"# {about}")
-    return "\n\n" + "".join(line + "\n" for line in lines)
+    from .terminal import visible  # names and subjects a sender wrote: never raw control characters in the editor
+
+    return "\n\n" + "".join(visible(line) + "\n" for line in lines)
 
 
 def from_editor(text: str) -> str:
