@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import Pane, TmuxServer
+from conftest import Pane, TmuxServer, check_json
 from test_hostile_content import hard_deadline
 from tmms import frontmatter, mailbox, message, views
 from tmms.cli import main
@@ -159,6 +159,7 @@ def test_readers_never_raise_and_their_json_is_bounded(tmp_path_factory: pytest.
         letter = mailbox.load(str(path), mailbox.Folder.INBOX)
         check_headers(letter.headers)
         record = views.letter_record(letter, with_body=True)
+        check_json(["tmms", "read", "--json"], record)  # the documented shape, whatever the file holds
         dumped = json.dumps(record)
         assert len(dumped) <= 64 * len(data) + 8192
 
@@ -182,14 +183,14 @@ def test_inbox_and_read_json_stay_valid_and_bounded_on_a_fuzzed_inbox(
         assert code in (0, 1), out.err
         assert len(out.out) <= limit
         if code == 0:
-            json.loads(out.out)
+            check_json(["tmms", *args], json.loads(out.out))  # fuzzed front matter: still the documented shape
     for _ in batch:  # every file is a regular file: each is read, a malformed one as a last resort
         with hard_deadline():
             code = main(["-L", tmux_server.socket, "read", "--next", "--json"])
         out = capsys.readouterr()
         assert code == 0, out.err
         assert len(out.out) <= limit
-        json.loads(out.out)
+        check_json(["tmms", "read", "--json"], json.loads(out.out))
     assert main(["-L", tmux_server.socket, "read", "--next"]) == 1
     assert len(list((beta.inbox / "read").glob("*.md"))) == len(batch)
 

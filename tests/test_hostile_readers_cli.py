@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Pane, TmuxServer, messages, wait_until
+from conftest import Pane, TmuxServer, check_json, messages, wait_until
 from test_hostile_content import ALIAS_BOMB, KIND_WORDS, KINDS, fenced, flow_seq, hard_deadline, plant
 from tmms.cli import main
 from tmms.message import compose
@@ -79,6 +79,8 @@ def run(server: TmuxServer, capsys: pytest.CaptureFixture[str], *args: str) -> t
     out = capsys.readouterr()
     for line in out.err.splitlines():
         assert line.startswith("tmms: "), out.err  # one-line messages, never a traceback
+    if "--json" in args and out.out.strip():
+        check_json(["tmms", *args], json.loads(out.out))  # hostile files still give the documented shape
     return code, out.out, out.err
 
 

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from conftest import Pane, TmuxServer, failed, messages, split_message, wait_until, without_no_server
+from conftest import Pane, TmuxServer, checked_json, failed, messages, split_message, wait_until, without_no_server
 from tmms.message import compose
 
 NOTHING = 1
@@ -126,8 +126,8 @@ class Spawned:
         assert proc.stdout is not None and proc.stderr is not None
         out, err = proc.stdout.read(), proc.stderr.read()
         code = proc.wait(timeout=timeout)
-        return subprocess.CompletedProcess(proc.args, code, out.decode(errors="replace"),
-                                           err.decode(errors="replace"))
+        return checked_json(subprocess.CompletedProcess(proc.args, code, out.decode(errors="replace"),
+                                                        err.decode(errors="replace")))
 
 
 @pytest.fixture
