@@ -170,7 +170,7 @@ class MailApp(App[int]):
                 flows += self._serve(api.here(self.at.tmux, self.at.me.pane_id))
             except TmmsError:
                 pass  # the pane went away: keep the mailboxes known so far
-        self.traffic.update_flows(flows)
+        self.traffic.update_flows(flows, shown=self.tabs.active == "traffic-tab")
 
     def _serve(self, at: Here) -> list[Flow]:
         boxes = at.registry.mailboxes
@@ -342,6 +342,11 @@ class MailApp(App[int]):
         """Read the folders and the journal again."""
         self.reload()
         self.on_journal_grew()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """The traffic tab shown: draw what the journal said meanwhile."""
+        if event.pane.id == "traffic-tab":
+            self.traffic.update_flows([])
 
     def action_tab(self, tab: str) -> None:
         """Switch tabs."""

@@ -179,6 +179,7 @@ class Traffic(DataTable[Text]):
 
     def __init__(self) -> None:
         super().__init__(cursor_type="row", id="traffic")
+        self.waiting: dict[str, Flow] = {}  # changes not drawn yet: the tab is drawn when it is shown
 
     def on_mount(self) -> None:
         """Add the column headers."""
@@ -189,8 +190,12 @@ class Traffic(DataTable[Text]):
         """Give the subject what the other columns leave of the width."""
         fit_subject(self, COLUMNS)
 
-    def update_flows(self, flows: list[Flow]) -> None:
-        """Add or change the rows of these messages."""
+    def update_flows(self, flows: list[Flow], shown: bool = True) -> None:
+        """Add or change the rows of these messages; while the tab is not ``shown``, only note them."""
+        self.waiting.update((flow.message_id, flow) for flow in flows)
+        if not shown:
+            return
+        flows, self.waiting = list(self.waiting.values()), {}
         for flow in flows:
             cells = row(flow)
             if flow.message_id in self.rows:
