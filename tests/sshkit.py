@@ -233,8 +233,11 @@ class Host:
 
     def tmms(self, *args: str, pane: str | None = None, input: bytes | str = b"",
              timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        """``python -m tmms ARGS`` on this host (its HOME, its tmux server)."""
-        return self.run([sys.executable, "-m", "tmms", *args], pane, input, timeout)
+        """``python -m tmms ARGS`` on this host (its HOME, its tmux server); --json output checked against its
+        schema (docs/schema, as conftest's runners do)."""
+        from conftest import checked_json
+
+        return checked_json(self.run([sys.executable, "-m", "tmms", *args], pane, input, timeout))
 
     def register(self, name: str) -> tuple[str, Path, Path]:
         """A new pane registered as mailbox ``name`` (options set directly): (pane id, inbox, outbox)."""
