@@ -86,6 +86,14 @@ def test_archive_and_unread_are_journaled_and_tmms_log_filters_them(tmux_server:
         assert [(r["event"], r["mailbox"]) for r in records] == [(event, "beta")] and proc.stderr == ""
 
 
+def test_status_finds_archived_mail(tmux_server: TmuxServer, beta: Pane) -> None:
+    path = letter(beta, "one")
+    ok(tmux_server.tmms("archive", short(path), pane=beta.pane_id))
+    report = json.loads(ok(tmux_server.tmms("status", short(path), "--json")))
+    assert report["state"] == "archived"
+    assert [p["path"] for p in report["places"]] == [str(beta.inbox / "archive" / path.name)]
+
+
 def test_a_message_already_there_is_said_so_and_left(tmux_server: TmuxServer, beta: Pane) -> None:
     path = letter(beta, "one")
     assert ok(tmux_server.tmms("unread", short(path), pane=beta.pane_id)) == f"{short(path)} is unread already\n"

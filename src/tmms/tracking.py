@@ -12,8 +12,8 @@ from .registry import Registry
 from .terminal import visible
 
 # The state a message is in, by the folder it sits in (most advanced first).
-_STATE_OF_FOLDER = ((Folder.DEAD, "dead-lettered"), (Folder.READ, "read"), (Folder.INBOX, "delivered"),
-                    (Folder.OUTBOX, "queued"))
+_STATE_OF_FOLDER = ((Folder.DEAD, "dead-lettered"), (Folder.ARCHIVE, "archived"), (Folder.READ, "read"),
+                    (Folder.INBOX, "delivered"), (Folder.OUTBOX, "queued"))
 _STATE_OF_EVENT = {"posted": "queued", "delivered": "delivered", "notified": "delivered", "read": "read",
                    "dead-lettered": "dead-lettered", "retried": "queued"}
 _HOP = {"spooled": "waiting for {host} (in its spool)", "relayed": "relayed to {host}, waiting for its ack",
@@ -47,7 +47,8 @@ def _copies(registry: Registry, dead_dir: str) -> list[tuple[str, Letter]]:
     seen: set[str] = set()
     found: list[tuple[str, Letter]] = []
     for box in registry.mailboxes:
-        folders = ((box.inbox, Folder.INBOX), (mailbox.read_folder(box), Folder.READ), (box.outbox, Folder.OUTBOX),
+        folders = ((box.inbox, Folder.INBOX), (mailbox.read_folder(box), Folder.READ),
+                   (mailbox.archive_folder(box), Folder.ARCHIVE), (box.outbox, Folder.OUTBOX),
                    (mailbox.sent_folder(box), Folder.SENT))
         for directory, folder in folders:
             if directory in seen:
