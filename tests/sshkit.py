@@ -22,6 +22,7 @@ The core needs no pytest (bench/hosts.py uses it); ``sshd_unavailable()`` says w
 from __future__ import annotations
 
 import os
+import pwd
 import shlex
 import shutil
 import signal
@@ -40,6 +41,7 @@ T = TypeVar("T")
 SSHD = "/usr/sbin/sshd"
 PRIVSEP_DIR = Path("/run/sshd")
 PYTHON_BIN = Path(sys.executable).parent
+USER = pwd.getpwuid(os.getuid()).pw_name
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 DROPPED = ("TMUX", "TMUX_PANE", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR",
            "SSH_AUTH_SOCK", "SSH_CONNECTION", "SSH_CLIENT", "PYTHONPATH")
@@ -388,7 +390,7 @@ class SshBed:
         for name, host in self.hosts.items():
             if host.sshd is None:
                 continue
-            lines += [f"Host {name}", f"  HostName {host.sshd.address}", f"  Port {host.sshd.port}", "  User root"]
+            lines += [f"Host {name}", f"  HostName {host.sshd.address}", f"  Port {host.sshd.port}", f"  User {USER}"]
         lines += ["Host *", f"  IdentityFile {self.user_key}", "  IdentitiesOnly yes",
                   f"  UserKnownHostsFile {self.known_hosts}", "  StrictHostKeyChecking accept-new",
                   "  BatchMode yes", "  LogLevel ERROR", "  ControlMaster no", "  ControlPath none",

@@ -101,13 +101,18 @@ class Stream:
         """Wait until bob holds ``count`` messages."""
         poll(lambda: self.delivered() >= count, timeout, 0.01)
 
-    def settle(self, timeout: float = 180) -> None:
-        """Wait until every message sent is in bob's inbox and the spool is empty; then a moment more."""
-        try:
-            poll(lambda: self.delivered() >= len(self.sent) and self.spooled() == 0, timeout, 0.05)
-        except AssertionError:
-            raise AssertionError(f"after {timeout} s: {self.delivered()} of {len(self.sent)} delivered, "
-                                 f"{self.spooled()} spooled; {self.keep_journals()}") from None
+    def settle(self, stall: float = 75) -> None:
+        """Wait until all sent are in bob's inbox and the spool is empty; fail after ``stall`` s without one."""
+        # stall: longer than the links' longest back-off (60 s)
+        held, last = -1, time.monotonic()
+        while not (held >= len(self.sent) and self.spooled() == 0):
+            now = self.delivered()
+            if now != held:
+                held, last = now, time.monotonic()
+            if time.monotonic() - last > stall:
+                raise AssertionError(f"nothing new for {stall} s: {held} of {len(self.sent)} delivered, "
+                                     f"{self.spooled()} spooled; {self.keep_journals()}")
+            time.sleep(0.05)
         time.sleep(1.0)  # a late repeat would land now
 
     def tally(self) -> Tally:
