@@ -215,7 +215,8 @@ def cmd_reply(args: argparse.Namespace) -> int:
     original = api.received(at, args.id)  # a wrong id fails before the body is read
     h = original.headers
     subject = reply_subject(h.subject) if args.subject is None else args.subject
-    text = _body(args, at, [h.sender], subject, about=f"In reply to {original.short_id} from {h.sender}")
+    to = [h.sender, *(x for x in h.all_recipients if x not in (h.sender, at.me.name) and args.all)]
+    text = _body(args, at, to, subject, about=f"In reply to {original.short_id} from {h.sender}")
     _report_posted(args, at, api.reply(at, original, text, args.subject, to_all=args.all))  # marks it read
     return ExitCode.OK
 
