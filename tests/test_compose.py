@@ -156,6 +156,17 @@ def test_reply_in_the_editor_names_the_message_answered_and_reads_it(tmux_server
     assert messages(alpha.inbox) == [] and (alpha.inbox / "read" / delivered.name).exists()
 
 
+def test_ask_in_the_editor_posts_what_was_written_then_waits(tmux_server: TmuxServer, tmp_path: Path,
+                                                              panes: tuple[Pane, Pane]) -> None:
+    alpha, _ = panes
+    run = in_pane(tmux_server, alpha, tmp_path, "ask", "-t", "beta", "-s", "Vote", "--timeout", "0.1",
+                  env={"EDITOR": str(editor(tmp_path, "yes or no?\n")), "VISUAL": ""})
+    assert run.code == 1 and run.err.splitlines()[-1].startswith("tmms: no reply from beta within 0.1s")
+    (question,) = messages(alpha.outbox)
+    assert split_message(question)[2] == "yes or no?\n"
+    assert "# To:      beta" in (tmp_path / "template.txt").read_text()
+
+
 def test_piped_stdin_never_opens_the_editor(tmux_server: TmuxServer, tmp_path: Path, panes: tuple[Pane, Pane],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     alpha, _ = panes
