@@ -8,6 +8,7 @@ import re
 import shlex
 import stat
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,26 @@ def test_a_pager_that_cannot_run_is_one_warning_and_the_text_is_printed(
     assert err.read_text() == ("tmms: warning: the pager '/no/such/pager' ($PAGER) cannot be run; "
                                "printing directly\n")
     assert code.read_text().strip() == "0"
+
+
+def test_ctrl_c_while_paging_belongs_to_the_pager(tmux_server: TmuxServer, letter: tuple[Pane, Pane, Path],
+                                                  tmp_path: Path) -> None:
+    _, beta, path = letter
+    flag, code = tmp_path / "quit", tmp_path / "code"
+    script = tmp_path / "pager"  # like less: ^C does not end it; it ends when the reader quits
+    script.write_text(f"#!/bin/sh\ntrap '' INT\ncat > {tmp_path / 'stdin'}\n"
+                      f"while [ ! -e {flag} ]; do sleep 0.05; done\n")
+    script.chmod(0o755)
+    shell_pane = tmux_server.new_pane()
+    line = (f"export TMUX_PANE={beta.pane_id}; PAGER={script} {tmms(tmux_server, 'read', short(path), '--keep')}"
+            f" 2>{tmp_path / 'err'}; echo $? > {code}")
+    tmux_server.tmux("send-keys", "-t", shell_pane, "-l", line)
+    tmux_server.tmux("send-keys", "-t", shell_pane, "Enter")
+    wait_until(lambda: (tmp_path / "stdin").exists() and "line 79" in (tmp_path / "stdin").read_text())
+    tmux_server.tmux("send-keys", "-t", shell_pane, "C-c")
+    time.sleep(0.3)  # a moment for a wrongly handled ^C to end tmms (nothing is asserted on time)
+    assert not code.exists()  # tmms still waits for its pager
+    flag.touch()
+    wait_until(code.exists)
+    wait_until(lambda: code.read_text().strip() != "")
+    assert code.read_text().strip() == "0" and (tmp_path / "err").read_text() == ""

@@ -83,18 +83,18 @@ def page(text: str, enabled: bool = True) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    import signal
+
     assert proc.stdin is not None
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C belongs to the pager (less stays open), as in git
     try:
         proc.stdin.write(text.encode("utf-8", errors="surrogateescape"))
         proc.stdin.close()
     except BrokenPipeError:
         pass  # the reader quit the pager before the end: that is fine
-    while True:
-        try:
-            proc.wait()
-            return
-        except KeyboardInterrupt:
-            continue  # ^C belongs to the pager (less stays open), as git lets it
+    finally:
+        proc.wait()
+        signal.signal(signal.SIGINT, before)
 
 
 def _start(pager: str) -> subprocess.Popen[bytes] | None:
