@@ -50,7 +50,7 @@ def registry_of(*boxes: tuple[str, Path]) -> Registry:
     """Registered panes, one per (name, mail folder)."""
     panes = []
     for index, (name, root) in enumerate(boxes):
-        values = ["true", name, str(root / "inbox"), str(root / "outbox"), "", "", ""]
+        values = ["true", name, str(root / "inbox"), str(root / "outbox")] + [""] * (len(OPTION_NAMES) - 4)
         panes.append(PaneRecord(f"%{index}", "main", str(index), "0", "1", "1", dict(zip(OPTION_NAMES, values,
                                                                                           strict=True))))
     return Registry.from_panes(panes, {"HOME": "/nonexistent"})
