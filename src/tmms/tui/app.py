@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.message import Message
@@ -80,7 +81,7 @@ class MailApp(App[int]):
         self.follower = Follower(api.journal(at), [], set())
         self._serve(at)
         self._served_at = time.monotonic()
-        self._folders = [box.inbox, f"{box.inbox}/read", f"{box.inbox}/archive"]
+        self._folders = [box.inbox, os.path.join(box.inbox, "read"), os.path.join(box.inbox, "archive")]
         self.mail = MailList()
         self.traffic = Traffic()
         self.bar = Static(id="bar")
@@ -328,12 +329,10 @@ class MailApp(App[int]):
             self.reload()
         self.mail.focus()
 
-    def on_key(self, event: object) -> None:
+    def on_key(self, event: events.Key) -> None:
         """Esc in the search field clears it."""
-        from textual.events import Key
-
         field = self.search
-        if isinstance(event, Key) and event.key == "escape" and field.has_focus:
+        if event.key == "escape" and field.has_focus:
             field.value = ""
             field.remove_class("shown")
             self.mail.focus()
