@@ -380,6 +380,16 @@ async def test_the_mouse_picks_a_row_and_a_tab(tmux_server: TmuxServer, pair: tu
         assert app.tabs.active == "mail-tab"
 
 
+async def test_q_and_ctrl_c_quit(tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:
+    alpha, _ = pair
+    for key in ("q", "ctrl+c"):
+        async with running(tmux_server, alpha) as (app, pilot):
+            assert app.is_running
+            await pilot.press(key)
+            await until(pilot, lambda: not app.is_running)
+        assert app.return_code == 0, key
+
+
 async def test_an_empty_mailbox_says_so(tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:
     alpha, _ = pair
     async with running(tmux_server, alpha) as (app, pilot):
