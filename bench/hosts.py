@@ -32,7 +32,7 @@ BENCH = Path(__file__).resolve().parent
 for _path in (BENCH, BENCH.parent / "src", BENCH.parent / "tests"):
     sys.path.insert(0, str(_path))
 
-from harness import REPO, compile_tree, count_md, median, percentile  # noqa: E402
+from harness import REPO, compile_tree, count_md, median, percentile, wait_for  # noqa: E402
 from sshkit import Host, SshBed, descendants, ssh_bed, sshd_unavailable  # noqa: E402
 from tmms.message import compose  # noqa: E402
 
@@ -251,12 +251,18 @@ def case_cold(pair: Pair, samples: int) -> dict[str, list[float]]:
     for _ in range(samples):
         pair.stop_laptop()
         pair.start_laptop()
-        have = count_md(pair.inbox)
         start = time.monotonic()
-        post(pair)
-        wait_count(pair.inbox, have + 1, 60)
+        target = landed(pair, post(pair).stdout.strip().splitlines()[-1])
+        if not wait_for(target.exists, 60):
+            raise TimeoutError(f"{target} did not arrive")
         times.append((time.monotonic() - start) * 1e3)
     return {"cold_ms": times}
+
+
+def landed(pair: Pair, outbox_path: str) -> Path:
+    """Where a message posted as ``outbox_path`` lands in bob's inbox (its stamp, the qualified sender, its id)."""
+    stamp, _, rest = Path(outbox_path).name.partition("_alice_to_bob@gpu-box_")
+    return pair.inbox / f"{stamp}_alice@laptop_to_bob_{rest}"
 
 
 def one_run(cases: set[str], quick: bool) -> dict[str, object]:
