@@ -53,6 +53,7 @@ class MailApp(App[int]):
     """
     BINDINGS = [  # noqa: RUF012 - Textual's form
         Binding("q", "quit", "quit"),
+        Binding("ctrl+c", "quit", show=False),  # in a popup people press it to leave, as in a pager
         Binding("r", "reply", "reply"),
         Binding("c", "compose", "compose"),
         Binding("t", "thread", "thread"),
