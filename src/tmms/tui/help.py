@@ -21,7 +21,7 @@ KEYS = (
     ("Tab  1 2", "the mailbox and the traffic of this tmux server"),
     ("In a message", "space/b page, g/G top/end, q or Esc back"),
     ("?", "this help"),
-    ("q", "quit"),
+    ("q  Ctrl+C", "back; quit from the list (Ctrl+C: from anywhere)"),
 )
 
 
