@@ -250,3 +250,16 @@ def test_read_on_a_terminal_heeds_no_color(tmux_server: TmuxServer, pair: tuple[
     assert colour.search(on_pty(tmux_server, beta, "read", ref, "--keep", "--no-pager"))
     plain = on_pty(tmux_server, beta, "read", ref, "--keep", "--no-pager", NO_COLOR="1")
     assert not colour.search(plain) and "docs (https://example.com)" in ANSI.sub("", plain)
+
+
+def test_thread_on_a_terminal_renders_and_shows_hostile_text_visibly(tmux_server: TmuxServer,
+                                                                     pair: tuple[Pane, Pane]) -> None:
+    alpha, beta = pair
+    path = send(tmux_server, alpha, beta, "[bold red]x[/] \x1b]0;title\x07",
+                "**Bold** and [a link](https://example.com/x)\n\x1b[2J\u202ecleared?\n")
+    out = on_pty(tmux_server, beta, "thread", path.name.rsplit("_", 1)[1][:8], PAGER="cat")
+    text = ANSI.sub("", out)
+    assert "[bold red]x[/] ^[]0;title^G" in text  # rich markup and an OSC title, both as text
+    assert "a link (https://example.com/x)" in text and "**Bold**" not in text
+    assert "^[[2J<U+202E>cleared?" in text
+    assert "\x1b]" not in out and "\x1b[2J" not in out and "\u202e" not in out

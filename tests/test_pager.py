@@ -113,8 +113,9 @@ def test_thread_pages_too(tmux_server: TmuxServer, letter: tuple[Pane, Pane, Pat
     _, beta, path = letter
     script = recorder(tmp_path / "rec")
     assert "PAGED" in in_pane(tmux_server, beta, f"PAGER={script} {tmms(tmux_server, 'thread', short(path))}")
-    paged = (tmp_path / "rec" / "stdin").read_text()
+    paged = re.sub(r"\x1b\[[0-9;]*m", "", (tmp_path / "rec" / "stdin").read_text())
     assert "(just now)  alpha → you  Long one" in paged and "line 79" in paged  # local, relative time
+    assert "the docs (https://example.com/docs)" in paged  # rendered on a terminal, as read renders it
 
 
 def test_pager_cat_or_empty_prints_directly(tmux_server: TmuxServer, letter: tuple[Pane, Pane, Path]) -> None:

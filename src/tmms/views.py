@@ -223,19 +223,38 @@ def _markdown(text: str) -> Any:
     return Mail(text, hyperlinks=False)
 
 
+def _heading(letter: Letter, me: str, now: float | None) -> str:
+    """A message's line in a thread: when (local, how long ago), who to whom, subject, short id and folder."""
+    h = letter.headers
+    arrow = "you" if h.sender == me else h.sender
+    target = "you" if h.recipient == me else h.recipient
+    when = local_time(h.created_at, now) if h.created_at else "(no date)"
+    return visible(f"── {when}  {arrow} → {target}  {h.subject}  [{letter.short_id}, {letter.folder}]")
+
+
 def conversation(letters: Iterable[Letter], me: str, now: float | None = None) -> str:
     """A thread for a person: each message's heading (local time, how long ago), then its body."""
     parts: list[str] = []
     for letter in letters:
-        h = letter.headers
-        arrow = "you" if h.sender == me else h.sender
-        target = "you" if h.recipient == me else h.recipient
-        when = local_time(h.created_at, now) if h.created_at else "(no date)"
-        heading = f"── {when}  {arrow} → {target}  {h.subject}  [{letter.short_id}, {letter.folder}]"
-        parts.append(visible(heading))
+        parts.append(_heading(letter, me, now))
         parts.append(visible_text(body_of(letter.path).rstrip("\n")))
         parts.append("")
     return "\n".join(parts)
+
+
+def rendered_conversation(letters: Iterable[Letter], me: str, width: int | None = None) -> str:
+    """A thread for a terminal: each heading in bold, each body rendered as Markdown (as ``rendered``)."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    buffer = StringIO()
+    console = Console(file=buffer, force_terminal=True, width=width, highlight=False)
+    for letter in letters:
+        console.print(_heading(letter, me, None), style="bold", markup=False)
+        console.print(_markdown(visible_text(body_of(letter.path))))
+        console.print()
+    return buffer.getvalue()
 
 
 def letter_table(letters: Iterable[Letter], now: float | None = None, width: int | None = None,

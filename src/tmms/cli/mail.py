@@ -324,6 +324,10 @@ def cmd_thread(args: argparse.Namespace) -> int:
     members = api.thread(at, args.id)
     if args.json:
         say(json_lines(letter_record(x, with_body=True) for x in members))
+    elif sys.stdout.isatty():  # rendered Markdown, as read shows it
+        from ..views import rendered_conversation
+
+        page(rendered_conversation(members, at.me.name), args.pager)
     else:
         page(conversation(members, at.me.name), args.pager)
     return ExitCode.OK
