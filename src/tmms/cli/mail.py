@@ -74,7 +74,8 @@ PARSERS: dict[str, Spec] = {spec.name: spec for spec in (
           JSON)),
     Spec("thread", "cmd_thread", "show a conversation in order",
          "Every message of the thread a message belongs to, oldest first: unread, read, queued "
-         "and sent mail of this mailbox. On a terminal it pages through $PAGER (less -R by default).",
+         "and sent mail of this mailbox. On a terminal the Markdown is rendered and paged through $PAGER "
+         "(less -R by default); piped, the bodies are printed as stored.",
          """\
   tmms thread 1a2b
   tmms thread 1a2b --no-pager
