@@ -57,12 +57,12 @@ def test_the_letter_order_has_one_owner() -> None:
 
 
 def test_a_folder_is_the_string_it_was() -> None:
-    assert list(Folder) == ["inbox", "read", "outbox", "sent", "dead"]
+    assert list(Folder) == ["inbox", "read", "outbox", "sent", "dead", "archive"]  # archive: issue #11
     assert f"{Folder.SENT:<6}|" == "sent  |"
     assert str(Folder.DEAD) == "dead"
     assert json.dumps({"folder": Folder.OUTBOX}) == '{"folder": "outbox"}'
     assert {"inbox": 1}[Folder.INBOX] == 1
-    assert [str(f) for f in Folder] == ["inbox", "read", "outbox", "sent", "dead"]
+    assert [str(f) for f in Folder] == ["inbox", "read", "outbox", "sent", "dead", "archive"]
 
 
 def test_scan_gives_typed_folders(tmp_path: Path) -> None:

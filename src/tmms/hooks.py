@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import UsageError
+from .names import SUFFIX
 
 MAX_LISTED = 10
 """At most this many messages are listed one by one; the rest are counted."""
@@ -178,7 +179,7 @@ def unread_names(inbox: str) -> list[str]:
     """The names of the unread files in ``inbox`` (``*.md``, not dot-files), sorted; none when it is missing."""
     try:
         with os.scandir(inbox) as entries:
-            return sorted(e.name for e in entries if e.name.endswith(".md") and not e.name.startswith("."))
+            return sorted(e.name for e in entries if e.name.endswith(SUFFIX) and not e.name.startswith("."))
     except OSError:
         return []
 

@@ -174,7 +174,9 @@ def _edit(template: str) -> str:
         command = shlex.split(chosen) or ["vi"]
     except ValueError as exc:
         raise UsageError(f"cannot run the editor '{chosen}': {exc}; set $EDITOR") from None
-    fd, path = tempfile.mkstemp(prefix="tmms-", suffix=".md")
+    from ..names import SUFFIX
+
+    fd, path = tempfile.mkstemp(prefix="tmms-", suffix=SUFFIX)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(template)
