@@ -38,7 +38,7 @@ for _path in (BENCH, BENCH.parent / "src", BENCH.parent / "tests"):
     sys.path.insert(0, str(_path))
 
 from agentkit import COMPOSER, PLACEHOLDER, Double, launch_double  # noqa: E402
-from harness import BenchTmux, Impl, install_reference, median, new_root, percentile, this_tree  # noqa: E402
+from harness import BenchTmux, Impl, cpu_seconds, install_reference, median, new_root, percentile, this_tree  # noqa: E402
 from tmms.message import compose  # noqa: E402
 
 Event = dict[str, Any]
@@ -346,7 +346,17 @@ def case_draft(rig: Rig, trials: int, width: int) -> dict[str, Any]:
                 wait(lambda: agent.composer() == DRAFT, 5, 0.05)
 
     lanes(width, trials, run)
+    tally.value("server_cpu_pct", waiting_cpu(rig, agents[0]))
     return tally.out()
+
+
+def waiting_cpu(rig: Rig, agent: Agent, seconds: float = 10.0) -> float:
+    """The server's CPU (% of one core, its tmux children included) while one message waits on the draft."""
+    rig.post(agent, "left waiting")
+    time.sleep(1.0)
+    cpu0, t0 = cpu_seconds(rig.proc.pid), time.monotonic()
+    time.sleep(seconds)
+    return 100 * (cpu_seconds(rig.proc.pid) - cpu0) / (time.monotonic() - t0)
 
 
 # ---- case 4: a busy double that turns idle
@@ -501,12 +511,14 @@ def table(results: dict[str, dict[str, Any]], labels: list[str]) -> list[str]:
     for case in [c for c in results if c.startswith("swallow")]:
         def counts(r: dict[str, Any]) -> str:
             return (f"{r.get('lost', 0)} lost, {r.get('doubled', 0)} doubled / {r['trials']}; "
-                    f"{r.get('resets', 0)} C-u resets, {r.get('swallowed', 0)} Enters swallowed")
+                    f"{r.get('resets', 0)} C-u resets, {r.get('swallowed', 0)} Enters swallowed, "
+                    f"{r.get('escapes', 0)} Escapes")
         rows.append((case, cell(case, ours, counts), cell(case, ref, counts), "—", "0 lost, 0 doubled"))
     if "draft" in results:
         def drafts(r: dict[str, Any]) -> str:
             return (f"{r.get('keystrokes', 0)} inputs ({r.get('characters', 0)} chars) into the draft in "
-                    f"{r.get('trials_hit', 0)} / {r['trials']} trials; draft submitted {r.get('draft_submitted', 0)}×")
+                    f"{r.get('trials_hit', 0)} / {r['trials']} trials; draft submitted {r.get('draft_submitted', 0)}×"
+                    + "".join(f"; server CPU {v:.1f} % while a message waits" for v in r.get("server_cpu_pct", [])))
         rows.append(("claude double with a draft", cell("draft", ours, drafts), cell("draft", ref, drafts), "—",
                      "0 keystrokes into the draft"))
     if "busy" in results:
