@@ -101,6 +101,7 @@ def test_a_rows_cells_are_plain_text_with_times_after_the_post() -> None:
     cells = [cell.plain for cell in row(flow)]
     assert cells[1:] == ["b[i]x[/i]", "alpha", "^[[2Jsubject", "+120ms", "-", "+1.0s…", "-", "12345678"]
     assert [cell.plain for cell in row(Flow("m", times={"dead": 1.0}))][4] == "dead"
+    assert row(Flow("\x1b]0;t\x07"))[-1].plain == "^[]0;t^G"  # a hostile id from the journal too
     assert delay(Flow("m", times={"read": 5.0}), "read") == "✓"  # no post time known
 
 

@@ -160,7 +160,7 @@ def row(flow: Flow) -> list[Text]:
         bell = delay(flow, "typed") + "…"
     inbox = "dead" if "dead" in flow.times and "inbox" not in flow.times else delay(flow, "inbox")
     values = [posted, visible(flow.sender or "?"), visible(flow.recipient or "?"), visible(flow.subject),
-              inbox, delay(flow, "notify"), bell, delay(flow, "read"), flow.message_id.replace("-", "")[:8]]
+              inbox, delay(flow, "notify"), bell, delay(flow, "read"), visible(flow.message_id.replace("-", "")[:8])]
     return [Text(" ".join(v.split())) for v in values]
 
 
