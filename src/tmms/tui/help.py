@@ -18,7 +18,7 @@ KEYS = (
     ("/", "search sender, subject, id as typed; Enter: bodies too; Esc clears"),
     ("u", "mark unread"),
     ("a", "archive (into inbox/archive/)"),
-    ("Tab  1 2", "the mailbox and the traffic of this tmux server"),
+    ("1  2", "the mailbox tab, the traffic tab of this tmux server (or a click)"),
     ("In a message", "space/b page, g/G top/end, q or Esc back"),
     ("?", "this help"),
     ("q  Ctrl+C", "back; quit from the list (Ctrl+C: from anywhere)"),
