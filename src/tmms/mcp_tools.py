@@ -38,11 +38,10 @@ WAIT_CAP = 50.0
 
 REGISTER_HINT = "tmms register NAME --agent KIND"
 
-Mail = TypedDict("Mail", {
-    "id": str, "from": str, "to": str, "subject": str, "created_at": str | None, "thread_id": str | None,
-    "in_reply_to": str | None,
-    "path": str, "folder": str, "recipients": NotRequired[list[str]], "error": NotRequired[str],
-    "body": NotRequired[str],
+Mail = TypedDict("Mail", {  # the message of docs/json.md (views.letter_record), as every tmms --json prints it
+    "id": str, "thread_id": str, "in_reply_to": str | None, "from": str, "to": str, "recipients": list[str],
+    "subject": str, "created_at": str, "state": str, "folder": str, "path": str,
+    "front_matter": dict[str, str | list[str]], "error": NotRequired[str], "body": NotRequired[str],
 })
 
 
