@@ -375,9 +375,9 @@ async def test_the_mouse_picks_a_row_and_a_tab(tmux_server: TmuxServer, pair: tu
         await pilot.click(app.mail, offset=(20, 2))  # the second row, under the header
         await until(pilot, lambda: app.mail.current is not None and app.mail.current.headers.subject == "One")
         await pilot.click("Tab#--content-tab-traffic-tab")
-        await until(pilot, lambda: app.tabs.active == "traffic-tab")
+        await until(pilot, lambda: app.tabs.active == "traffic-tab" and app.traffic.has_focus)
         await pilot.press("1")
-        assert app.tabs.active == "mail-tab"
+        await until(pilot, lambda: app.tabs.active == "mail-tab" and app.mail.has_focus)
 
 
 async def test_q_and_ctrl_c_quit(tmux_server: TmuxServer, pair: tuple[Pane, Pane]) -> None:

@@ -344,9 +344,12 @@ class MailApp(App[int]):
         self.on_journal_grew()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        """The traffic tab shown: draw what the journal said meanwhile."""
+        """A tab shown: its table takes the keys; the traffic tab draws what the journal said meanwhile."""
         if event.pane.id == "traffic-tab":
             self.traffic.update_flows([])
+            self.traffic.focus()
+        else:
+            self.mail.focus()
 
     def action_tab(self, tab: str) -> None:
         """Switch tabs."""
