@@ -438,6 +438,8 @@ async def test_the_traffic_tab_shows_each_message_and_its_times_as_the_journal_g
         row = next(line for line in screen_text(app).splitlines() if "11111111" in line)
         assert row.split()[4:8] == ["+120ms", "+200ms", "+1.5s", "+2m"]
         assert app.traffic.row_count == 1
+        await pilot.press("k", "j")  # the table takes the keys, the mail list stays where it was
+        assert app.traffic.has_focus and app.traffic.cursor_row == 0
 
 
 # -- Textual only for ui -------------------------------------------------------------------------

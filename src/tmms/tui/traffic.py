@@ -12,8 +12,10 @@ import os
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
@@ -176,6 +178,8 @@ def fit_subject(table: DataTable[Text], columns: tuple[tuple[str, int], ...]) ->
 
 class Traffic(DataTable[Text]):
     """The traffic table, a log: the newest message at the bottom, each row updated in place as events arrive."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [("j", "cursor_down", "down"), ("k", "cursor_up", "up")]
 
     def __init__(self) -> None:
         super().__init__(cursor_type="row", id="traffic")
