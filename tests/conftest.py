@@ -328,8 +328,9 @@ def json_schema_key(argv: Any) -> str | None:
         return None
     table = _schema_table()
     command, rest = words[i], [w for w in words[i + 1:] if not w.startswith("-")]
-    if rest and f"{command} {rest[0]}" in table:
-        return f"{command} {rest[0]}"
+    sub = next((f"{command} {w}" for w in rest if f"{command} {w}" in table), None)  # after an option's value too
+    if sub is not None:
+        return sub
     flags = [f"{command} {w.split('=', 1)[0]}" for w in words[i + 1:] if w.startswith("--")]
     return next((key for key in flags if key in table), command if command in table else None)
 

@@ -70,6 +70,7 @@ def test_every_command_that_takes_json_has_a_schema() -> None:
 @pytest.mark.parametrize("argv, key", [
     (["/usr/bin/python", "-m", "tmms", "-L", "sock", "dead", "show", "1a2b", "--json"], "dead show"),
     (["tmms", "-L", "sock", "dead", "--json"], "dead"),
+    (["tmms", "dead", "-c", "/cfg.yml", "show", "1a2b", "--json"], "dead show"),
     (["tmms", "-S", "/x/y", "read", "1a2b", "--json"], "read"),
     (["tmms", "--socket-name=s", "server", "status", "--json"], "server status"),
     (["tmms", "inbox", "--from", "alpha", "--json"], "inbox"),
