@@ -148,7 +148,7 @@ class Session:
                 return
         if not self.queue and now - self._looked >= POLL:
             self._looked = now
-            names = spool.names(self.last_name)
+            names = spool.listed(self.last_name)
             if names:
                 self.queue.extend(names)
                 self.last_name = names[-1]

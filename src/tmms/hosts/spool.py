@@ -9,6 +9,9 @@ Under ``$XDG_STATE_HOME/tmms/hosts-<tmux server key>/<host>/``:
   finished by ``recover``); the router moves a message straight to its numbered name (``next_name``);
 - ``lock``: held (flock) by whichever process sends this spool now: the server's link, or a
   relay that this host connected to us (so a message is never sent by two at once);
+- ``order``: flocked while a message takes its number and its place (exclusive) and while the
+  spool is listed (shared), so a listing never sees a later message without every earlier one
+  (a directory read while files are added may return them in any order, or miss some);
 - ``received.log``: the ids received from the host (see ``received``); ``inbound``: that host
   connected to us (we do not dial a host we only know from its own link).
 """
@@ -20,6 +23,8 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .. import store
 from ..names import REASON_SUFFIX, fit
@@ -54,6 +59,7 @@ class Spool:
         self.ledger_path = os.path.join(self.folder, "received.log")
         self.inbound_path = os.path.join(self.folder, "inbound")
         self._lock_fd = -1
+        self._order_fd = -1
         self._floor = -1
 
     def ensure(self) -> None:
@@ -67,8 +73,29 @@ class Spool:
         except Exception:  # a second process wrote it meanwhile: the same name
             pass
 
+    @contextmanager
+    def ordered(self, *, listing: bool = False) -> Iterator[None]:
+        """Hold the order lock: exclusive while a message is numbered and moved in, shared (on a
+        descriptor of its own) while the spool is listed."""
+        self.ensure()
+        path = os.path.join(self.folder, "order")
+        if listing:
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, store.FILE_MODE)
+        else:
+            if self._order_fd < 0:
+                self._order_fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, store.FILE_MODE)
+            fd = self._order_fd
+        fcntl.flock(fd, fcntl.LOCK_SH if listing else fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            if listing:
+                os.close(fd)
+
     def next_name(self, name: str) -> str:
-        """The spool name for a message named ``name`` that is moved in now: its place in the line."""
+        """The spool name for a message named ``name`` that is moved in now (under ``ordered()``):
+        its place in the line."""
         if self._floor < 0:
             self._floor = self._highest()
         self._floor = _next_seq(self._floor)
@@ -76,9 +103,12 @@ class Spool:
 
     def admit(self, path: str) -> str:
         """Give a message moved into ``incoming`` its place in the line; its path in the spool."""
+        with self.ordered():
+            return self._admit(path)
+
+    def _admit(self, path: str) -> str:
         if self._floor < 0:
             self._floor = self._highest()
-        self.ensure()
         name = os.path.basename(path)
         while True:
             seq = _next_seq(self._floor)
@@ -104,6 +134,11 @@ class Spool:
         for name in left:
             self.admit(os.path.join(self.incoming, name))
         return len(left)
+
+    def listed(self, after: str = "") -> list[str]:
+        """``names`` under the order lock: no message numbered before the last one listed is missing."""
+        with self.ordered(listing=True):
+            return self.names(after)
 
     def names(self, after: str = "") -> list[str]:
         """The waiting messages' names in order (only those after ``after``)."""

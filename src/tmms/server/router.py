@@ -117,7 +117,7 @@ class Router:
                 self._schedule.drop(path)
             elif at <= now:
                 due.append(path)
-        return [self.route_path(path) for path in due]
+        return [self.route_path(path) for path in _oldest_first(due)]  # posting order (see _relay)
 
     def retry_held(self) -> list[Outcome]:
         """Route again the held messages whose recipient is known now or whose grace has run out.
@@ -443,12 +443,17 @@ class Router:
 def _posting_order(outbox: str, names: list[str]) -> list[str]:
     """A scan's names oldest write first (then by name): mail found by a scan (at start, after a
     crash) keeps its posting order within a second, as mail routed on its file event does."""
-    def written(name: str) -> tuple[int, str]:
+    return [os.path.basename(path) for path in _oldest_first([os.path.join(outbox, name) for name in names])]
+
+
+def _oldest_first(paths: list[str]) -> list[str]:
+    """``paths`` oldest write first, then by path."""
+    def written(path: str) -> tuple[int, str]:
         try:
-            return os.lstat(os.path.join(outbox, name)).st_mtime_ns, name
+            return os.lstat(path).st_mtime_ns, path
         except OSError:
-            return 0, name
-    return sorted(names, key=written)
+            return 0, path
+    return sorted(paths, key=written)
 
 
 def _forget_gone(memory: dict[str, _T], outbox: str) -> None:

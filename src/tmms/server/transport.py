@@ -52,8 +52,9 @@ class RemoteTransport:
     def deliver(self, held: Held, host: str, data: bytes | None = None) -> str:
         """Move the held file into ``host``'s spool; its path there (errors as ``Transport.deliver``)."""
         spool = self.links.spool(host)
-        name = spool.next_name(os.path.basename(held.path))  # its place in the line: posting order
-        final = handover.place(held, spool.dir, data, rename_to=name)
+        with spool.ordered():  # numbered and moved in before a listing can look
+            name = spool.next_name(os.path.basename(held.path))  # its place in the line: posting order
+            final = handover.place(held, spool.dir, data, rename_to=name)
         self.links.spooled(host)
         return final
 
