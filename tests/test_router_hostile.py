@@ -15,7 +15,7 @@ import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -85,7 +85,7 @@ def test_an_exception_while_moving_goes_to_dead_letter_not_out_of_the_router(
 ) -> None:
     real = handover.place
 
-    def place(held: Held, directory: str, data: bytes | None = None, **kw: tuple[str, ...]) -> str:
+    def place(held: Held, directory: str, data: bytes | None = None, **kw: Any) -> str:
         if directory == str(box.boxes["beta"].inbox) and held.path.endswith("000-bad.md"):
             raise RecursionError("deep")
         return real(held, directory, data, **kw)
