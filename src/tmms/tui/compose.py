@@ -13,6 +13,7 @@ import tempfile
 from typing import NamedTuple
 
 from ..mailbox import Letter, body_of
+from ..names import SUFFIX
 from ..terminal import visible
 
 SCISSORS = "------------------------ >8 ------------------------"
@@ -78,7 +79,7 @@ def edit(template: str) -> str:
 
     OSError when the editor cannot be started; a non-zero exit leaves the text as written.
     """
-    fd, path = tempfile.mkstemp(prefix="tmms-", suffix=".md")
+    fd, path = tempfile.mkstemp(prefix="tmms-", suffix=SUFFIX)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(template)

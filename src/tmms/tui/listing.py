@@ -19,6 +19,7 @@ from textual.strip import Strip
 
 from .. import store
 from ..mailbox import READ_DIR, Folder, Letter, load
+from ..message import short_id
 from ..terminal import visible
 
 COLUMNS = (("", 1), ("Id", 8), ("From", 14), ("Subject", 44), ("Date", 10), ("Thread", 8))
@@ -78,7 +79,7 @@ def cells(letter: Letter) -> list[Text]:
     h = letter.headers
     unread = letter.folder == "inbox"
     subject = h.subject or (f"(unreadable: {letter.error})" if letter.error else "(no subject)")
-    thread = h.thread_id.replace("-", "")[:8] if h.thread_id else "-"
+    thread = short_id(h.thread_id) if h.thread_id else "-"
     style = "bold" if unread else ""
     return [Text(UNREAD_MARK if unread else " ", style="bold"),
             Text(visible(letter.short_id), style="dim"), Text(one_line(h.sender or "?", 40), style=style),

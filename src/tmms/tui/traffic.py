@@ -19,6 +19,7 @@ from textual.binding import BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
+from ..message import short_id
 from ..terminal import visible
 
 TAIL_BYTES = 512 * 1024  # of a long journal, the first view shows what its last part holds
@@ -162,7 +163,7 @@ def row(flow: Flow) -> list[Text]:
         bell = delay(flow, "typed") + "…"
     inbox = "dead" if "dead" in flow.times and "inbox" not in flow.times else delay(flow, "inbox")
     values = [posted, visible(flow.sender or "?"), visible(flow.recipient or "?"), visible(flow.subject),
-              inbox, delay(flow, "notify"), bell, delay(flow, "read"), visible(flow.message_id.replace("-", "")[:8])]
+              inbox, delay(flow, "notify"), bell, delay(flow, "read"), visible(short_id(flow.message_id))]
     return [Text(" ".join(v.split())) for v in values]
 
 
