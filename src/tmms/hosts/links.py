@@ -134,13 +134,20 @@ class Link(threading.Thread):
         self._proc: subprocess.Popen[bytes] | None = None
         self.failures = 0
         self._published = -PUBLISH_EVERY
+        self._kicked = False
 
     def kick(self) -> None:
-        """Mail arrived in the spool (or the server stops): wake the thread."""
+        """Mail arrived in the spool (or the server stops): wake the thread (one byte until it woke)."""
+        if self._kicked:
+            return
+        self._kicked = True
         try:
             os.write(self._wake_w, b"!")
         except OSError:
             pass
+
+    def _woke(self) -> None:
+        self._kicked = False  # after the pipe was read, before the spool is: a kick from now on writes again
 
     def stop(self) -> None:
         """End the link (a session says bye first)."""
@@ -189,6 +196,7 @@ class Link(threading.Thread):
                 os.read(self._wake_r, 4096)
             except OSError:
                 pass
+            self._woke()
 
     def _attempt(self) -> float:
         """One connection; the pause before the next try."""
@@ -232,7 +240,7 @@ class Link(threading.Thread):
             raise LinkDown(f"{self.host}: the other side does not speak the tmms relay protocol")
         session = Session(rfd, wfd, self.host, self._receiver(), self.spool, idle=context.settings.link_idle_seconds,
                           wake_fd=self._wake_r, events=self._event, dead_dir=context.dead_dir, decoder=decoder,
-                          initial=got[1:])
+                          initial=got[1:], on_wake=self._woke)
         self._session = session
         if self._stopped:
             session.stop()

@@ -51,7 +51,8 @@ class Session:
     def __init__(self, rfd: int, wfd: int, peer: str, receiver: Receiver, spool: Spool | None, *,
                  idle: float | None, wake_fd: int = -1, events: Events | None = None,
                  dead_dir: Callable[[], str] | None = None, decoder: Decoder | None = None,
-                 initial: list[Frame] | None = None, silence: float | None = None) -> None:
+                 initial: list[Frame] | None = None, silence: float | None = None,
+                 on_wake: Callable[[], None] | None = None) -> None:
         self.rfd, self.wfd, self.wake_fd = rfd, wfd, wake_fd
         self.peer = peer
         self.receiver = receiver
@@ -62,6 +63,7 @@ class Session:
         self.decoder = decoder or Decoder()
         self.initial = list(initial or [])
         self.silence = silence  # give up when nothing was heard for this long (the other side is gone)
+        self.on_wake = on_wake  # called after the wake pipe was read, before the spool is listed
         self.out = bytearray()
         self.queue: deque[str] = deque()
         self.last_name = ""
@@ -114,6 +116,8 @@ class Session:
                 self._write()
             if self.wake_fd in ready:
                 _drain(self.wake_fd)
+                if self.on_wake is not None:
+                    self.on_wake()
                 self._looked = -1e9
             if self.rfd in ready:
                 ended = self._read()

@@ -61,10 +61,12 @@ class Spool:
         self._lock_fd = -1
         self._order_fd = -1
         self._floor = -1
+        self._made = False
 
     def ensure(self) -> None:
         """Make the folders (0700) and the file naming the host, when missing."""
-        if os.path.isdir(self.dir):
+        if self._made or os.path.isdir(self.dir):
+            self._made = True
             return
         store.ensure_dir(self.dir)
         store.ensure_dir(self.incoming)
