@@ -142,3 +142,15 @@ def test_ask_a_pane_on_another_host(ssh_bed: SshBed) -> None:
     out, err = asking.communicate(timeout=60)
     assert asking.returncode == 0, err
     assert b"4" in out and b"bob@gpu-box" in out
+
+
+def test_mail_for_a_host_that_links_in_later_waits_for_its_link(ssh_bed: SshBed) -> None:
+    gpu, laptop, alice, bob = pair(ssh_bed)
+    ok(gpu.tmms("post", "-t", "alice@laptop", pane=bob[0], input="are you there?\n"))  # no way to dial the laptop
+    poll(lambda: events(gpu, "link-down"), 30)
+    assert letters(alice[1]) == []
+    ok(laptop.tmms("post", "-t", "bob@gpu-box", pane=alice[0], input="here I am\n"))  # the laptop links in
+    (got,) = poll(lambda: letters(alice[1]), 30)  # and takes what waited for it
+    assert front(got)["tmms_from"] == "bob@gpu-box"
+    hosts = {link["host"]: link for link in json.loads(ok(gpu.tmms("peers", "--hosts", "--json")))}
+    assert hosts["laptop"]["inbound"] is True and hosts["laptop"]["queued"] == 0
