@@ -489,59 +489,72 @@ def ratio(a: list[float], b: list[float], pct: float) -> str:
     return "—" if not a or not b else f"{percentile(a, pct) / percentile(b, pct):.2f}×"
 
 
-def table(results: dict[str, dict[str, Any]], labels: list[str]) -> list[str]:
-    """The Markdown rows: case, one column per set-up, ratio, goal."""
-    rows: list[tuple[str, ...]] = []
-    ours, ref = labels[0], labels[1] if len(labels) > 1 else ""
+Results = dict[str, dict[str, Any]]
+Row = tuple[str, str, str, str, str]
 
-    def cell(case: str, label: str, render: Callable[[dict[str, Any]], str]) -> str:
-        result = results.get(case, {}).get(label)
-        return render(result) if result is not None else "—"
 
+def _latency_rows(results: Results, ours: str, ref: str) -> list[Row]:
+    rows: list[Row] = []
     for case, note in (("latency", "screen only"), ("latency, hooks", "Stop hook's idle state")):
         if case not in results:
             continue
+        a, b = results[case].get(ours, {}).get("seconds", []), results["latency"].get(ref, {}).get("seconds", [])
         for pct, goal in ((50, "≤ 0.5 s"), (95, "≤ 1.5 s")):
-            def render(r: dict[str, Any], p: float = pct) -> str:
-                return ms(r["seconds"], p) + (f" ({r['missed']} missed)" if r["missed"] else "")
-            a, b = results[case].get(ours, {}), results["latency"].get(ref, {})
-            rows.append((f"post → prompt, idle claude double, tmms {note}, p{pct} ({len(a.get('seconds', []))} "
-                         "trials)", cell(case, ours, render), cell("latency", ref, render),
-                         ratio(a.get("seconds", []), b.get("seconds", []), pct), goal))
-    for case in [c for c in results if c.startswith("swallow")]:
-        def counts(r: dict[str, Any]) -> str:
-            return (f"{r.get('lost', 0)} lost, {r.get('doubled', 0)} doubled / {r['trials']}; "
-                    f"{r.get('resets', 0)} C-u resets, {r.get('swallowed', 0)} Enters swallowed, "
-                    f"{r.get('escapes', 0)} Escapes")
-        rows.append((case, cell(case, ours, counts), cell(case, ref, counts), "—", "0 lost, 0 doubled"))
+            mine = ms(a, pct) if ours in results[case] else "—"
+            theirs = ms(b, pct) if ref in results["latency"] else "—"
+            rows.append((f"post → prompt, idle claude double, tmms {note}, p{pct} ({len(a)} trials)", mine, theirs,
+                         ratio(a, b, pct), goal))
+    return rows
+
+
+def _counts(r: dict[str, Any]) -> str:
+    return (f"{r.get('lost', 0)} lost, {r.get('doubled', 0)} doubled / {r['trials']}; {r.get('resets', 0)} C-u "
+            f"resets, {r.get('swallowed', 0)} Enters swallowed, {r.get('escapes', 0)} Escapes")
+
+
+def _drafts(r: dict[str, Any]) -> str:
+    return (f"{r.get('keystrokes', 0)} inputs ({r.get('characters', 0)} chars) into the draft in "
+            f"{r.get('trials_hit', 0)} / {r['trials']} trials; draft submitted {r.get('draft_submitted', 0)}×"
+            + "".join(f"; server CPU {v:.1f} % while a message waits" for v in r.get("server_cpu_pct", [])))
+
+
+def _busy(r: dict[str, Any]) -> str:
+    delay = r.get("delay", [])
+    late = (f"after idle p50 {ms(delay, 50)} / p95 {ms(delay, 95)} / max {ms(delay, 100)} "
+            f"({len(delay)} rung after idle)" if delay else "none rung after idle")
+    return (f"{r.get('typed_while_busy', 0)} inputs while busy (in {r.get('trials_typed_while_busy', 0)} "
+            f"/ {r['trials']} trials); {late}; {r.get('lost', 0)} lost, {r.get('doubled', 0)} doubled, "
+            f"{r.get('interrupted', 0)} interrupted")
+
+
+def _hook_rows(times: dict[str, list[float]]) -> list[Row]:
+    rows: list[Row] = [(f"`{name}` wall time, median / p95 of {len(values)}",
+                        f"{median(values):.1f} / {percentile(values, 95):.1f} ms", "— (no hooks)", "—",
+                        "median ≤ 50 ms") for name, values in times.items() if "hook stop" in name]
+    rows += [(f"  for scale: `{name}`", f"{median(values):.1f} ms", "—", "—", "—")
+             for name, values in times.items() if "floor" in name]
+    return rows
+
+
+def table(results: Results, labels: list[str]) -> list[str]:
+    """The Markdown rows: case, one column per set-up, ratio, goal."""
+    ours, ref = labels[0], labels[1] if len(labels) > 1 else ""
+
+    def row(case: str, name: str, render: Callable[[dict[str, Any]], str], goal: str) -> Row:
+        cells = [render(results[case][label]) if label in results[case] else "—" for label in (ours, ref)]
+        return (name, cells[0], cells[1], "—", goal)
+
+    rows = _latency_rows(results, ours, ref)
+    rows += [row(case, case, _counts, "0 lost, 0 doubled") for case in results if case.startswith("swallow")]
     if "draft" in results:
-        def drafts(r: dict[str, Any]) -> str:
-            return (f"{r.get('keystrokes', 0)} inputs ({r.get('characters', 0)} chars) into the draft in "
-                    f"{r.get('trials_hit', 0)} / {r['trials']} trials; draft submitted {r.get('draft_submitted', 0)}×"
-                    + "".join(f"; server CPU {v:.1f} % while a message waits" for v in r.get("server_cpu_pct", [])))
-        rows.append(("claude double with a draft", cell("draft", ours, drafts), cell("draft", ref, drafts), "—",
-                     "0 keystrokes into the draft"))
+        rows.append(row("draft", "claude double with a draft", _drafts, "0 keystrokes into the draft"))
     if "busy" in results:
-        def busy(r: dict[str, Any]) -> str:
-            delay = r.get("delay", [])
-            late = (f"after idle p50 {ms(delay, 50)} / p95 {ms(delay, 95)} / max {ms(delay, 100)} "
-                    f"({len(delay)} rung after idle)" if delay else "none rung after idle")
-            return (f"{r.get('typed_while_busy', 0)} inputs while busy (in {r.get('trials_typed_while_busy', 0)} "
-                    f"/ {r['trials']} trials); {late}; {r.get('lost', 0)} lost, {r.get('doubled', 0)} doubled, "
-                    f"{r.get('interrupted', 0)} interrupted")
-        rows.append((f"claude double busy {BUSY_SECONDS:g} s, mail posted while busy", cell("busy", ours, busy),
-                     cell("busy", ref, busy), "—", "within 1 s of idle, 0 typed while busy"))
+        rows.append(row("busy", f"claude double busy {BUSY_SECONDS:g} s, mail posted while busy", _busy,
+                        "within 1 s of idle, 0 typed while busy"))
     if "hook" in results:
-        times = results["hook"][ours]
-        for name in [n for n in times if "hook stop" in n]:
-            rows.append((f"`{name}` wall time, median / p95 of {len(times[name])}",
-                         f"{median(times[name]):.1f} / {percentile(times[name], 95):.1f} ms",
-                         "— (no hooks)", "—", "median ≤ 50 ms"))
-        floor = next((n for n in times if "floor" in n), "")
-        if floor:
-            rows.append((f"  for scale: `{floor}`", f"{median(times[floor]):.1f} ms", "—", "—", "—"))
+        rows += _hook_rows(results["hook"][ours])
     head = f"| case | {ours} | {ref or 'TMMS 0.1.1'} | ratio | goal |"
-    return [head, "|---|---|---|---|---|", *("| " + " | ".join(row) + " |" for row in rows)]
+    return [head, "|---|---|---|---|---|", *("| " + " | ".join(r) + " |" for r in rows)]
 
 
 def main() -> int:
