@@ -258,9 +258,7 @@ class Link(threading.Thread):
         context = self.context
 
         def delivered(made: Delivered) -> None:
-            context.record("delivered", {"id": made.message_id, "from": made.sender, "to": made.mailbox,
-                                         "mailbox": made.mailbox, "path": made.path, "via": self.host,
-                                         "duplicate": "yes" if made.duplicate else None})
+            context.record("delivered", made.record(self.host))
 
         def panes(fresh: bool) -> Registry:
             try:

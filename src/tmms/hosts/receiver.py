@@ -45,6 +45,13 @@ class Delivered(NamedTuple):
     mailbox: str
     path: str
     duplicate: bool
+    subject: str = ""
+
+    def record(self, via: str) -> dict[str, str | None]:
+        """The journal's ``delivered`` fields of this delivery, which came from host ``via``."""
+        return {"id": self.message_id, "from": self.sender, "to": self.mailbox, "mailbox": self.mailbox,
+                "path": self.path, "via": via, "duplicate": "yes" if self.duplicate else None,
+                "subject": self.subject or None}
 
 
 class _Copy(NamedTuple):
@@ -54,6 +61,7 @@ class _Copy(NamedTuple):
     name: str
     message_id: str
     sender: str
+    subject: str
 
 
 class Refused(Exception):
@@ -125,11 +133,11 @@ class Receiver:
             name = file_name(stamp, sender, box.name, message_id)
             if digest in self.ledger:
                 path = self._finish(hidden, box.inbox, name)
-                done.append(Delivered(message_id, sender, box.name, path, True))
+                done.append(Delivered(message_id, sender, box.name, path, True, headers.subject))
                 continue
             data = stamped(text, sender, box.name, self._recipients(headers)).encode("utf-8")
             _write_hidden(hidden, box.inbox, data)
-            made.append(_Copy(digest, box, hidden, name, message_id, sender))
+            made.append(_Copy(digest, box, hidden, name, message_id, sender, headers.subject))
         return made, done
 
     def _recipients(self, headers: Headers) -> list[str]:
@@ -193,7 +201,7 @@ class Receiver:
         for copy in copies:
             path = store.take_name(copy.box.inbox, copy.name, (),
                                    lambda final, c=copy: store.rename_noreplace(c.hidden, final))  # type: ignore[misc]
-            placed.append(Delivered(copy.message_id, copy.sender, copy.box.name, path, False))
+            placed.append(Delivered(copy.message_id, copy.sender, copy.box.name, path, False, copy.subject))
         durable([], {copy.box.inbox for copy in copies})  # the renames
         return placed
 

@@ -76,8 +76,7 @@ def serve(root: str, settings: Hosts, me: str, panes: Callable[[], Registry], jo
             pass
 
     def delivered(made: Delivered) -> None:
-        record("delivered", {"id": made.message_id, "from": made.sender, "to": made.mailbox, "mailbox": made.mailbox,
-                             "path": made.path, "via": peer, "duplicate": "yes" if made.duplicate else None})
+        record("delivered", made.record(peer))
 
     receiver = Receiver(peer, Received(spool.ledger_path), Panes(panes), here=me, max_bytes=max_bytes,
                         on_delivered=delivered)
