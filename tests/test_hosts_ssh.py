@@ -154,3 +154,16 @@ def test_mail_for_a_host_that_links_in_later_waits_for_its_link(ssh_bed: SshBed)
     assert front(got)["tmms_from"] == "bob@gpu-box"
     hosts = {link["host"]: link for link in json.loads(ok(gpu.tmms("peers", "--hosts", "--json")))}
     assert hosts["laptop"]["inbound"] is True and hosts["laptop"]["queued"] == 0
+
+
+def test_an_idle_link_closes_and_the_next_message_opens_one(ssh_bed: SshBed) -> None:
+    gpu, laptop = ssh_bed.host("gpu-box"), ssh_bed.host("laptop", sshd=False)
+    bob, alice = gpu.register("bob"), laptop.register("alice")
+    gpu.start_server(host_name="gpu-box")
+    laptop.start_server(host_name="laptop", link_idle_seconds=0.5)
+    for n in (1, 2):
+        ok(laptop.tmms("post", "-t", "bob@gpu-box", pane=alice[0], input=f"message {n}\n"))
+        poll(lambda n=n: len(letters(bob[1])) == n, 30)  # type: ignore[misc]
+        poll(lambda: json.loads(ok(laptop.tmms("peers", "--hosts", "--json")))[0]["state"] == "idle", 30)
+        poll(lambda: not laptop.ssh_clients(), 30)
+    assert [e["event"] for e in journal(laptop) if e["event"].startswith("link-")] == ["link-up", "link-up"]
