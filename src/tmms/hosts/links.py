@@ -360,7 +360,7 @@ class LinkState(NamedTuple):
     """One remote host as ``tmms peers --hosts`` shows it."""
 
     host: str
-    state: str  # up, connecting, idle, down, waiting, linked-in, no server
+    state: str  # up, connecting, idle, down, waiting, linked-in, no server, - (never linked)
     queued: int
     error: str
     rtt_ms: str
@@ -383,7 +383,7 @@ def read_states(root: str) -> list[LinkState]:
         entry = published.get(host)
         entry = entry if isinstance(entry, dict) else {}
         spool = Spool(root, host)
-        state = str(entry.get("state", "idle")) if entry else "linked in" if spool.inbound else "-"
+        state = str(entry.get("state", "idle")) if entry else "linked-in" if spool.inbound else "-"
         if entry and not _alive(entry.get("pid")):
             state = "no server"
         states.append(LinkState(host, state, len(spool.names()), str(entry.get("error") or ""),
