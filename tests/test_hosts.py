@@ -417,3 +417,18 @@ def test_the_other_recipients_are_named_as_this_host_names_them(tmp_path: Path) 
     (letter,) = gpu.inbox("bob")
     assert front(letter)["tmms_recipients"] == ["bob", "carol", "dave@build", "erin@laptop"]  # reply --all works here
     assert front(letter)["tmms_from"] == "alice@laptop" and letter.read_text().endswith("\nhi\n")
+
+
+def test_an_answer_with_an_odd_sequence_number_matches_nothing(tmp_path: Path) -> None:
+    laptop = End(tmp_path, "laptop", ("alice",))
+    spool_message(laptop.spool("gpu-box"), "alice", "bob@gpu-box", "x\n", "id-1")
+    down_r, down_w = os.pipe()
+    up_r, up_w = os.pipe()
+    for fields in ({"seq": [1], "path": "p"}, {"seq": True, "reason": "r"}, {"seq": "1", "path": "p"}):
+        kind = frames.ACK if "path" in fields else frames.REFUSED
+        write_all(up_w, frames.encode(kind, fields))
+    write_all(up_w, frames.encode(frames.BYE, {}))
+    assert laptop.session(up_r, down_w, "gpu-box", None).run() == "bye"
+    assert len(laptop.spool("gpu-box").names()) == 1 and not laptop.dead.exists()
+    for fd in (down_r, down_w, up_r, up_w):
+        os.close(fd)

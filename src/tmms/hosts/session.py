@@ -242,7 +242,7 @@ class Session:
     def _control(self, frame: Frame) -> str:
         fields = frame.fields
         if frame.kind == frames.ACK:
-            sent = self.inflight.pop(fields.get("seq"), None)  # type: ignore[arg-type]
+            sent = self.inflight.pop(_seq(fields), None)
             if sent is not None and self.spool is not None:
                 self._reaper.done(sent.name)
                 self.acked += 1
@@ -251,7 +251,7 @@ class Session:
                                       "remote_path": str(fields.get("path", ""))[:4096],
                                       "rtt_ms": f"{self.rtt * 1000:.1f}", "dup": "yes" if fields.get("dup") else None})
         elif frame.kind == frames.REFUSED:
-            sent = self.inflight.pop(fields.get("seq"), None)  # type: ignore[arg-type]
+            sent = self.inflight.pop(_seq(fields), None)
             if sent is not None:
                 reason = f"refused by {self.peer}: {str(fields.get('reason', ''))[:500]}"
                 self._set_aside(sent.name, reason, sent.message_id, sent.to)
@@ -317,6 +317,12 @@ class Reaper:
             self._names.put(None)
             self._thread.join()
             self._thread = None
+
+
+def _seq(fields: dict[str, Any]) -> int:
+    """The sequence number an ack or refusal answers (-1 for anything but a number: matches none)."""
+    seq = fields.get("seq")
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else -1
 
 
 def _drain(fd: int) -> None:
