@@ -33,10 +33,11 @@ for _path in (BENCH, BENCH.parent / "src", BENCH.parent / "tests"):
     sys.path.insert(0, str(_path))
 
 from harness import REPO, compile_tree, count_md, median, percentile, wait_for  # noqa: E402
-from sshkit import Host, SshBed, descendants, ssh_bed, sshd_unavailable  # noqa: E402
+from sshkit import Host, SshBed, cmdline, descendants, ssh_bed, sshd_unavailable  # noqa: E402
 from tmms.message import compose  # noqa: E402
 
 Row = tuple[str, str, str]
+STEADY_RATE = 1000.0  # messages/s of the steady stream: below the link's rate, so no backlog builds up
 
 
 @dataclass
@@ -185,8 +186,17 @@ class RssSampler:
         return self.samples
 
 
-def case_bulk(pair: Pair, count: int) -> dict[str, float]:
-    """``count`` messages renamed into alice's outbox at once over a warm link -> all in bob's inbox."""
+def release(names: list[str], staging: Path, outbox: Path, rate: float | None) -> None:
+    """Rename the staged messages into the outbox: all at once, or ``rate`` per second in batches of 100."""
+    start = time.monotonic()
+    for index, name in enumerate(names):
+        os.rename(staging / name, outbox / name)
+        if rate and index % 100 == 99:
+            time.sleep(max(0.0, start + (index + 1) / rate - time.monotonic()))
+
+
+def case_bulk(pair: Pair, count: int, rate: float | None = None) -> dict[str, object]:
+    """``count`` messages renamed into alice's outbox (at once, or ``rate``/s) over a warm link -> bob's inbox."""
     have = count_md(pair.inbox)
     post(pair)
     have = _arrived(pair, have + 1, 60)
@@ -200,8 +210,7 @@ def case_bulk(pair: Pair, count: int) -> dict[str, float]:
     sampler = RssSampler(pair)
     time.sleep(0.3)
     start = time.monotonic()
-    for name in names:
-        os.rename(staging / name, pair.alice[2] / name)
+    release(names, staging, pair.alice[2], rate)
     held, done = wait_progress(pair.inbox, have + count)
     time.sleep(0.3)
     samples = sampler.close()
@@ -210,7 +219,9 @@ def case_bulk(pair: Pair, count: int) -> dict[str, float]:
     return {"count": count, "arrived": arrived, "seconds": seconds, "per_second": arrived / seconds,
             **{f"rss_{side}_before_mib": first[side] for side in first},
             **{f"rss_{side}_peak_mib": max(s[side] for s in samples) for side in first},
-            **{f"rss_{side}_after_mib": samples[-1][side] for side in first}}
+            **{f"rss_{side}_after_mib": samples[-1][side] for side in first},
+            "rss_after_by_process": {f"{pid} {cmdline(pid)[:80]}": rss_kib(pid) / 1024
+                                     for group in sampler.pids.values() for pid in group}}
 
 
 def case_fallback_ssh(pair: Pair, samples: int) -> dict[str, float]:
@@ -265,7 +276,7 @@ def landed(pair: Pair, outbox_path: str) -> Path:
     return pair.inbox / f"{stamp}_alice@laptop_to_bob_{rest}"
 
 
-def one_run(cases: set[str], quick: bool) -> dict[str, object]:
+def one_run(cases: set[str], quick: bool, bulk: int) -> dict[str, object]:
     """Every chosen case on a fresh test bed."""
     raw: dict[str, object] = {}
     root = Path(tempfile.mkdtemp(prefix="tmms-bh-", dir="/tmp"))
@@ -274,7 +285,8 @@ def one_run(cases: set[str], quick: bool) -> dict[str, object]:
         steps: list[tuple[str, Callable[[], object]]] = [
             ("warm", lambda: case_warm(pair, 20 if quick else 100)),
             ("outbox", lambda: case_outbox(pair, 20 if quick else 100)),
-            ("bulk", lambda: case_bulk(pair, 2000 if quick else 10000)),
+            ("bulk", lambda: case_bulk(pair, bulk)),
+            ("steady", lambda: case_bulk(pair, bulk, STEADY_RATE)),
             ("ssh", lambda: case_fallback_ssh(pair, 20 if quick else 100)),
             ("scp", lambda: case_fallback_scp(pair, 20 if quick else 100)),
             ("cold", lambda: case_cold(pair, 3 if quick else 5)),
@@ -306,6 +318,14 @@ def p95(values: list[float]) -> float:
     return percentile(values, 95)
 
 
+def rss_rows(runs: list[dict[str, object]], case: str) -> list[Row]:
+    """Each side's summed RSS before, at the peak of and after a bulk case, medians over runs."""
+    whens = ("before", "peak", "after")
+    return [(f"  RSS of {side}'s tmms processes: before / peak / after",
+             " / ".join(f"{_mid(runs, case, f'rss_{side}_{when}_mib', p50):.0f}" for when in whens) + " MiB", "flat")
+            for side in ("laptop", "gpu-box")]
+
+
 def table(runs: list[dict[str, object]], bulk: int) -> list[Row]:
     """The rows: case, the median over runs, the goal."""
     def mid(case: str, key: str, stat: Callable[[list[float]], float] = p50) -> float:
@@ -324,12 +344,14 @@ def table(runs: list[dict[str, object]], bulk: int) -> list[Row]:
     rate, seconds = mid("bulk", "per_second"), mid("bulk", "seconds")
     stuck = [bulk - int(run["bulk"]["arrived"]) for run in runs if isinstance(run.get("bulk"), dict)]  # type: ignore[index]
     note = f" ({', '.join(map(str, stuck))} never arrived, per run)" if any(stuck) else ""
-    rows.append((f"{bulk:,} messages to one remote host (warm link)", f"{seconds:.2f} s = {rate:,.0f} msg/s{note}",
-                 "≥ 2,000 msg/s"))
-    for side in ("laptop", "gpu-box"):
-        rows.append((f"  RSS of {side}'s tmms processes: before / peak / after",
-                     " / ".join(f"{mid('bulk', f'rss_{side}_{when}_mib'):.0f}" for when in ("before", "peak", "after"))
-                     + " MiB", "flat"))
+    if rate == rate:
+        rows.append((f"{bulk:,} messages renamed into the outbox at once (warm link) → all in the remote inbox",
+                     f"{seconds:.2f} s = {rate:,.0f} msg/s{note}", "≥ 2,000 msg/s"))
+        rows += rss_rows(runs, "bulk")
+    if mid("steady", "per_second") == mid("steady", "per_second"):
+        rows.append((f"{bulk:,} messages as a steady stream of {STEADY_RATE:,.0f}/s (no backlog)",
+                     f"{mid('steady', 'seconds'):.2f} s", "—"))
+        rows += rss_rows(runs, "steady")
     tmms_ms = seconds / bulk * 1e3 if bulk else float("nan")
     for case, label in (("ssh", "`ssh gpu-box tmms post` per message"), ("scp", "`scp` of the file per message")):
         per = mid(case, "per_message_ms")
@@ -347,14 +369,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, one run")
     parser.add_argument("--runs", type=int, default=3, help="fresh test beds; each figure is the median over runs")
-    parser.add_argument("--cases", default="warm,outbox,bulk,ssh,scp,cold")
+    parser.add_argument("--cases", default="warm,outbox,bulk,steady,ssh,scp,cold")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--bulk", type=int, default=10000, help="messages in the bulk case (--quick: 2,000)")
     args = parser.parse_args()
     reason = sshd_unavailable()
     if reason:
         print(f"bench/hosts.py: cannot run a test sshd here: {reason}", file=sys.stderr)
         return 2
     runs_wanted = 1 if args.quick else args.runs
+    bulk = 2000 if args.quick else args.bulk
     compile_tree(REPO / "src")  # this machine may set PYTHONDONTWRITEBYTECODE: bytecode as installed
     ssh_version = subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr.strip()
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -362,11 +386,11 @@ def main() -> int:
     runs = []
     for index in range(runs_wanted):
         print(f"# run {index + 1}", file=sys.stderr, flush=True)
-        runs.append(one_run(set(args.cases.split(",")), args.quick))
+        runs.append(one_run(set(args.cases.split(",")), args.quick, bulk))
     if args.json:
         args.json.write_text(json.dumps(runs, indent=1))
     print("\n| case | tmms (median over runs) | goal |\n|---|---|---|")
-    for row in table(runs, 2000 if args.quick else 10000):
+    for row in table(runs, bulk):
         print("| " + " | ".join(row) + " |")
     return 0
 
