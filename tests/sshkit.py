@@ -1,22 +1,15 @@
-"""A real OpenSSH test bed on loopback: "hosts" that each have a HOME, a tmux server, a tmms server and an sshd.
+"""A real OpenSSH test bed on loopback: "hosts" that each have a HOME, a tmux server, tmms servers and an sshd.
 
-Everything runs as the user running the tests (root in CI), on 127.0.0.1. A host is a folder:
-
-- ``home/``: its HOME (mail folders, XDG state); ``tmux/``: its TMUX_TMPDIR, so its tmux server is the
-  *default* socket there (``tmux`` and ``tmms`` without ``-L`` find it, as on a real machine);
-- ``bin/ssh`` and ``bin/scp``: wrappers that run ``/usr/bin/ssh -F <bed config>``, first on the host's
-  PATH. OpenSSH reads ``~/.ssh/config`` from the passwd entry, never from $HOME, so a per-host
-  ``~/.ssh/config`` cannot work for one user; the wrapper gives tmms (which runs plain ``ssh``) the
-  bed's aliases (``gpu-box`` -> 127.0.0.1:PORT, the test key, a private known_hosts, BatchMode);
-- optionally an sshd (``/usr/sbin/sshd -D -e -f sshd_config``) on a free loopback port. Its
-  ``SetEnv`` gives every session the host's HOME, TMUX_TMPDIR and PATH (this interpreter's bin,
-  where the editable ``tmms`` script is), so ``ssh gpu-box tmms relay`` runs tmms "on" that host:
-  same Python, that host's folders and tmux server. SetEnv is applied after sshd sets HOME from
-  passwd, so it wins (checked by tests/test_sshkit.py); the session's cwd stays the passwd home.
-  ``StrictModes no`` because the key files live under /tmp (world-writable parents); ``UsePAM no``
-  (no PAM session in a container); root logs in by key only (``PermitRootLogin prohibit-password``).
-
-The core needs no pytest (bench/hosts.py uses it); ``sshd_unavailable()`` says why a bed cannot run.
+A host is a folder: ``home/`` (its HOME), ``tmux/`` (its TMUX_TMPDIR: its tmux server is the *default*
+socket there, as on a real machine), ``bin/ssh`` and ``bin/scp`` first on its PATH (``/usr/bin/ssh -F
+<bed config>``: OpenSSH reads ``~/.ssh/config`` from passwd, never from $HOME, so the bed's aliases
+such as ``gpu-box`` -> 127.0.0.1:PORT, the test key, a private known_hosts and BatchMode come from
+there), and optionally an sshd on a free loopback port (or in a network namespace of its own, for
+``cut``/``mend``). The sshd's ``SetEnv`` gives each session that host's HOME, TMUX_TMPDIR and PATH
+(this interpreter's bin, where ``tmms`` is): SetEnv is applied after sshd sets HOME from passwd, so
+it wins; the session's cwd stays the passwd home. ``StrictModes no`` (the keys live under /tmp),
+``UsePAM no`` (containers), key logins only. The core needs no pytest (bench/hosts.py uses it);
+``sshd_unavailable()`` and ``netns_unavailable()`` say why a bed or a namespace cannot be made.
 """
 
 from __future__ import annotations
