@@ -8,7 +8,7 @@ there), and optionally an sshd on a free loopback port (or in a network namespac
 ``cut``/``mend``). The sshd's ``SetEnv`` gives each session that host's HOME, TMUX_TMPDIR and PATH
 (this interpreter's bin, where ``tmms`` is): SetEnv is applied after sshd sets HOME from passwd, so
 it wins; the session's cwd stays the passwd home. ``StrictModes no`` (the keys live under /tmp),
-``UsePAM no`` (containers), key logins only. The core needs no pytest (bench/hosts.py uses it);
+``UsePAM no`` (containers), key logins only. It runs outside a test too (bench/hosts.py uses it);
 ``sshd_unavailable()`` and ``netns_unavailable()`` say why a bed or a namespace cannot be made.
 """
 
