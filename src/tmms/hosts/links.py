@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from .. import store
 from ..errors import StorageError, TmmsError
 from ..journal import Journal
+from ..pids import alive
 from ..registry import Registry
 from . import frames
 from .frames import Decoder
@@ -384,20 +385,8 @@ def read_states(root: str) -> list[LinkState]:
         entry = entry if isinstance(entry, dict) else {}
         spool = Spool(root, host)
         state = str(entry.get("state", "idle")) if entry else "linked-in" if spool.inbound else "-"
-        if entry and not _alive(entry.get("pid")):
+        if entry and not alive(entry.get("pid")):
             state = "no server"
         states.append(LinkState(host, state, len(spool.names()), str(entry.get("error") or ""),
                                 str(entry.get("rtt_ms") or ""), float(entry.get("since") or 0.0), spool.inbound))
     return states
-
-
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

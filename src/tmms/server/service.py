@@ -18,6 +18,7 @@ from ..errors import (
     TmuxServerNotRunning,
 )
 from ..paths import runtime_dir, state_dir
+from ..pids import alive
 from ..tmux import Tmux
 from .lock import check_runtime_dir, running_pid, serves, socket_key
 from .runinfo import RunInfo, read
@@ -177,24 +178,8 @@ def _signal(pid: int, sig: int) -> bool:
 def _gone(tmux: Tmux, pid: int, timeout: float) -> bool:
     """Wait up to ``timeout`` until ``pid`` has ended or no longer holds the lock."""
     deadline = time.monotonic() + timeout
-    while _alive(pid) and server_pid(tmux) == pid:
+    while alive(pid) and server_pid(tmux) == pid:
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.02)
-    return True
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists (a zombie child counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[-1].split()[:1] != [b"Z"]
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
