@@ -126,22 +126,9 @@ def _shipped_kinds() -> tuple[dict[str, dict[str, Any]], dict[str, Agent]]:
 def _user_kinds(path: str) -> dict[str, dict[str, Any]]:
     """The kinds of the user's file, read as ``config.py`` reads the config: bounded, never a FIFO,
     the pure-Python safe loader (libyaml's overflows the C stack on deep nesting)."""
-    import yaml
+    from .config import load_yaml, read_config
 
-    from .config import read_config
-
-    raw = read_config(path)
-    try:
-        data = yaml.load(raw.decode("utf-8"), Loader=yaml.SafeLoader)
-    except UnicodeDecodeError:
-        raise ConfigError("agents file is not UTF-8 text", path) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError("malformed YAML: " + " ".join(str(exc).split())[:300], path) from None
-    except RecursionError:
-        raise ConfigError("malformed YAML: nested too deeply", path) from None
-    except ValueError as exc:  # such as an integer of more than 4,300 digits
-        raise ConfigError(f"malformed YAML: {str(exc)[:200]}", path) from None
-    return _kinds(data, path)
+    return _kinds(load_yaml(read_config(path), path, "agents file"), path)
 
 
 def _kinds(data: object, path: str) -> dict[str, dict[str, Any]]:

@@ -139,22 +139,28 @@ def _kind(mode: int) -> str:
     return kind_of(mode)
 
 
-def parse(raw: bytes, path: str, env: Mapping[str, str]) -> Config:
-    """Validate config text; every problem is a ConfigError naming the key."""
+def load_yaml(raw: bytes, path: str, what: str = "config") -> object:
+    """The data of a user's YAML file (the config, agents.yml); every problem is one ConfigError line.
+
+    The pure-Python loader: deep nesting raises RecursionError where libyaml's overflows the C stack.
+    """
     import yaml
 
     try:
-        text = raw.decode("utf-8")
-        # the pure-Python loader: deep nesting raises RecursionError where libyaml's overflows the C stack
-        data = yaml.load(text, Loader=yaml.SafeLoader)
+        return yaml.load(raw.decode("utf-8"), Loader=yaml.SafeLoader)
     except UnicodeDecodeError:
-        raise ConfigError("config is not UTF-8 text", path) from None
+        raise ConfigError(f"{what} is not UTF-8 text", path) from None
     except yaml.YAMLError as exc:
         raise ConfigError("malformed YAML: " + " ".join(str(exc).split())[:300], path) from None
     except RecursionError:
         raise ConfigError("malformed YAML: nested too deeply", path) from None
     except ValueError as exc:  # such as an integer of more than 4,300 digits
         raise ConfigError(f"malformed YAML: {str(exc)[:200]}", path) from None
+
+
+def parse(raw: bytes, path: str, env: Mapping[str, str]) -> Config:
+    """Validate config text; every problem is a ConfigError naming the key."""
+    data = load_yaml(raw, path)
     if data is None:
         data = {}
     if not isinstance(data, dict):
