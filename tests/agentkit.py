@@ -11,14 +11,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-T = TypeVar("T")
+from polling import wait_until as poll
+
 DOUBLE = Path(__file__).resolve().parent / "doubles" / "agent_double.py"
 KINDS = ("claude", "codex", "gemini")
 
@@ -37,18 +37,6 @@ class HasTmux(Protocol):
     root: Path
 
     def env(self, pane_id: str | None = None) -> dict[str, str]: ...
-
-
-def poll(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02) -> T:
-    """Poll ``predicate`` until it returns something truthy; AssertionError after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
-        time.sleep(interval)
 
 
 @dataclass
