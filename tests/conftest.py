@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from polling import wait_until
+from polling import wait_until as wait_until  # re-exported: the tests import it from here
 
 REPO = Path(__file__).resolve().parent.parent
 needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")

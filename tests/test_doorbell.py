@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agentkit import Double, poll, start_double
+from agentkit import Double, start_double
 from conftest import Pane, TmuxServer, ok
+from polling import wait_until as poll
 
 pytestmark = pytest.mark.usefixtures("tmux_server")
 DOORBELL = "[tmms] "
@@ -24,6 +25,15 @@ def agent_box(server: TmuxServer, double: Double, name: str = "bot", kind: str |
     box = server.register(name, pane_id=double.pane_id)
     server.tmux("set-option", "-p", "-t", double.pane_id, "@tmms_agent", kind or double.kind)
     return box
+
+
+def scene(server: TmuxServer, kind: str, *flags: str) -> tuple[Double, Pane]:
+    """A double of ``kind`` registered as the agent "bot", a sender "alpha", and a running tmms server."""
+    double = start_double(server, kind, *flags)
+    agent_box(server, double)
+    alpha = server.register("alpha")
+    server.start_server()
+    return double, alpha
 
 
 def post(server: TmuxServer, sender: Pane, to: str, subject: str, body: str = "body") -> str:
@@ -58,10 +68,7 @@ def doorbells(double: Double) -> list[str]:
 
 @pytest.mark.parametrize("kind", ["claude", "codex", "gemini"])
 def test_an_idle_agent_gets_one_verified_doorbell(tmux_server: TmuxServer, kind: str) -> None:
-    double = start_double(tmux_server, kind, "--busy", "0.3")
-    agent_box(tmux_server, double)
-    alpha = tmux_server.register("alpha")
-    tmux_server.start_server()
+    double, alpha = scene(tmux_server, kind, "--busy", "0.3")
     message_id = post(tmux_server, alpha, "bot", "Review PR 7")
     poll(lambda: doorbells(double))
     assert doorbells(double) == ['[tmms] 1 new message, from alpha: "Review PR 7" - run: tmms inbox']
@@ -76,10 +83,7 @@ def test_an_idle_agent_gets_one_verified_doorbell(tmux_server: TmuxServer, kind:
 
 
 def test_a_busy_agent_is_rung_once_after_its_turn(tmux_server: TmuxServer) -> None:
-    double = start_double(tmux_server, "claude", "--busy-at-start", "2.0", "--busy", "0.3")
-    agent_box(tmux_server, double)
-    alpha = tmux_server.register("alpha")
-    tmux_server.start_server()
+    double, alpha = scene(tmux_server, "claude", "--busy-at-start", "2.0", "--busy", "0.3")
     ids = [post(tmux_server, alpha, "bot", f"part {i}") for i in range(3)]
     idle = double.wait_event("idle", timeout=10)
     poll(lambda: doorbells(double))
@@ -93,10 +97,7 @@ def test_a_busy_agent_is_rung_once_after_its_turn(tmux_server: TmuxServer) -> No
 
 
 def test_a_persons_draft_is_never_touched(tmux_server: TmuxServer) -> None:
-    double = start_double(tmux_server, "codex", "--draft", "Please fix the bug in auth")
-    agent_box(tmux_server, double)
-    alpha = tmux_server.register("alpha")
-    tmux_server.start_server()
+    double, alpha = scene(tmux_server, "codex", "--draft", "Please fix the bug in auth")
     message_id = post(tmux_server, alpha, "bot", "status")
     poll(lambda: "doorbell-queued" in events_of(tmux_server, message_id))
     double.wait_screen("Please fix the bug in auth")
@@ -111,10 +112,7 @@ def test_a_persons_draft_is_never_touched(tmux_server: TmuxServer) -> None:
 
 
 def test_a_menu_holds_the_doorbell_until_it_is_answered(tmux_server: TmuxServer) -> None:
-    double = start_double(tmux_server, "claude", "--menu")
-    agent_box(tmux_server, double)
-    alpha = tmux_server.register("alpha")
-    tmux_server.start_server()
+    double, alpha = scene(tmux_server, "claude", "--menu")
     message_id = post(tmux_server, alpha, "bot", "hello")
     poll(lambda: "doorbell-queued" in events_of(tmux_server, message_id))
     assert double.events("menu-keys") == [] and double.events("menu-answer") == []
@@ -138,10 +136,7 @@ def test_copy_mode_holds_the_doorbell(tmux_server: TmuxServer) -> None:
 
 def test_a_swallowed_enter_is_rescued_once(tmux_server: TmuxServer) -> None:
     """Typed (no bracketed paste), the subject's ``@`` opens the picker, which eats the first Enter."""
-    double = start_double(tmux_server, "claude", "--picker", "--no-bracketed-paste")
-    agent_box(tmux_server, double)
-    alpha = tmux_server.register("alpha")
-    tmux_server.start_server()
+    double, alpha = scene(tmux_server, "claude", "--picker", "--no-bracketed-paste")
     message_id = post(tmux_server, alpha, "bot", "ping @reviewers")
     poll(lambda: "submitted" in events_of(tmux_server, message_id) or "failed" in events_of(tmux_server, message_id))
     assert "submitted" in events_of(tmux_server, message_id)
@@ -153,10 +148,7 @@ def test_a_swallowed_enter_is_rescued_once(tmux_server: TmuxServer) -> None:
 @pytest.mark.parametrize("flags", [("--paste-burst",), ("--paste-burst", "--no-bracketed-paste")],
                          ids=["bracketed", "typed-burst"])
 def test_a_paste_burst_agent_gets_exactly_one_submission(tmux_server: TmuxServer, flags: tuple[str, ...]) -> None:
-    double = start_double(tmux_server, "codex", *flags)
-    agent_box(tmux_server, double)
-    alpha = tmux_server.register("alpha")
-    tmux_server.start_server()
+    double, alpha = scene(tmux_server, "codex", *flags)
     message_id = post(tmux_server, alpha, "bot", "hello")
     poll(lambda: "submitted" in events_of(tmux_server, message_id))
     assert len(doorbells(double)) == 1
@@ -179,20 +171,14 @@ def test_the_hooks_busy_state_wins_over_an_idle_screen(tmux_server: TmuxServer) 
 
 
 def test_a_slow_starting_agent_is_rung_when_its_composer_shows(tmux_server: TmuxServer) -> None:
-    double = start_double(tmux_server, "codex", "--startup", "1.5")
-    agent_box(tmux_server, double)
-    alpha = tmux_server.register("alpha")
-    tmux_server.start_server()
+    double, alpha = scene(tmux_server, "codex", "--startup", "1.5")
     post(tmux_server, alpha, "bot", "hello")
     poll(lambda: doorbells(double), timeout=15)
     assert [e for e in double.events("input") if e["state"] == "startup"] == []
 
 
 def test_mail_read_before_the_agent_is_idle_rings_nothing(tmux_server: TmuxServer) -> None:
-    double = start_double(tmux_server, "claude", "--busy-at-start", "2.0")
-    agent_box(tmux_server, double)
-    alpha = tmux_server.register("alpha")
-    tmux_server.start_server()
+    double, alpha = scene(tmux_server, "claude", "--busy-at-start", "2.0")
     message_id = post(tmux_server, alpha, "bot", "hello")
     poll(lambda: "doorbell-queued" in events_of(tmux_server, message_id))
     ok(tmux_server.tmms("read", message_id[:8], pane=double.pane_id))

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from sshkit import Host, SshBed, netns_unavailable, poll
+from polling import wait_until as poll
+from sshkit import Host, SshBed, netns_unavailable
 from tmms.message import compose
 
 ID_LINE = re.compile(r"^tmms_id: ['\"]?([0-9a-f-]+)", re.MULTILINE)

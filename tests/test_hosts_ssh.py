@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from conftest import ok
-from sshkit import Host, SshBed, poll
+from polling import wait_until as poll
+from sshkit import Host, SshBed
 from tmms.message import compose
 
 

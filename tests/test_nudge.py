@@ -6,8 +6,9 @@ import subprocess
 import sys
 import threading
 
-from agentkit import poll, start_double
+from agentkit import start_double
 from conftest import TmuxServer, failed, ok
+from polling import wait_until as poll
 from test_doorbell import agent_box, doorbells, no_harm
 
 

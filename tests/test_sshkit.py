@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from conftest import ok
-from sshkit import Host, SshBed, netns_unavailable, poll
+from polling import wait_until as poll
+from sshkit import Host, SshBed, netns_unavailable
 
 
 def test_ssh_runs_a_command_on_the_host(ssh_bed: SshBed) -> None:
