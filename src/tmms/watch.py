@@ -143,7 +143,7 @@ class Watcher:
             ready = []
         woken = self._wake_r in ready
         if woken:
-            _drain(self._wake_r)
+            drain(self._wake_r)
         if self._fd in ready:
             return self._read(woken)
         return Batch(woken=woken)
@@ -220,11 +220,12 @@ def _init_reason(err: int) -> str:
     return f"inotify unavailable: {os.strerror(err) if err else 'unknown error'}"
 
 
-def _drain(fd: int) -> None:
+def drain(fd: int) -> None:
+    """Read a non-blocking wake-up pipe empty (the watcher's, the notify runner's, a host link's)."""
     try:
         while os.read(fd, 4096):
             pass
-    except BlockingIOError:
+    except OSError:  # BlockingIOError: empty now; anything else: nothing more to read
         pass
 
 

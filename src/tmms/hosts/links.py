@@ -28,6 +28,7 @@ from ..errors import StorageError, TmmsError
 from ..journal import Journal
 from ..pids import alive
 from ..registry import Registry
+from ..watch import drain
 from . import frames
 from .frames import Decoder
 from .received import Received
@@ -193,10 +194,7 @@ class Link(threading.Thread):
 
         ready, _, _ = select.select([self._wake_r], [], [], max(0.0, seconds))
         if ready:
-            try:
-                os.read(self._wake_r, 4096)
-            except OSError:
-                pass
+            drain(self._wake_r)
             self._woke()
 
     def _attempt(self) -> float:

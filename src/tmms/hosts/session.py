@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from ..errors import MessageError
 from ..message import read_headers
+from ..watch import drain
 from . import frames
 from .address import split
 from .frames import Decoder, Frame, ProtocolError
@@ -115,7 +116,7 @@ class Session:
             if self.wfd in writable:
                 self._write()
             if self.wake_fd in ready:
-                _drain(self.wake_fd)
+                drain(self.wake_fd)
                 if self.on_wake is not None:
                     self.on_wake()
                 self._looked = -1e9
@@ -323,14 +324,6 @@ def _seq(fields: dict[str, Any]) -> int:
     """The sequence number an ack or refusal answers (-1 for anything but a number: matches none)."""
     seq = fields.get("seq")
     return seq if isinstance(seq, int) and not isinstance(seq, bool) else -1
-
-
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 4096):
-            pass
-    except (BlockingIOError, OSError):
-        pass
 
 
 def read_frames(rfd: int, decoder: Decoder, timeout: float) -> list[Frame]:

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ..watch import drain
+
 log = logging.getLogger("tmms.notify")
 SHELL = "/bin/sh"
 POLL = 0.01  # without pidfds: how often running children are looked at
@@ -163,7 +165,7 @@ class Runner:
             if stop_at is not None and not self._running:
                 return
             for _key, _mask in selector.select(self._timeout(stop_at)):
-                _drain(wake_r)  # a pidfd needs no reading: _reap looks at every child
+                drain(wake_r)  # a pidfd needs no reading: _reap looks at every child
 
     def _timeout(self, stop_at: float | None) -> float | None:
         """How long to sleep: until the next signal is due (None: until a wake-up or an exit)."""
@@ -221,14 +223,6 @@ def _pidfd(pid: int) -> int:
         return os.pidfd_open(pid)
     except (AttributeError, OSError):
         return -1
-
-
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 4096):
-            pass
-    except (BlockingIOError, OSError):
-        pass
 
 
 def _close(fd: int) -> None:
