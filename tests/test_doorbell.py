@@ -145,6 +145,18 @@ def test_a_swallowed_enter_is_rescued_once(tmux_server: TmuxServer) -> None:
     no_harm(double)
 
 
+@pytest.mark.parametrize("kind", ["codex", "gemini"])
+def test_a_picker_without_a_menu_pattern_is_rescued_without_escape(tmux_server: TmuxServer, kind: str) -> None:
+    """Kinds whose rescue has no Escape: the picker takes the first Enter, the rescue's Enter submits."""
+    double, alpha = scene(tmux_server, kind, "--picker", "--no-bracketed-paste")
+    message_id = post(tmux_server, alpha, "bot", "ping @reviewers")
+    poll(lambda: "submitted" in events_of(tmux_server, message_id) or "failed" in events_of(tmux_server, message_id))
+    assert "submitted" in events_of(tmux_server, message_id)
+    assert len(doorbells(double)) == 1
+    assert double.events("escape") == [] and len(double.events("picker-enter")) == 1  # the rescue ran
+    no_harm(double)
+
+
 @pytest.mark.parametrize("flags", [("--paste-burst",), ("--paste-burst", "--no-bracketed-paste")],
                          ids=["bracketed", "typed-burst"])
 def test_a_paste_burst_agent_gets_exactly_one_submission(tmux_server: TmuxServer, flags: tuple[str, ...]) -> None:
