@@ -19,10 +19,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from .. import hooks, mailbox
+from .. import hooks
 from ..registry import Mailbox, Registry
 from ..tmux import Tmux
 from ..wake import queue
+from ..wake.nudge import untold_mail
 from ..wake.ring import Outcome, Rung
 from ..wake.state import ringer_for
 from ..wake.text import Mail, doorbell
@@ -235,13 +236,7 @@ class PaneWorker:
         key = (_mtime(self.box.inbox), _mtime(self.told_path), len(self._given_up))
         if key == self._untold_key:
             return self._untold_mail
-        told = set(hooks.load_told(self.told_path)) | self._given_up
-        mail = []
-        for letter in mailbox.unread(self.box):
-            if not letter.readable or letter.error or not letter.message_id:
-                continue
-            if letter.message_id not in told:
-                mail.append(Mail(letter.message_id, letter.headers.sender, letter.headers.subject))
+        mail = untold_mail(self.box, self.told_path, self._given_up)
         self._untold_key, self._untold_mail = key, mail
         return mail
 

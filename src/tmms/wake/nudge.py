@@ -9,7 +9,7 @@ doorbell for the pane's unread mail that no hook or doorbell has announced yet.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from .. import hooks, mailbox
@@ -50,9 +50,9 @@ def target_box(registry: Registry, target: str) -> Mailbox:
     raise NudgeRefused(target, f"no pane is registered as {target!r}{hint}")
 
 
-def untold_mail(box: Mailbox, told_path: str) -> list[Mail]:
-    """The unread mail of ``box`` that no hook or doorbell has told its agent about."""
-    told = set(hooks.load_told(told_path))
+def untold_mail(box: Mailbox, told_path: str, skip: Iterable[str] = ()) -> list[Mail]:
+    """The unread mail of ``box`` that no hook or doorbell has told its agent about (nor is in ``skip``)."""
+    told = set(hooks.load_told(told_path)) | set(skip)
     return [Mail(x.message_id, x.headers.sender, x.headers.subject) for x in mailbox.unread(box)
             if x.readable and not x.error and x.message_id and x.message_id not in told]
 
